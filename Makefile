@@ -1,0 +1,35 @@
+# Two commands do everything on a fresh machine with Python 3.11: `make demo` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test unit integration benchmark schemas clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[embedded,dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/reciprocal demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
+
+integration: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/integration tests/e2e
+
+benchmark: $(STAMP)
+	$(BIN)/python -m benchmarks.matcher.bench_incremental
+	$(BIN)/python -m benchmarks.matcher.bench_cohort --sizes 1000 2000
+
+schemas: $(STAMP)
+	$(BIN)/reciprocal schemas --out docs/schemas
+	$(BIN)/reciprocal asyncapi --out docs/asyncapi.json
+
+clean:
+	rm -rf $(VENV) *.egg-info

@@ -1,0 +1,1 @@
+"""The `reciprocal` command: run a service, the embedded stack, the demo and the contract tools."""

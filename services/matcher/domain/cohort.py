@@ -1,0 +1,258 @@
+"""Whole-cohort optimisation: the assignment of maximum total score subject to capacities.
+
+The candidate graph has an edge for every eligible pair (all hard rules, capacity left on both
+sides) weighted by its score. Exact mode solves maximum-weight b-matching on the whole graph
+(`bmatching`). The default fast mode first keeps, for every person, only their best
+`FAST_KEEP_PER_SLOT * capacity + FAST_KEEP_MIN` edges, and then solves the same exact problem on
+that sparse graph: an optimum rarely uses an edge that both its ends rank that low.
+"""
+
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from services.matcher.domain.bmatching import max_weight_bmatching
+from services.matcher.domain.model import Person, Program
+from services.matcher.domain.rules import NO_CAPACITY, PREVIOUSLY_PAIRED
+from services.matcher.domain.scoring import Scored, score_pair
+from services.matcher.domain.vectors import Features
+
+SCALE = 10**9  # integer weights for the blossom solver
+FAST_KEEP_PER_SLOT = 4
+FAST_KEEP_MIN = 6
+BLOCK_ROWS = 256
+
+NO_ELIGIBLE_PARTNER = "no_eligible_partner"
+PARTNERS_TAKEN = "partners_taken"
+
+
+@dataclass(frozen=True)
+class CandidateGraph:
+    features: Features
+    edges: np.ndarray  # (m, 2) row indices, i < j
+    weights: np.ndarray  # (m,) float scores
+    capacity: np.ndarray  # per row: max_partners - load (0 for non-participants)
+    rejections: dict[int, Counter] = field(default_factory=dict)  # row -> rule code counts, degree-0 rows
+
+    def edge_list(self) -> list[tuple[str, str, float]]:
+        ids = self.features.ids
+        return [(ids[i], ids[j], float(w)) for (i, j), w in zip(self.edges.tolist(), self.weights.tolist(),
+                                                                 strict=True)]
+
+
+@dataclass(frozen=True)
+class CohortResult:
+    program_id: str
+    pairs: list[Scored]
+    objective: float
+    participants: int
+    matched: int
+    coverage: float  # share of participants with at least one partner
+    unmatched: dict[str, list[str]]  # person_id -> reasons
+    department_matrix: dict[str, dict[str, int]]
+    graph: list[tuple[str, str, float]]  # every candidate edge: (person_a, person_b, score)
+    exact: bool
+    capacity: dict[str, int] = field(default_factory=dict)  # participant -> partners they could take
+
+    def to_doc(self, *, with_graph: bool = False) -> dict[str, Any]:
+        doc = {
+            "program_id": self.program_id,
+            "exact": self.exact,
+            "objective": self.objective,
+            "participants": self.participants,
+            "matched": self.matched,
+            "coverage": self.coverage,
+            "pairs": [{"person_a": s.person_a, "person_b": s.person_b, "score": s.score,
+                       "a_teaches_b": [t.model_dump() for t in s.a_teaches_b],
+                       "b_teaches_a": [t.model_dump() for t in s.b_teaches_a],
+                       "explanation": [f.model_dump() for f in s.explanation]} for s in self.pairs],
+            "unmatched": self.unmatched,
+            "department_matrix": self.department_matrix,
+        }  # fmt: skip
+        if with_graph:
+            doc["graph"] = [{"person_a": a, "person_b": b, "weight": w} for a, b, w in self.graph]
+        return doc
+
+
+def candidate_graph(
+    pool: Iterable[Person],
+    program: Program,
+    *,
+    blocked_pairs: Collection[frozenset[str]] = frozenset(),
+    load: Mapping[str, int] = {},  # noqa: B006 - read only
+    now: datetime | None = None,
+) -> CandidateGraph:
+    people = sorted({p.person_id: p for p in pool}.values(), key=lambda p: p.person_id)
+    feats = Features(people, program, now=now)
+    n = len(feats)
+    used = np.array([load.get(pid, 0) for pid in feats.ids], dtype=np.int64)
+    capacity = np.where(feats.member, np.maximum(feats.max_partners - used, 0), 0)
+    blocked = _blocked_keys(blocked_pairs, feats.row, n)
+    cols = np.arange(n)
+    edge_parts, weight_parts = [], []
+    for lo in range(0, n, BLOCK_ROWS):
+        rows = np.arange(lo, min(lo + BLOCK_ROWS, n))
+        block = feats.block(rows)
+        ok = block.ok & (cols[None, :] > rows[:, None]) & (capacity[rows, None] > 0) & (capacity[None, :] > 0)
+        r, c = np.nonzero(ok)
+        i, j = rows[r], c
+        keep = ~np.isin(i * n + j, blocked) if len(blocked) else np.ones(len(i), dtype=bool)
+        edge_parts.append(np.stack([i[keep], j[keep]], axis=1))
+        weight_parts.append(block.score[r[keep], c[keep]])
+    edges = np.concatenate(edge_parts) if edge_parts else np.zeros((0, 2), dtype=np.int64)
+    weights = np.concatenate(weight_parts) if weight_parts else np.zeros(0)
+    return CandidateGraph(feats, edges.astype(np.int64), weights, capacity)
+
+
+def _blocked_keys(blocked_pairs: Collection[frozenset[str]], row: Mapping[str, int], n: int) -> np.ndarray:
+    keys = []
+    for pair in blocked_pairs:
+        ids = sorted(pair)
+        if len(ids) == 2 and ids[0] in row and ids[1] in row:
+            i, j = sorted((row[ids[0]], row[ids[1]]))
+            keys.append(i * n + j)
+    return np.array(keys, dtype=np.int64)
+
+
+def sparsify(graph: CandidateGraph, per_slot: int = FAST_KEEP_PER_SLOT, minimum: int = FAST_KEEP_MIN) -> np.ndarray:
+    """Indices of the edges that are among the best `keep[v]` edges of at least one end v."""
+    m = len(graph.edges)
+    if m == 0:
+        return np.zeros(0, dtype=np.int64)
+    keep = per_slot * graph.capacity + minimum
+    ends = np.concatenate([graph.edges[:, 0], graph.edges[:, 1]])
+    idx = np.concatenate([np.arange(m), np.arange(m)])
+    order = np.lexsort((-graph.weights[idx], ends))  # by node, best edge first
+    ends, idx = ends[order], idx[order]
+    starts = np.searchsorted(ends, ends, side="left")
+    rank = np.arange(len(ends)) - starts
+    return np.unique(idx[rank < keep[ends]])
+
+
+def optimise(
+    pool: Iterable[Person],
+    program: Program,
+    *,
+    blocked_pairs: Collection[frozenset[str]] = frozenset(),
+    load: Mapping[str, int] = {},  # noqa: B006 - read only
+    exact: bool = False,
+    now: datetime | None = None,
+) -> CohortResult:
+    graph = candidate_graph(pool, program, blocked_pairs=blocked_pairs, load=load, now=now)
+    return solve(graph, exact=exact, blocked_pairs=blocked_pairs, load=load, now=now)
+
+
+def solve(
+    graph: CandidateGraph,
+    *,
+    exact: bool = False,
+    blocked_pairs: Collection[frozenset[str]] = frozenset(),
+    load: Mapping[str, int] = {},  # noqa: B006 - read only
+    now: datetime | None = None,
+) -> CohortResult:
+    feats, program = graph.features, graph.features.program
+    subset = np.arange(len(graph.edges)) if exact else sparsify(graph)
+    weights = np.rint(graph.weights[subset] * SCALE).astype(np.int64)
+    chosen = subset[max_weight_bmatching(graph.edges[subset], weights, graph.capacity)]
+    people = feats.people
+    pairs = sorted(
+        (score_pair(people[i], people[j], program, now=now) for i, j in graph.edges[chosen].tolist()),
+        key=lambda s: (s.person_a, s.person_b),
+    )
+    partners = Counter(pid for s in pairs for pid in (s.person_a, s.person_b))
+    participants = [i for i in range(len(feats)) if graph.capacity[i] > 0]
+    degree = np.bincount(graph.edges.ravel(), minlength=len(feats))
+    unmatched = {}
+    for i in range(len(feats)):
+        pid = feats.ids[i]
+        if partners[pid]:
+            continue
+        if not feats.member[i]:
+            continue
+        if graph.capacity[i] == 0:
+            unmatched[pid] = [f"{NO_CAPACITY}: {load.get(pid, 0)} of {feats.max_partners[i]} partners in use"]
+        elif degree[i] == 0:
+            unmatched[pid] = _no_partner_reasons(feats, i, graph.capacity, blocked_pairs)
+        else:
+            unmatched[pid] = [f"{PARTNERS_TAKEN}: all {degree[i]} eligible partners went to higher-scoring pairs"]
+    matched = sum(1 for i in participants if partners[feats.ids[i]])
+    return CohortResult(
+        program_id=program.program_id,
+        pairs=pairs,
+        objective=float(sum(s.score for s in pairs)),
+        participants=len(participants),
+        matched=matched,
+        coverage=matched / len(participants) if participants else 0.0,
+        unmatched=unmatched,
+        department_matrix=_department_matrix(pairs, {p.person_id: p.department for p in people}),
+        graph=graph.edge_list(),
+        exact=exact,
+        capacity={feats.ids[i]: int(graph.capacity[i]) for i in participants},
+    )
+
+
+def _no_partner_reasons(feats: Features, i: int, capacity: np.ndarray,
+                        blocked_pairs: Collection[frozenset[str]]) -> list[str]:
+    """Why nobody is eligible for row i: every rule that rules people out, most common first."""
+    counts = feats.explain(i)
+    others = np.arange(len(feats)) != i
+    full = int(np.count_nonzero((capacity == 0) & feats.member & others))
+    if full:
+        counts[NO_CAPACITY] += full
+    pid = feats.ids[i]
+    paired = sum(1 for pair in blocked_pairs if pid in pair)
+    if paired:
+        counts[PREVIOUSLY_PAIRED] += paired
+    ranked = ", ".join(f"{code} x{count}" for code, count in counts.most_common())
+    return [f"{NO_ELIGIBLE_PARTNER}: {ranked or 'the pool has nobody else'}"]
+
+
+def _department_matrix(pairs: list[Scored], department: Mapping[str, str]) -> dict[str, dict[str, int]]:
+    matrix: dict[str, dict[str, int]] = {}
+    for s in pairs:
+        a, b = department[s.person_a], department[s.person_b]
+        matrix.setdefault(a, {}).setdefault(b, 0)
+        matrix[a][b] += 1
+        if a != b:
+            matrix.setdefault(b, {}).setdefault(a, 0)
+            matrix[b][a] += 1
+    return {k: dict(sorted(v.items())) for k, v in sorted(matrix.items())}
+
+
+@dataclass(frozen=True)
+class BlockingPair:
+    person_a: str
+    person_b: str
+    score: float
+    a_worst: float  # score of a's weakest current partnership (0 if a has free capacity)
+    b_worst: float
+
+
+def blocking_pairs(result: CohortResult, pool: Iterable[Person], program: Program) -> list[BlockingPair]:
+    """Unmatched candidate pairs whose two people would both rather have each other: each has free
+    capacity or a current partner scoring lower (pair scores are symmetric, so "prefers" means a
+    higher pair score)."""
+    people = {p.person_id: p for p in pool}
+    capacity = result.capacity or {pid: p.max_partners for pid, p in people.items()}
+    held: dict[str, list[float]] = {}
+    for s in result.pairs:
+        held.setdefault(s.person_a, []).append(s.score)
+        held.setdefault(s.person_b, []).append(s.score)
+    formed = {s.pair for s in result.pairs}
+
+    def worst(pid: str) -> float:
+        scores = held.get(pid, [])
+        return 0.0 if len(scores) < capacity.get(pid, 0) else min(scores)
+
+    out = []
+    for a, b, w in result.graph:
+        if frozenset((a, b)) in formed or a not in people or b not in people:
+            continue
+        wa, wb = worst(a), worst(b)
+        if w > wa and w > wb:
+            out.append(BlockingPair(a, b, w, wa, wb))
+    return sorted(out, key=lambda x: (-x.score, x.person_a, x.person_b))

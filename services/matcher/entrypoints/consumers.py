@@ -1,0 +1,30 @@
+from collections.abc import Mapping
+
+from services.matcher import handlers
+from services.matcher.adapters.repository import MatcherRepository
+from shared.contract import Event, MatchRequested, MatchResponded, ProfileChanged, ProgramConfigured
+from shared.messaging import Handler
+from shared.runtime import Context
+
+
+def consumers(ctx: Context) -> Mapping[type[Event], Handler]:
+    repo = MatcherRepository(ctx.store.db)
+
+    async def on_program_configured(event: ProgramConfigured) -> None:
+        await handlers.program_configured(event, ctx.uow, repo)
+
+    async def on_profile_changed(event: ProfileChanged) -> None:
+        await handlers.profile_changed(event, ctx.uow, repo)
+
+    async def on_match_responded(event: MatchResponded) -> None:
+        await handlers.match_responded(event, ctx.uow, repo)
+
+    async def on_match_requested(event: MatchRequested) -> None:
+        await handlers.match_requested(event, ctx.uow, repo)
+
+    return {
+        ProgramConfigured: on_program_configured,
+        ProfileChanged: on_profile_changed,
+        MatchResponded: on_match_responded,
+        MatchRequested: on_match_requested,
+    }

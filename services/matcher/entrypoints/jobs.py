@@ -1,0 +1,20 @@
+import asyncio
+from datetime import UTC, datetime
+
+import structlog
+
+from services.matcher import handlers
+from services.matcher.adapters.repository import MatcherRepository
+from shared.runtime import Context
+
+log = structlog.get_logger()
+
+
+async def expire_proposals(ctx: Context) -> None:
+    repo = MatcherRepository(ctx.store.db)
+    while True:
+        try:
+            await handlers.expire_proposals(ctx.uow, repo, datetime.now(UTC))
+        except Exception:
+            log.exception("matcher.expiry_failed")
+        await asyncio.sleep(ctx.settings.expiry_poll_s)

@@ -1,0 +1,5 @@
+from shared.settings import ServiceSettings
+
+
+class MatcherSettings(ServiceSettings):
+    expiry_poll_s: float = 30.0

@@ -1,0 +1,92 @@
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pymongo import DESCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.notifier.domain import Contact
+from shared.store import Tx
+
+PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+
+
+class NotifierRepository:
+    """Contacts, deliveries (one per cause event, recipient and channel) and the inbox, per tenant."""
+
+    def __init__(self, db: AsyncDatabase) -> None:
+        self.contacts = db["contacts"]
+        self.deliveries = db["deliveries"]
+        self.inbox = db["inbox"]
+
+    async def ensure_indexes(self) -> None:
+        await self.contacts.create_index([("org_id", 1), ("person_id", 1)], unique=True)
+        await self.deliveries.create_index([("status", 1), ("next_attempt_at", 1)])
+        await self.inbox.create_index([("org_id", 1), ("person_id", 1), ("created_at", DESCENDING)])
+
+    async def save_contact(self, tx: Tx, contact: Contact) -> None:
+        await self.contacts.replace_one(
+            {"org_id": contact.org_id, "person_id": contact.person_id}, contact.to_doc(), upsert=True, session=tx.session
+        )
+
+    async def contacts_of(self, org_id: str, person_ids: list[str], tx: Tx | None = None) -> dict[str, Contact]:
+        cursor = self.contacts.find(
+            {"org_id": org_id, "person_id": {"$in": person_ids}}, session=tx.session if tx else None
+        )
+        return {doc["person_id"]: Contact.from_doc(doc) async for doc in cursor}
+
+    async def add_delivery(self, tx: Tx, doc: dict[str, Any]) -> bool:
+        """False if this (cause, recipient, channel) delivery already exists."""
+        if await self.deliveries.find_one({"_id": doc["_id"]}, {"_id": 1}, session=tx.session):
+            return False
+        await self.deliveries.insert_one(doc, session=tx.session)
+        return True
+
+    async def add_inbox_entry(self, tx: Tx, doc: dict[str, Any]) -> None:
+        await self.inbox.insert_one(doc, session=tx.session)
+
+    async def due_deliveries(self, now: datetime, lease_s: float, limit: int = 50) -> list[dict[str, Any]]:
+        """Pending deliveries that are due, and deliveries whose sender died mid-send (lease expired)."""
+        query = {
+            "$or": [
+                {"status": PENDING, "next_attempt_at": {"$lte": now}},
+                {"status": SENDING, "claimed_at": {"$lte": now - timedelta(seconds=lease_s)}},
+            ]
+        }
+        return await self.deliveries.find(query).sort("next_attempt_at", 1).to_list(limit)
+
+    async def claim(self, delivery: dict[str, Any], owner: str) -> bool:
+        """Guarded update: only one replica wins a delivery."""
+        result = await self.deliveries.update_one(
+            {"_id": delivery["_id"], "status": delivery["status"], "claimed_at": delivery.get("claimed_at")},
+            {"$set": {"status": SENDING, "claimed_at": datetime.now(UTC), "claimed_by": owner}},
+        )
+        return result.matched_count == 1
+
+    async def retry_later(self, delivery_id: str, attempts: int, at: datetime, error: str) -> None:
+        await self.deliveries.update_one(
+            {"_id": delivery_id},
+            {"$set": {"status": PENDING, "attempts": attempts, "next_attempt_at": at, "last_error": error,
+                      "claimed_at": None}},
+        )
+
+    async def finish(self, tx: Tx, delivery_id: str, status: str, attempts: int, error: str | None = None) -> bool:
+        result = await self.deliveries.update_one(
+            {"_id": delivery_id, "status": SENDING},
+            {"$set": {"status": status, "attempts": attempts, "last_error": error, "finished_at": datetime.now(UTC)}},
+            session=tx.session,
+        )
+        return result.matched_count == 1
+
+    async def inbox_page(self, org_id: str, person_id: str, *, limit: int, before: datetime | None) -> list[dict]:
+        query: dict[str, Any] = {"org_id": org_id, "person_id": person_id}
+        if before is not None:
+            query["created_at"] = {"$lt": before}
+        cursor = self.inbox.find(query, {"_id": 0, "org_id": 0}).sort([("created_at", DESCENDING), ("entry_id", -1)])
+        return await cursor.to_list(limit)
+
+    async def mark_read(self, org_id: str, person_id: str, entry_id: str) -> bool:
+        result = await self.inbox.update_one(
+            {"org_id": org_id, "person_id": person_id, "entry_id": entry_id},
+            {"$set": {"read_at": datetime.now(UTC)}},
+        )
+        return result.matched_count == 1

@@ -1,0 +1,23 @@
+"""Composition root of the notifier service."""
+
+from services.notifier.adapters.repository import NotifierRepository
+from services.notifier.entrypoints import consumers, http, jobs
+from services.notifier.settings import NotifierSettings
+from shared.contract import NotificationFailed, NotificationSent
+from shared.runtime import Context, ServiceSpec
+
+
+async def setup(ctx: Context) -> None:
+    await NotifierRepository(ctx.store.db).ensure_indexes()
+
+
+SPEC = ServiceSpec(
+    name="notifier",
+    description="Personal, reciprocal messages by email with calendar invites, signed webhooks and an in-app inbox.",
+    settings_cls=NotifierSettings,
+    consumers=consumers.consumers,
+    publishes=(NotificationSent, NotificationFailed),
+    http=http.routes,
+    setup=setup,
+    jobs=[jobs.deliver_notifications],
+)

@@ -1,0 +1,249 @@
+"""Who hears about an event, and the personal message each of them gets."""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from services.notifier.domain import wording
+from services.notifier.domain.invites import schedule_invite
+from services.notifier.domain.model import Contact, Message
+from shared.contract.envelope import Event
+from shared.contract.events import (
+    MatchAccepted,
+    MatchDeclined,
+    MatchOutcome,
+    MatchProposed,
+    MatchWithdrawn,
+    ProfileRejected,
+    ScheduleCreated,
+    ScheduleUnschedulable,
+    ScheduleUpdated,
+    Session,
+    SessionUpcoming,
+    Teaching,
+)
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+environment = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+environment.filters["words"] = wording.join_words
+
+MODES = {"in_person": "in person", "video": "video call", "phone": "phone call", "chat": "chat"}
+PAIR_EVENTS = (MatchProposed, MatchOutcome, ScheduleCreated, ScheduleUpdated, ScheduleUnschedulable, SessionUpcoming)
+
+
+def recipients(event: Event) -> list[str]:
+    if isinstance(event, ProfileRejected):
+        return [event.person_id]
+    if isinstance(event, PAIR_EVENTS):
+        return list(dict.fromkeys([event.person_a, event.person_b]))
+    return []
+
+
+@dataclass
+class _Draft:
+    kind: str
+    context: dict[str, Any]
+    data: dict[str, Any]
+    calendar: bytes | None = None
+    calendar_method: str | None = None
+
+
+def render(event: Event, recipient: Contact, contacts: Mapping[str, Contact]) -> Message | None:
+    """The message for one recipient, or None if the event is not theirs to hear about or they have withdrawn."""
+    build = _BUILDERS.get(type(event))
+    if build is None or not recipient.active or recipient.person_id not in recipients(event):
+        return None
+    if recipient.org_id != event.org_id:
+        return None
+    draft = build(event, recipient, contacts)
+    context = {"name": recipient.display_name.strip(), **draft.context}
+    text_module = environment.get_template(f"{draft.kind}.txt").make_module(context)
+    html = environment.get_template(f"{draft.kind}.html").render(context)
+    return Message(
+        person_id=recipient.person_id,
+        kind=draft.kind,
+        subject=" ".join(str(text_module.subject).split()),
+        text=str(text_module),
+        html=html,
+        calendar=draft.calendar,
+        calendar_method=draft.calendar_method,
+        data={"event_type": event.event_type, **draft.data},
+    )
+
+
+# --- per event ------------------------------------------------------------------------------
+
+
+def _partner(event: Any, recipient: Contact, contacts: Mapping[str, Contact]) -> tuple[str, str]:
+    partner_id = event.person_b if recipient.person_id == event.person_a else event.person_a
+    partner = contacts.get(partner_id)
+    known = partner is not None and partner.org_id == event.org_id
+    return partner_id, partner.name if known else partner_id
+
+
+def _sides(event: MatchProposed | MatchOutcome, recipient: Contact) -> tuple[list[Teaching], list[Teaching]]:
+    """(what the recipient teaches, what the recipient learns)."""
+    if recipient.person_id == event.person_a:
+        return list(event.a_teaches_b), list(event.b_teaches_a)
+    return list(event.b_teaches_a), list(event.a_teaches_b)
+
+
+def _teachings(items: list[Teaching]) -> list[dict[str, str]]:
+    return [{"skill": t.skill, "goal": t.goal} for t in items]
+
+
+def _match(event: MatchProposed | MatchOutcome, recipient: Contact, contacts: Mapping[str, Contact], kind: str) -> _Draft:
+    partner_id, partner = _partner(event, recipient, contacts)
+    you_teach, you_learn = _sides(event, recipient)
+    context = {
+        "partner": partner,
+        "match_id": event.match_id,
+        "teach_skills": wording.skills(you_teach),
+        "learn_skills": wording.skills(you_learn),
+        "ended": kind in ("match_declined", "match_withdrawn"),
+        "you_teach": _teachings(you_teach),
+        "you_learn": _teachings(you_learn),
+    }
+    data = {
+        "match_id": event.match_id,
+        "program_id": event.program_id,
+        "partner_id": partner_id,
+        "you_teach": _teachings(you_teach),
+        "you_learn": _teachings(you_learn),
+    }
+    return _Draft(kind, context, data)
+
+
+def _proposed(event: MatchProposed, recipient: Contact, contacts: Mapping[str, Contact]) -> _Draft:
+    draft = _match(event, recipient, contacts, "match_proposed")
+    draft.context["expires"] = wording.local_time(event.expires_at, recipient.zone)
+    draft.data["expires_at"] = event.expires_at.isoformat()
+    return draft
+
+
+def _outcome(kind: str) -> Callable[[MatchOutcome, Contact, Mapping[str, Contact]], _Draft]:
+    def build(event: MatchOutcome, recipient: Contact, contacts: Mapping[str, Contact]) -> _Draft:
+        draft = _match(event, recipient, contacts, kind)
+        # A decline's reason is the other person's own words; only system reasons (withdrawals) are shown.
+        draft.context["reason"] = event.reason if kind == "match_withdrawn" else ""
+        return draft
+
+    return build
+
+
+def _session_view(session: Session, recipient: Contact, partner: str) -> dict[str, Any]:
+    if session.kind == "kickoff" or session.teacher is None:
+        role = "Kickoff: ground rules and both your goals"
+    elif session.teacher == recipient.person_id:
+        role = f"You teach {partner}"
+    else:
+        role = f"{partner} teaches you"
+    return {
+        "number": session.number,
+        "when": wording.local_span(session.starts_at, session.ends_at, recipient.zone),
+        "mode": MODES.get(session.mode, session.mode),
+        "role": role,
+        "agenda": list(session.agenda),
+        "flagged": session.flagged or "",
+    }
+
+
+def _session_numbers(sessions: list[Session], person_id: str, role: str) -> list[str]:
+    return [str(s.number) for s in sessions if s.kind == "teaching" and getattr(s, role) == person_id]
+
+
+def _schedule(event: ScheduleCreated | ScheduleUpdated, recipient: Contact, contacts: Mapping[str, Contact]) -> _Draft:
+    partner_id, partner = _partner(event, recipient, contacts)
+    cancelled = isinstance(event, ScheduleUpdated) and event.cancelled
+    kind = "schedule_cancelled" if cancelled else ("schedule_updated" if isinstance(event, ScheduleUpdated) else "schedule_created")
+    sessions = sorted(event.sessions, key=lambda s: (s.starts_at, s.number))
+    context = {
+        "partner": partner,
+        "match_id": event.match_id,
+        "teach_sessions": _session_numbers(sessions, recipient.person_id, "teacher"),
+        "learn_sessions": _session_numbers(sessions, recipient.person_id, "learner"),
+        "sessions": [_session_view(s, recipient, partner) for s in sessions],
+        "zone": recipient.zone.key,
+    }
+    data = {
+        "schedule_id": event.schedule_id,
+        "match_id": event.match_id,
+        "program_id": event.program_id,
+        "partner_id": partner_id,
+        "version": event.version,
+        "cancelled": cancelled,
+        "sessions": [
+            {
+                "session_id": s.session_id,
+                "number": s.number,
+                "starts_at": s.starts_at.isoformat(),
+                "ends_at": s.ends_at.isoformat(),
+                "local_starts_at": s.starts_at.astimezone(recipient.zone).isoformat(),
+            }
+            for s in sessions
+        ],
+    }
+    draft = _Draft(kind, context, data)
+    if cancelled or sessions:
+        method = "CANCEL" if cancelled else "REQUEST"
+        draft.calendar = schedule_invite(event, recipient, contacts, method=method, sequence=event.version)
+        draft.calendar_method = method
+    return draft
+
+
+def _unschedulable(event: ScheduleUnschedulable, recipient: Contact, contacts: Mapping[str, Contact]) -> _Draft:
+    partner_id, partner = _partner(event, recipient, contacts)
+    context = {"partner": partner, "match_id": event.match_id, "reason": event.reason, "suggestion": event.suggestion}
+    data = {"match_id": event.match_id, "partner_id": partner_id, "reason": event.reason, "suggestion": event.suggestion}
+    return _Draft("schedule_unschedulable", context, data)
+
+
+def _upcoming(event: SessionUpcoming, recipient: Contact, contacts: Mapping[str, Contact]) -> _Draft:
+    partner_id, partner = _partner(event, recipient, contacts)
+    context = {
+        "partner": partner,
+        "match_id": event.match_id,
+        "when": wording.local_time(event.starts_at, recipient.zone),
+        "hours_before": event.hours_before,
+    }
+    data = {
+        "session_id": event.session_id,
+        "match_id": event.match_id,
+        "partner_id": partner_id,
+        "starts_at": event.starts_at.isoformat(),
+        "hours_before": event.hours_before,
+    }
+    return _Draft("session_upcoming", context, data)
+
+
+def _rejected(event: ProfileRejected, recipient: Contact, contacts: Mapping[str, Contact]) -> _Draft:
+    errors = [{"field": wording.field_in_words(e.field), "message": e.message} for e in event.errors]
+    data = {
+        "rejected_event_id": event.rejected_event_id,
+        "errors": [{"field": e.field, "message": e.message} for e in event.errors],
+    }
+    return _Draft("profile_rejected", {"errors": errors}, data)
+
+
+_BUILDERS: dict[type, Callable[[Any, Contact, Mapping[str, Contact]], _Draft]] = {
+    MatchProposed: _proposed,
+    MatchAccepted: _outcome("match_accepted"),
+    MatchDeclined: _outcome("match_declined"),
+    MatchWithdrawn: _outcome("match_withdrawn"),
+    ScheduleCreated: _schedule,
+    ScheduleUpdated: _schedule,
+    ScheduleUnschedulable: _unschedulable,
+    SessionUpcoming: _upcoming,
+    ProfileRejected: _rejected,
+}

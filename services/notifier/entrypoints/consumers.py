@@ -1,0 +1,44 @@
+import asyncio
+from collections.abc import Mapping
+
+from services.notifier import handlers
+from services.notifier.adapters.repository import NotifierRepository
+from shared.contract import (
+    Event,
+    MatchAccepted,
+    MatchDeclined,
+    MatchProposed,
+    MatchWithdrawn,
+    ProfileChanged,
+    ProfileRejected,
+    ScheduleCreated,
+    ScheduleUnschedulable,
+    ScheduleUpdated,
+    SessionUpcoming,
+)
+from shared.messaging import Handler
+from shared.runtime import Context
+
+NOTIFYING = (
+    ProfileRejected, MatchProposed, MatchAccepted, MatchDeclined, MatchWithdrawn,
+    ScheduleCreated, ScheduleUpdated, ScheduleUnschedulable, SessionUpcoming,
+)
+
+
+def consumers(ctx: Context) -> Mapping[type[Event], Handler]:
+    repo = NotifierRepository(ctx.store.db)
+    deliveries_waiting = wakeup(ctx)
+
+    async def on_profile_changed(event: ProfileChanged) -> None:
+        await handlers.profile_changed(event, ctx.uow, repo)
+
+    async def on_notifying_event(event: Event) -> None:
+        await handlers.notify(event, ctx.uow, repo, ctx.settings)
+        deliveries_waiting.set()
+
+    return {ProfileChanged: on_profile_changed} | {model: on_notifying_event for model in NOTIFYING}
+
+
+def wakeup(ctx: Context) -> asyncio.Event:
+    """Set when new deliveries were recorded, so the delivery job sends them at once."""
+    return ctx.extras.setdefault("deliveries_waiting", asyncio.Event())

@@ -1,0 +1,32 @@
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Query
+
+from services.notifier.adapters.repository import NotifierRepository
+from shared.http import OrgId, not_found
+from shared.runtime import Context
+
+
+def routes(ctx: Context) -> APIRouter:
+    api = APIRouter(tags=["inbox"])
+    repo = NotifierRepository(ctx.store.db)
+
+    @api.get("/people/{person_id}/inbox")
+    async def inbox(
+        person_id: str,
+        org_id: OrgId,
+        limit: int = Query(default=20, ge=1, le=100),
+        before: datetime | None = Query(default=None, description="Cursor: `next_before` of the previous page."),
+    ) -> dict[str, Any]:
+        entries = await repo.inbox_page(org_id, person_id, limit=limit, before=before)
+        next_before = entries[-1]["created_at"] if len(entries) == limit else None
+        return {"entries": entries, "next_before": next_before}
+
+    @api.post("/people/{person_id}/inbox/{entry_id}/read")
+    async def mark_read(person_id: str, entry_id: str, org_id: OrgId) -> dict[str, bool]:
+        if not await repo.mark_read(org_id, person_id, entry_id):
+            raise not_found("inbox entry")
+        return {"read": True}
+
+    return api

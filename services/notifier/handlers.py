@@ -1,0 +1,202 @@
+"""Notifier service layer: keep contacts, turn events into deliveries, and deliver each exactly once."""
+
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+
+from services.notifier.adapters.repository import FAILED, SENT, NotifierRepository
+from services.notifier.adapters.senders import Mailer, PermanentFailure, TransientFailure, WebhookSender
+from services.notifier.domain import (
+    Contact,
+    Message,
+    contact_from_profile,
+    contact_from_rejection,
+    delivery_id,
+    encode_body,
+    message_id,
+    recipients,
+    render,
+    webhook_payload,
+)
+from services.notifier.settings import NotifierSettings
+from shared.contract import Event, NotificationFailed, NotificationSent, ProfileChanged, ProfileRejected
+from shared.store import Tx, UnitOfWork
+
+log = structlog.get_logger()
+
+
+class ContactUnknown(Exception):
+    """A recipient's profile has not reached the notifier yet: retried, then dead-lettered, never dropped."""
+
+
+async def profile_changed(event: ProfileChanged, uow: UnitOfWork, repo: NotifierRepository) -> None:
+    async def work(tx: Tx) -> None:
+        await repo.save_contact(tx, contact_from_profile(event))
+
+    await uow.run(event, work)
+
+
+async def notify(event: Event, uow: UnitOfWork, repo: NotifierRepository, settings: NotifierSettings) -> None:
+    """Render the event for everyone it concerns and record one delivery per chosen channel."""
+
+    async def work(tx: Tx) -> None:
+        people = recipients(event)
+        contacts = await repo.contacts_of(event.org_id, people, tx)
+        if isinstance(event, ProfileRejected):
+            contacts[event.person_id] = contact_from_rejection(event, contacts.get(event.person_id))
+        missing = [p for p in people if p not in contacts]
+        if missing:
+            raise ContactUnknown(f"no contact yet for {len(missing)} recipient(s); profiles.changed may lag")
+        for person_id in people:
+            contact = contacts[person_id]
+            message = render(event, contact, contacts)
+            if message is None:
+                continue
+            for channel in contact.deliverable_channels():
+                await _record_delivery(tx, repo, settings, event, contact, message, channel)
+
+    await uow.run(event, work)
+
+
+async def _record_delivery(
+    tx: Tx,
+    repo: NotifierRepository,
+    settings: NotifierSettings,
+    event: Event,
+    contact: Contact,
+    message: Message,
+    channel: str,
+) -> None:
+    now = datetime.now(UTC)
+    did = delivery_id(event.event_id, contact.person_id, channel)
+    doc: dict[str, Any] = {
+        "_id": did,
+        "org_id": event.org_id,
+        "person_id": contact.person_id,
+        "channel": channel,
+        "kind": message.kind,
+        "cause_event_id": str(event.event_id),
+        "correlation_id": event.correlation_id,
+        "status": "pending",
+        "attempts": 0,
+        "created_at": now,
+        "next_attempt_at": now,
+        "claimed_at": None,
+    }
+    if channel == "email":
+        doc |= {
+            "to": contact.email,
+            "subject": message.subject,
+            "text": message.text,
+            "html": message.html,
+            "calendar": message.calendar,
+            "calendar_method": message.calendar_method,
+            "message_id": message_id(did, settings.message_id_domain),
+        }
+    elif channel == "webhook":
+        doc |= {"url": contact.webhook_url, "body": encode_body(webhook_payload(event, contact, message))}
+    elif channel == "inbox":
+        doc |= {"status": SENT, "attempts": 1, "finished_at": now}
+    if not await repo.add_delivery(tx, doc):
+        return
+    if channel == "inbox":
+        await repo.add_inbox_entry(
+            tx,
+            {
+                "entry_id": did,
+                "org_id": event.org_id,
+                "person_id": contact.person_id,
+                "kind": message.kind,
+                "subject": message.subject,
+                "text": message.text,
+                "data": message.data,
+                "cause_event_id": str(event.event_id),
+                "created_at": now,
+                "read_at": None,
+            },
+        )
+        tx.emit(_sent(event.org_id, event.correlation_id, doc))
+
+
+def _sent(org_id: str, correlation_id: str | None, delivery: dict[str, Any]) -> NotificationSent:
+    return NotificationSent(
+        org_id=org_id,
+        correlation_id=correlation_id,
+        notification_id=delivery["_id"],
+        person_id=delivery["person_id"],
+        channel=delivery["channel"],
+        cause_event_id=delivery["cause_event_id"],
+    )
+
+
+class Deliverer:
+    """Sends due email and webhook deliveries. A delivery is claimed with a guarded update, so with
+    several replicas each is sent by one. A sender that dies mid-send leaves the claim to expire; the
+    delivery is then sent again with the same Message-ID / Idempotency-Key, so the receiver can
+    recognise the repeat: nothing is dropped silently."""
+
+    def __init__(self, uow: UnitOfWork, repo: NotifierRepository, settings: NotifierSettings, owner: str) -> None:
+        self.uow = uow
+        self.repo = repo
+        self.settings = settings
+        self.owner = owner
+        self.mailer = Mailer(settings)
+        self.webhooks = WebhookSender(settings)
+
+    async def deliver_due(self) -> int:
+        done = 0
+        for delivery in await self.repo.due_deliveries(datetime.now(UTC), self.settings.delivery_lease_s):
+            if await self.repo.claim(delivery, self.owner):
+                await self.deliver(delivery)
+                done += 1
+        return done
+
+    async def deliver(self, delivery: dict[str, Any]) -> None:
+        attempts = delivery["attempts"] + 1
+        sender = self.mailer if delivery["channel"] == "email" else self.webhooks
+        structlog.contextvars.bind_contextvars(delivery_id=delivery["_id"], channel=delivery["channel"])
+        try:
+            await sender.send(delivery)
+        except TransientFailure as exc:
+            if attempts < self.settings.delivery_attempts:
+                await self.repo.retry_later(delivery["_id"], attempts, self._next_attempt(attempts), str(exc))
+                log.info("delivery.retry_scheduled", attempts=attempts, error=str(exc))
+                return
+            await self._finish(delivery, FAILED, attempts, f"gave up after {attempts} attempts: {exc}")
+        except PermanentFailure as exc:
+            await self._finish(delivery, FAILED, attempts, str(exc))
+        else:
+            await self._finish(delivery, SENT, attempts)
+        finally:
+            structlog.contextvars.unbind_contextvars("delivery_id", "channel")
+
+    def _next_attempt(self, attempts: int) -> datetime:
+        backoff = self.settings.delivery_backoff_s * 2 ** (attempts - 1)
+        return datetime.now(UTC) + timedelta(seconds=backoff * random.uniform(0.5, 1.5))
+
+    async def _finish(self, delivery: dict[str, Any], status: str, attempts: int, error: str | None = None) -> None:
+        async def work(tx: Tx) -> None:
+            if not await self.repo.finish(tx, delivery["_id"], status, attempts, error):
+                return
+            if status == SENT:
+                tx.emit(_sent(delivery["org_id"], delivery.get("correlation_id"), delivery))
+            else:
+                tx.emit(
+                    NotificationFailed(
+                        org_id=delivery["org_id"],
+                        correlation_id=delivery.get("correlation_id"),
+                        notification_id=delivery["_id"],
+                        person_id=delivery["person_id"],
+                        channel=delivery["channel"],
+                        cause_event_id=delivery["cause_event_id"],
+                        error=error or "failed",
+                    )
+                )
+
+        await self.uow.run(None, work)
+        log.info("delivery.finished", status=status, attempts=attempts, error=error)
+
+    async def close(self) -> None:
+        await self.webhooks.close()

@@ -1,0 +1,32 @@
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.store import Tx
+
+
+class ProfileRepository:
+    """Profiles and programs of every tenant, always addressed by (org_id, id)."""
+
+    def __init__(self, db: AsyncDatabase) -> None:
+        self.profiles = db["profiles"]
+        self.programs = db["programs"]
+
+    async def ensure_indexes(self) -> None:
+        await self.profiles.create_index([("org_id", 1), ("person_id", 1)], unique=True)
+        await self.programs.create_index([("org_id", 1), ("program_id", 1)], unique=True)
+
+    async def get(self, org_id: str, person_id: str, tx: Tx | None = None) -> dict[str, Any] | None:
+        return await self.profiles.find_one(
+            {"org_id": org_id, "person_id": person_id}, {"_id": 0}, session=tx.session if tx else None
+        )
+
+    async def save(self, tx: Tx, doc: dict[str, Any]) -> None:
+        await self.profiles.replace_one(
+            {"org_id": doc["org_id"], "person_id": doc["person_id"]}, doc, upsert=True, session=tx.session
+        )
+
+    async def save_program(self, tx: Tx, doc: dict[str, Any]) -> None:
+        await self.programs.replace_one(
+            {"org_id": doc["org_id"], "program_id": doc["program_id"]}, doc, upsert=True, session=tx.session
+        )

@@ -1,0 +1,21 @@
+from typing import Any
+
+from fastapi import APIRouter
+
+from services.profiles.adapters.repository import ProfileRepository
+from shared.http import OrgId, not_found
+from shared.runtime import Context
+
+
+def routes(ctx: Context) -> APIRouter:
+    api = APIRouter(tags=["profiles"])
+    repo = ProfileRepository(ctx.store.db)
+
+    @api.get("/profiles/{person_id}")
+    async def get_profile(person_id: str, org_id: OrgId) -> dict[str, Any]:
+        record = await repo.get(org_id, person_id)
+        if record is None:
+            raise not_found("profile")
+        return {**record["profile"], "version": record["version"], "active": record["active"]}
+
+    return api

@@ -1,0 +1,67 @@
+"""Profiles service layer: check submitted profiles, keep the versioned snapshot, announce changes."""
+
+from datetime import UTC, datetime
+
+from services.profiles.adapters.repository import ProfileRepository
+from services.profiles.domain import changed_fields, check_profile, snapshot
+from shared.contract import ProfileChanged, ProfileRejected, ProfileSubmitted, ProfileWithdrawn, ProgramConfigured
+from shared.store import Tx, UnitOfWork
+
+
+async def program_configured(event: ProgramConfigured, uow: UnitOfWork, repo: ProfileRepository) -> None:
+    async def work(tx: Tx) -> None:
+        await repo.save_program(tx, event.model_dump(mode="json", exclude={"event_id", "event_type"}))
+
+    await uow.run(event, work)
+
+
+async def profile_submitted(event: ProfileSubmitted, uow: UnitOfWork, repo: ProfileRepository) -> None:
+    async def work(tx: Tx) -> None:
+        errors = check_profile(event)
+        if errors:
+            tx.emit(
+                event.caused(
+                    ProfileRejected,
+                    person_id=event.person_id,
+                    rejected_event_id=str(event.event_id),
+                    errors=errors,
+                    display_name=event.display_name,
+                    email=event.email,
+                )
+            )
+            return
+        before = await repo.get(event.org_id, event.person_id, tx)
+        after = snapshot(event)
+        changed = changed_fields(before["profile"] if before else None, after)
+        if before and before["active"] and not changed:
+            return
+        version = (before["version"] if before else 0) + 1
+        await repo.save(tx, _record(event.org_id, after, version, active=True))
+        tx.emit(event.caused(ProfileChanged, **after, version=version, changed_fields=changed, active=True))
+
+    await uow.run(event, work)
+
+
+async def profile_withdrawn(event: ProfileWithdrawn, uow: UnitOfWork, repo: ProfileRepository) -> None:
+    async def work(tx: Tx) -> None:
+        before = await repo.get(event.org_id, event.person_id, tx)
+        if not before or not before["active"]:
+            return
+        version = before["version"] + 1
+        await repo.save(tx, _record(event.org_id, before["profile"], version, active=False))
+        tx.emit(
+            event.caused(ProfileChanged, **before["profile"], version=version, changed_fields=["active"], active=False)
+        )
+
+    await uow.run(event, work)
+
+
+def _record(org_id: str, profile: dict, version: int, *, active: bool) -> dict:
+    return {
+        "org_id": org_id,
+        "person_id": profile["person_id"],
+        "profile": profile,
+        "version": version,
+        "active": active,
+        "updated_at": datetime.now(UTC),
+    }

@@ -1,0 +1,45 @@
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from services.scheduler.adapters.repository import SchedulerRepository, sessions_of
+from services.scheduler.domain import sessions_calendar
+from shared.contract import Session
+from shared.http import OrgId, not_found
+from shared.runtime import Context
+
+
+def routes(ctx: Context) -> APIRouter:
+    api = APIRouter(tags=["schedules"])
+    repo = SchedulerRepository(ctx.store.db)
+
+    @api.get("/matches/{match_id}/schedule")
+    async def schedule(match_id: str, org_id: OrgId) -> dict[str, Any]:
+        doc = await repo.schedule(org_id, match_id)
+        if doc is None:
+            raise not_found("schedule")
+        fields = ("schedule_id", "match_id", "program_id", "person_a", "person_b", "status", "version", "sessions")
+        return {k: doc.get(k) for k in fields}
+
+    @api.get("/people/{person_id}/sessions.ics")
+    async def calendar(person_id: str, org_id: OrgId) -> Response:
+        me = await repo.person(org_id, person_id)
+        if me is None:
+            raise not_found("person")
+        sessions: list[Session] = []
+        partner_of: dict[str, str] = {}
+        for doc in await repo.schedules_of(org_id, person_id, ("active",)):
+            partner_id = doc["person_b"] if doc["person_a"] == person_id else doc["person_a"]
+            partner = await repo.person(org_id, partner_id)
+            for session in sessions_of(doc):
+                sessions.append(session)
+                partner_of[session.session_id] = (partner.display_name if partner else "") or partner_id
+
+        def summary(session: Session) -> str:
+            title = "Kickoff" if session.kind == "kickoff" else f"Session {session.number}"
+            return f"{title} with {partner_of[session.session_id]} (Reciprocal)"
+
+        body = sessions_calendar(person_id, me.display_name, sessions, summary_for=summary)
+        return Response(body, media_type="text/calendar; charset=utf-8")
+
+    return api

@@ -1,0 +1,304 @@
+"""One model per topic (SPEC §3). Field descriptions and examples feed the JSON Schemas and AsyncAPI."""
+
+from datetime import datetime
+from typing import ClassVar, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from shared.contract.envelope import Event
+
+CrossDepartment = Literal["required", "preferred", "any"]
+Cadence = Literal["weekly", "biweekly", "monthly"]
+CareerStage = Literal["early", "mid", "senior", "executive"]
+MeetingMode = Literal["in_person", "video", "phone", "chat"]
+Channel = Literal["email", "webhook", "inbox"]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+DEFAULT_GROUND_RULES = [
+    "What we share stays between us (confidentiality).",
+    "We keep a positive, curious tone; no question is too basic.",
+    "We agree how we use our time: start on time, end with a next step.",
+]
+
+
+class Part(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+# --- programs ---------------------------------------------------------------------------------
+
+
+class ProgramConfigured(Event):
+    """An admin tool created or changed a mentoring program."""
+
+    key_field: ClassVar[str] = "program_id"
+    event_type: Literal["programs.configured"] = "programs.configured"
+    program_id: str = Field(min_length=1, examples=["prog-2027-reverse"])
+    name: str = Field(min_length=1, examples=["Reverse mentoring 2027"])
+    cross_department: CrossDepartment = "preferred"
+    session_minutes: int = Field(default=60, ge=15, le=240)
+    cadence: Cadence = "biweekly"
+    duration_weeks: int = Field(default=12, ge=1, le=104)
+    proposal_ttl_days: int = Field(default=7, ge=1, le=90)
+    starts_on: datetime | None = Field(default=None, description="First day of the program (UTC); default now.")
+    ground_rules: list[str] = Field(default_factory=lambda: list(DEFAULT_GROUND_RULES))
+    skill_aliases: dict[str, str] = Field(
+        default_factory=dict, description="Program-specific extension of the skill taxonomy: alias -> skill."
+    )
+
+
+class MatchRequested(Event):
+    """An admin asked for a whole-cohort optimisation of a program."""
+
+    key_field: ClassVar[str] = "program_id"
+    event_type: Literal["programs.match-requested"] = "programs.match-requested"
+    program_id: str = Field(min_length=1)
+
+
+# --- profiles ---------------------------------------------------------------------------------
+
+
+class Offer(Part):
+    skill: str = Field(examples=["social media"])
+    level: int = Field(default=3, description="1 (basic) to 5 (expert).")
+    note: str | None = None
+
+
+class Want(Part):
+    skill: str = Field(examples=["leading a team"])
+    goal: str | None = Field(default=None, description="The concrete goal this want serves; required.")
+    priority: int = Field(default=2, description="1 (nice to have) to 3 (must have).")
+
+
+class Window(Part):
+    weekday: Weekday
+    start: str = Field(examples=["09:00"], description="HH:MM in the person's own time zone.")
+    end: str = Field(examples=["12:30"])
+
+
+class ProfileFields(Part):
+    """What a person tells us about themselves. Content is checked by the profiles service."""
+
+    person_id: str = Field(min_length=1, max_length=128)
+    program_ids: list[str] = Field(default_factory=list)
+    display_name: str = ""
+    email: str = ""
+    department: str = ""
+    site: str = ""
+    timezone: str = Field(default="UTC", description="IANA time zone, e.g. Europe/London.")
+    languages: list[str] = Field(default_factory=lambda: ["en"])
+    locale: str = "en"
+    career_stage: CareerStage = "mid"
+    manager_id: str | None = None
+    offers: list[Offer] = Field(default_factory=list)
+    wants: list[Want] = Field(default_factory=list)
+    interests: list[str] = Field(default_factory=list)
+    meeting_modes: list[MeetingMode] = Field(default_factory=lambda: ["video"])
+    availability: list[Window] = Field(default_factory=list)
+    max_partners: int = 1
+    channels: list[Channel] = Field(
+        default_factory=lambda: ["email", "inbox"], description="Notification channels the person wants."
+    )
+    webhook_url: str | None = None
+
+
+class ProfileSubmitted(Event, ProfileFields):
+    """A frontend submitted (created or replaced) a person's profile."""
+
+    key_field: ClassVar[str] = "person_id"
+    event_type: Literal["profiles.submitted"] = "profiles.submitted"
+
+
+class ProfileWithdrawn(Event):
+    """A person left the platform; they get no further proposals or messages."""
+
+    key_field: ClassVar[str] = "person_id"
+    event_type: Literal["profiles.withdrawn"] = "profiles.withdrawn"
+    person_id: str = Field(min_length=1)
+    reason: str | None = None
+
+
+class ProfileChanged(Event, ProfileFields):
+    """The accepted, full snapshot of a profile after a change."""
+
+    key_field: ClassVar[str] = "person_id"
+    event_type: Literal["profiles.changed"] = "profiles.changed"
+    version: int = Field(ge=1)
+    changed_fields: list[str] = Field(default_factory=list)
+    active: bool = True
+
+
+class FieldError(Part):
+    field: str = Field(examples=["availability[0].end"])
+    message: str = Field(examples=["must be after start (09:00)"])
+
+
+class ProfileRejected(Event):
+    """A submitted profile was well-formed but its content was not acceptable."""
+
+    key_field: ClassVar[str] = "person_id"
+    event_type: Literal["profiles.rejected"] = "profiles.rejected"
+    person_id: str
+    rejected_event_id: str
+    errors: list[FieldError]
+    display_name: str = ""
+    email: str = ""
+
+
+# --- matches ----------------------------------------------------------------------------------
+
+
+class Teaching(Part):
+    skill: str
+    goal: str = Field(description="The learner's goal this skill serves.")
+
+
+class Factor(Part):
+    factor: str = Field(examples=["value_a_to_b"])
+    value: float
+
+
+class MatchResponded(Event):
+    """A person accepted or declined a proposal."""
+
+    key_field: ClassVar[str] = "match_id"
+    event_type: Literal["matches.responded"] = "matches.responded"
+    match_id: str = Field(min_length=1)
+    person_id: str = Field(min_length=1)
+    decision: Literal["accept", "decline"]
+    reason: str | None = None
+
+
+class MatchProposed(Event):
+    key_field: ClassVar[str] = "match_id"
+    event_type: Literal["matches.proposed"] = "matches.proposed"
+    match_id: str
+    program_id: str
+    person_a: str
+    person_b: str
+    a_teaches_b: list[Teaching]
+    b_teaches_a: list[Teaching]
+    score: float
+    explanation: list[Factor]
+    expires_at: AwareDatetime
+
+
+class MatchOutcome(Event):
+    key_field: ClassVar[str] = "match_id"
+    match_id: str
+    program_id: str
+    person_a: str
+    person_b: str
+    reason: str = ""
+    a_teaches_b: list[Teaching] = Field(default_factory=list)
+    b_teaches_a: list[Teaching] = Field(default_factory=list)
+
+
+class MatchAccepted(MatchOutcome):
+    event_type: Literal["matches.accepted"] = "matches.accepted"
+
+
+class MatchDeclined(MatchOutcome):
+    event_type: Literal["matches.declined"] = "matches.declined"
+
+
+class MatchWithdrawn(MatchOutcome):
+    event_type: Literal["matches.withdrawn"] = "matches.withdrawn"
+
+
+# --- schedules --------------------------------------------------------------------------------
+
+
+class LocalTime(Part):
+    person_id: str
+    timezone: str
+    starts_at: str = Field(description="Local wall-clock time, ISO 8601 with offset.", examples=["2027-01-12T09:30:00-05:00"])
+    ends_at: str
+
+
+class Session(Part):
+    session_id: str
+    number: int = Field(ge=1)
+    kind: Literal["kickoff", "teaching"]
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    mode: MeetingMode
+    teacher: str | None = Field(default=None, description="None for the kickoff, where both lead.")
+    learner: str | None = None
+    agenda: list[str]
+    local_times: list[LocalTime]
+    flagged: str | None = Field(default=None, description="Why this occurrence could not be placed, if it could not.")
+
+
+class ScheduleFields(Part):
+    schedule_id: str
+    match_id: str
+    program_id: str
+    person_a: str
+    person_b: str
+    sessions: list[Session]
+    version: int = Field(ge=1)
+
+
+class ScheduleCreated(Event, ScheduleFields):
+    key_field: ClassVar[str] = "match_id"
+    event_type: Literal["schedules.created"] = "schedules.created"
+
+
+class ScheduleUpdated(Event, ScheduleFields):
+    key_field: ClassVar[str] = "match_id"
+    event_type: Literal["schedules.updated"] = "schedules.updated"
+    cancelled: bool = Field(default=False, description="True when the series was withdrawn.")
+
+
+class ScheduleUnschedulable(Event):
+    key_field: ClassVar[str] = "match_id"
+    event_type: Literal["schedules.unschedulable"] = "schedules.unschedulable"
+    match_id: str
+    program_id: str
+    person_a: str
+    person_b: str
+    reason: str
+    suggestion: str
+
+
+class SessionUpcoming(Event):
+    key_field: ClassVar[str] = "match_id"
+    event_type: Literal["sessions.upcoming"] = "sessions.upcoming"
+    session_id: str
+    match_id: str
+    person_a: str
+    person_b: str
+    starts_at: AwareDatetime
+    hours_before: int = 24
+
+
+# --- notifications ----------------------------------------------------------------------------
+
+
+class NotificationFields(Part):
+    notification_id: str
+    person_id: str
+    channel: Channel
+    cause_event_id: str
+
+
+class NotificationSent(Event, NotificationFields):
+    key_field: ClassVar[str] = "person_id"
+    event_type: Literal["notifications.sent"] = "notifications.sent"
+
+
+class NotificationFailed(Event, NotificationFields):
+    key_field: ClassVar[str] = "person_id"
+    event_type: Literal["notifications.failed"] = "notifications.failed"
+    error: str
+
+
+__all__ = [
+    "CareerStage", "Cadence", "Channel", "CrossDepartment", "MeetingMode", "Weekday", "DEFAULT_GROUND_RULES",
+    "ProgramConfigured", "MatchRequested", "Offer", "Want", "Window", "ProfileFields", "ProfileSubmitted",
+    "ProfileWithdrawn", "ProfileChanged", "FieldError", "ProfileRejected", "Teaching", "Factor",
+    "MatchResponded", "MatchProposed", "MatchOutcome", "MatchAccepted", "MatchDeclined", "MatchWithdrawn",
+    "LocalTime", "Session", "ScheduleFields", "ScheduleCreated", "ScheduleUpdated", "ScheduleUnschedulable",
+    "SessionUpcoming", "NotificationFields", "NotificationSent", "NotificationFailed",
+]

@@ -1,0 +1,165 @@
+"""The one shape every service runs in: FastStream consumers, the outbox relay, background jobs
+and an HTTP app with /healthz, /readyz, /metrics and the service's AsyncAPI docs."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+import uvicorn
+from fastapi import APIRouter, FastAPI, Response
+from fastapi.responses import HTMLResponse, JSONResponse
+from faststream.kafka import KafkaBroker
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from faststream.specification import AsyncAPI, get_asyncapi_html
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from shared.logging import configure_logging
+from shared.contract import Event
+from shared.messaging import Handler, consumer_options, event_router, make_broker, publish_many
+from shared.outbox import OutboxRelay
+from shared.settings import ServiceSettings
+from shared.store import Store, UnitOfWork
+
+log = structlog.get_logger()
+
+
+@dataclass
+class Context:
+    """Everything a service's composition root wires together."""
+
+    settings: ServiceSettings
+    store: Store
+    broker: KafkaBroker
+    relay: OutboxRelay
+    uow: UnitOfWork
+    registry: CollectorRegistry
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ServiceSpec:
+    name: str
+    description: str
+    settings_cls: type[ServiceSettings]
+    consumers: Callable[[Context], Mapping[type[Event], Handler]]
+    publishes: tuple[type[Event], ...]
+    http: Callable[[Context], APIRouter] | None = None
+    setup: Callable[[Context], Awaitable[None]] | None = None
+    teardown: Callable[[Context], Awaitable[None]] | None = None
+    jobs: list[Callable[[Context], Awaitable[None]]] = field(default_factory=list)
+
+
+def build_context(spec: ServiceSpec, settings: ServiceSettings) -> Context:
+    registry = CollectorRegistry()
+    broker = make_broker(settings, (KafkaPrometheusMiddleware(registry=registry, app_name=spec.name),))
+    store = Store(settings.mongo_url, settings.database)
+    relay = OutboxRelay(store, lambda docs: publish_many(broker, docs), poll_s=settings.outbox_poll_s)
+    uow = UnitOfWork(store, settings.group_id, on_commit=relay.kick)
+    ctx = Context(settings, store, broker, relay, uow, registry)
+    broker.include_router(event_router(settings, spec.consumers(ctx)))
+    return ctx
+
+
+def contract_broker(spec: ServiceSpec, settings: ServiceSettings, consumes: list[type[Event]]) -> KafkaBroker:
+    """A broker that is never started: it only describes what the service consumes and publishes."""
+    broker = KafkaBroker(settings.kafka_bootstrap, description=spec.description)
+    for model in consumes:
+        broker.subscriber(model.topic(), **consumer_options(settings), title=f"{spec.name}:{model.topic()}")(
+            _typed(model)
+        )
+    for model in spec.publishes:
+        broker.publisher(model.topic(), schema=model, title=f"{spec.name}:publishes:{model.topic()}")
+    return broker
+
+
+def _typed(model: type[Event]) -> Callable[..., Awaitable[None]]:
+    async def handle(event: Any) -> None: ...
+
+    handle.__annotations__ = {"event": model, "return": None}
+    return handle
+
+
+def asyncapi_document(*brokers: KafkaBroker, title: str, description: str) -> Any:
+    return AsyncAPI(*brokers, title=title, description=description, version="1.0.0").to_specification()
+
+
+def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> FastAPI:
+    settings = settings or spec.settings_cls(service=spec.name)
+    configure_logging(spec.name, settings.log_level)
+    ctx = build_context(spec, settings)
+    jobs: list[asyncio.Task[None]] = []
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await ctx.store.ensure_plumbing_indexes()
+        if spec.setup:
+            await spec.setup(ctx)
+        await ctx.broker.start()
+        await ctx.relay.start()
+        jobs.extend(asyncio.create_task(job(ctx), name=job.__name__) for job in spec.jobs)
+        log.info("service.started", group_id=settings.group_id, database=settings.database)
+        try:
+            yield
+        finally:
+            for task in jobs:
+                task.cancel()
+            await asyncio.gather(*jobs, return_exceptions=True)
+            await ctx.broker.stop()
+            await ctx.relay.stop()
+            if spec.teardown:
+                await spec.teardown(ctx)
+            await ctx.store.close()
+            log.info("service.stopped")
+
+    app = FastAPI(title=f"Reciprocal {spec.name}", description=spec.description, lifespan=lifespan)
+    app.state.ctx = ctx
+    docs = asyncapi_document(
+        contract_broker(spec, settings, list(spec.consumers(ctx))),
+        title=f"Reciprocal {spec.name}",
+        description=spec.description,
+    )
+
+    @app.get("/healthz", tags=["operations"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": spec.name}
+
+    @app.get("/readyz", tags=["operations"])
+    async def readyz() -> JSONResponse:
+        checks = {"broker": await _check(ctx.broker.ping(timeout=2)), "database": await _check(ctx.store.ping())}
+        ready = all(checks.values())
+        return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
+
+    @app.get("/metrics", tags=["operations"])
+    async def metrics() -> Response:
+        return Response(generate_latest(ctx.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/asyncapi.json", tags=["docs"])
+    async def asyncapi_json() -> Response:
+        return Response(docs.to_json(), media_type="application/json")
+
+    @app.get("/asyncapi", tags=["docs"], response_class=HTMLResponse)
+    async def asyncapi_html() -> str:
+        return get_asyncapi_html(docs)
+
+    if spec.http:
+        app.include_router(spec.http(ctx))
+    return app
+
+
+async def _check(probe: Awaitable[Any]) -> bool:
+    try:
+        return bool(await asyncio.wait_for(probe, 3))
+    except Exception:
+        return False
+
+
+def run(spec: ServiceSpec) -> None:
+    settings = spec.settings_cls(service=spec.name)
+    app = create_app(spec, settings)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False)
+    )
+    asyncio.run(server.serve())

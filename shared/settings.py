@@ -1,0 +1,28 @@
+"""12-factor configuration: every setting comes from a RECIPROCAL_* environment variable."""
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RECIPROCAL_", extra="ignore")
+
+    service: str = Field(default="", description="Set by the service itself, not by the environment.")
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    mongo_url: str = "mongodb://127.0.0.1:27017/?directConnection=true"
+    mongo_db: str = ""
+    http_host: str = "0.0.0.0"
+    http_port: int = 8080
+    log_level: str = "INFO"
+    max_attempts: int = Field(default=5, ge=1, description="Tries per message before it goes to the DLQ.")
+    retry_initial_s: float = 0.5
+    outbox_poll_s: float = 0.5
+    partitions: int = Field(default=3, ge=1, description="Partitions for topics this service creates.")
+
+    @property
+    def group_id(self) -> str:
+        return f"reciprocal-{self.service}"
+
+    @property
+    def database(self) -> str:
+        return self.mongo_db or f"reciprocal_{self.service}"

@@ -1,0 +1,46 @@
+import uuid
+
+import httpx
+
+from conftest import of_org, profile
+from reciprocal.wire import Frontend, Tap
+
+
+async def test_valid_profile_is_published_and_readable_only_by_its_tenant(stack):
+    org = f"org-{uuid.uuid4().hex[:6]}"
+    async with Frontend(stack.kafka_bootstrap) as fe, Tap(stack.kafka_bootstrap, ["profiles.changed"]) as tap:
+        await fe.publish("profiles.submitted", profile(org, "ada", offers=["python"], wants=["leadership"]))
+        await tap.wait_for(lambda t: of_org(t.events("profiles.changed"), org), what="profiles.changed")
+    changed = of_org(tap.events("profiles.changed"), org)[0]
+    assert changed["person_id"] == "ada" and changed["version"] == 1 and changed["active"] is True
+    url = f"{stack.service_url('profiles')}/profiles/ada"
+    assert httpx.get(url, headers={"X-Org-Id": org}).json()["timezone"] == "Europe/London"
+    assert httpx.get(url, headers={"X-Org-Id": "someone-else"}).status_code == 404
+    assert httpx.get(url).status_code == 422
+
+
+async def test_bad_content_is_rejected_with_field_errors(stack):
+    org = f"org-{uuid.uuid4().hex[:6]}"
+    bad = profile(org, "bob", offers=["python"], wants=["leadership"], tz="Mars/Olympus_Mons",
+                  windows=[{"weekday": "mon", "start": "12:00", "end": "09:00"}])
+    bad["wants"][0]["goal"] = ""
+    async with Frontend(stack.kafka_bootstrap) as fe, Tap(stack.kafka_bootstrap, ["profiles.rejected"]) as tap:
+        sent = await fe.publish("profiles.submitted", bad)
+        await tap.wait_for(lambda t: of_org(t.events("profiles.rejected"), org), what="profiles.rejected")
+    rejected = of_org(tap.events("profiles.rejected"), org)[0]
+    assert rejected["rejected_event_id"] == sent["event_id"]
+    fields = {e["field"] for e in rejected["errors"]}
+    assert {"timezone", "wants[0].goal", "availability[0].end"} <= fields
+
+
+async def test_a_redelivered_event_has_one_effect(stack):
+    org = f"org-{uuid.uuid4().hex[:6]}"
+    async with Frontend(stack.kafka_bootstrap) as fe, Tap(stack.kafka_bootstrap, ["profiles.changed"]) as tap:
+        event = await fe.publish("profiles.submitted", profile(org, "cy", offers=["sql"], wants=["coaching"]))
+        await fe.publish("profiles.submitted", event)
+        later = profile(org, "cy", offers=["sql", "excel"], wants=["coaching"])
+        await fe.publish("profiles.submitted", later)
+        await tap.wait_for(lambda t: len(of_org(t.events("profiles.changed"), org)) >= 2, what="two versions")
+        await tap.settle("profiles.changed", quiet=1.5)
+    versions = [e["version"] for e in of_org(tap.events("profiles.changed"), org)]
+    assert versions == [1, 2]

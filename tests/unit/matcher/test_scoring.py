@@ -1,0 +1,91 @@
+from dataclasses import replace
+
+import pytest
+
+from services.matcher.domain import harmonic_mean, score_pair, value
+from services.matcher.domain.availability import Overlap
+from services.matcher.domain.scoring import MAX_BONUS
+
+
+def test_value_weighs_priority_and_level(make):
+    teacher = make("t", offers=(("leadership", 4), ("sql", 5)))
+    learner = make("l", wants=(("leadership", "g1", 3), ("python", "g2", 1)))
+    assert value(teacher, learner) == pytest.approx(3 * 4 / 5 / 4)
+    assert value(learner, teacher) == 0.0
+
+
+def test_value_is_one_when_every_want_is_covered_by_an_expert(make):
+    teacher = make("t", offers=(("a", 5), ("b", 5)))
+    learner = make("l", wants=(("a", "g", 1), ("b", "g", 3)))
+    assert value(teacher, learner) == 1.0
+
+
+def test_value_of_nothing_wanted_is_zero(make):
+    assert value(make("t"), make("l", wants=())) == 0.0
+
+
+def test_harmonic_mean():
+    assert harmonic_mean(0.5, 0.5) == pytest.approx(0.5)
+    assert harmonic_mean(1.0, 0.25) == pytest.approx(0.4)
+    assert harmonic_mean(1.0, 0.0) == 0.0
+
+
+def test_score_is_harmonic_mean_plus_bonuses_and_explained(alice, bob, program):
+    s = score_pair(alice, bob, program)
+    factors = {f.factor: f.value for f in s.explanation}
+    assert factors["value_a_to_b"] == pytest.approx(1.0)  # alice's leadership 5 covers bob's only want
+    assert factors["value_b_to_a"] == pytest.approx(0.8)
+    assert factors["harmonic_mean"] == pytest.approx(2 * 0.8 / 1.8)
+    bonus = sum(v for k, v in factors.items() if k.startswith("bonus_"))
+    assert s.score == pytest.approx(factors["harmonic_mean"] + bonus)
+    assert factors["bonus_cross_department"] > 0 and factors["bonus_career_stage"] > 0
+
+
+def test_one_sided_pair_scores_zero_without_bonuses(alice, bob, program):
+    bob = replace(bob, offers=(("python", 5),), interests=frozenset({"jazz"}))
+    alice = replace(alice, interests=frozenset({"jazz"}))
+    s = score_pair(alice, bob, program)
+    assert s.score == 0.0
+    assert all(f.value == 0 for f in s.explanation if f.factor.startswith("bonus_"))
+
+
+def test_order_is_normalised(alice, bob, program):
+    forward, backward = score_pair(alice, bob, program), score_pair(bob, alice, program)
+    assert forward == backward
+    assert (forward.person_a, forward.person_b) == ("alice", "bob")
+    assert forward.value_ab == pytest.approx(value(alice, bob))
+
+
+def test_teaching_lists_name_the_learners_goals(alice, bob, program):
+    s = score_pair(bob, alice, program)
+    assert [(t.skill, t.goal) for t in s.a_teaches_b] == [("leadership", "lead my first project")]
+    assert [(t.skill, t.goal) for t in s.b_teaches_a] == [("social media", "grow our team's channel")]
+
+
+def test_teaching_list_is_ordered_by_priority(make, program):
+    a = make("a", offers=(("x", 3), ("y", 3), ("z", 3)), wants=(("w", "g", 1),))
+    b = make("b", offers=(("w", 3),), wants=(("x", "gx", 1), ("y", "gy", 3), ("z", "gz", 2)))
+    assert [t.skill for t in score_pair(a, b, program).a_teaches_b] == ["y", "z", "x"]
+
+
+def test_each_bonus_raises_the_score(alice, bob, program):
+    base = score_pair(alice, bob, program, pair_overlap=Overlap(60, 60)).score
+
+    def score(a=alice, b=bob, prog=program, ov=Overlap(60, 60)):
+        return score_pair(a, b, prog, pair_overlap=ov).score
+
+    assert score(b=replace(bob, department=alice.department)) < base
+    assert score(prog=replace(program, cross_department="any")) < base
+    assert score(b=replace(bob, career_stage="senior")) < base
+    assert score(a=replace(alice, interests=frozenset({"jazz"})), b=replace(bob, interests=frozenset({"jazz"}))) > base
+    assert score(ov=Overlap(60, 180)) > base
+
+
+def test_bonuses_are_bounded(make, program):
+    a = make("a", department="x", career_stage="early", offers=(("s", 5),), wants=(("t", "g", 3),),
+             interests=frozenset("abcdef"))
+    b = make("b", department="y", career_stage="executive", offers=(("t", 5),), wants=(("s", "g", 3),),
+             interests=frozenset("abcdef"))
+    s = score_pair(a, b, program, pair_overlap=Overlap(10_000, 10_000))
+    assert MAX_BONUS <= 0.25
+    assert s.score == pytest.approx(1.0 + MAX_BONUS)
