@@ -21,19 +21,21 @@ from services.notifier.domain import (
     webhook_payload,
 )
 from services.notifier.settings import NotifierSettings
-from shared.contract import Event, NotificationFailed, NotificationSent, ProfileChanged, ProfileRejected
+from shared.contract import TOPICS, Event, NotificationFailed, NotificationSent, ProfileChanged, ProfileRejected
 from shared.store import Tx, UnitOfWork
 
 log = structlog.get_logger()
 
 
-class ContactUnknown(Exception):
-    """A recipient's profile has not reached the notifier yet: retried, then dead-lettered, never dropped."""
+async def profile_changed(
+    event: ProfileChanged, uow: UnitOfWork, repo: NotifierRepository, settings: NotifierSettings
+) -> None:
+    """Keep the contact card; events that were waiting for this person are delivered now."""
 
-
-async def profile_changed(event: ProfileChanged, uow: UnitOfWork, repo: NotifierRepository) -> None:
     async def work(tx: Tx) -> None:
         await repo.save_contact(tx, contact_from_profile(event))
+        for parked in await repo.parked_for(event.org_id, event.person_id, tx):
+            await _deliveries_for(tx, repo, settings, parked_event(parked))
 
     await uow.run(event, work)
 
@@ -42,22 +44,35 @@ async def notify(event: Event, uow: UnitOfWork, repo: NotifierRepository, settin
     """Render the event for everyone it concerns and record one delivery per chosen channel."""
 
     async def work(tx: Tx) -> None:
-        people = recipients(event)
-        contacts = await repo.contacts_of(event.org_id, people, tx)
-        if isinstance(event, ProfileRejected):
-            contacts[event.person_id] = contact_from_rejection(event, contacts.get(event.person_id))
-        missing = [p for p in people if p not in contacts]
-        if missing:
-            raise ContactUnknown(f"no contact yet for {len(missing)} recipient(s); profiles.changed may lag")
-        for person_id in people:
-            contact = contacts[person_id]
-            message = render(event, contact, contacts)
-            if message is None:
-                continue
-            for channel in contact.deliverable_channels():
-                await _record_delivery(tx, repo, settings, event, contact, message, channel)
+        await _deliveries_for(tx, repo, settings, event)
 
     await uow.run(event, work)
+
+
+async def _deliveries_for(tx: Tx, repo: NotifierRepository, settings: NotifierSettings, event: Event) -> None:
+    """Record the event's deliveries, or park it until every recipient's contact card has arrived
+    (topics are not ordered with each other, so a proposal can overtake a profile)."""
+    people = recipients(event)
+    contacts = await repo.contacts_of(event.org_id, people, tx)
+    if isinstance(event, ProfileRejected):
+        contacts[event.person_id] = contact_from_rejection(event, contacts.get(event.person_id))
+    missing = [p for p in people if p not in contacts]
+    if missing:
+        await repo.park(tx, event, missing)
+        log.info("notifier.waiting_for_contacts", missing=len(missing))
+        return
+    await repo.unpark(tx, event)
+    for person_id in people:
+        contact = contacts[person_id]
+        message = render(event, contact, contacts)
+        if message is None:
+            continue
+        for channel in contact.deliverable_channels():
+            await _record_delivery(tx, repo, settings, event, contact, message, channel)
+
+
+def parked_event(doc: dict[str, Any]) -> Event:
+    return TOPICS[doc["topic"]].model.model_validate_json(doc["event"])
 
 
 async def _record_delivery(

@@ -5,6 +5,7 @@ from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.notifier.domain import Contact
+from shared.contract import Event, topic_of
 from shared.store import Tx
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
@@ -17,11 +18,13 @@ class NotifierRepository:
         self.contacts = db["contacts"]
         self.deliveries = db["deliveries"]
         self.inbox = db["inbox"]
+        self.parked = db["parked_events"]
 
     async def ensure_indexes(self) -> None:
         await self.contacts.create_index([("org_id", 1), ("person_id", 1)], unique=True)
         await self.deliveries.create_index([("status", 1), ("next_attempt_at", 1)])
         await self.inbox.create_index([("org_id", 1), ("person_id", 1), ("created_at", DESCENDING)])
+        await self.parked.create_index([("org_id", 1), ("waiting_for", 1)])
 
     async def save_contact(self, tx: Tx, contact: Contact) -> None:
         await self.contacts.replace_one(
@@ -33,6 +36,18 @@ class NotifierRepository:
             {"org_id": org_id, "person_id": {"$in": person_ids}}, session=tx.session if tx else None
         )
         return {doc["person_id"]: Contact.from_doc(doc) async for doc in cursor}
+
+    async def park(self, tx: Tx, event: Event, waiting_for: list[str]) -> None:
+        doc = {"_id": str(event.event_id), "org_id": event.org_id, "topic": topic_of(event),
+               "event": event.model_dump_json(), "waiting_for": waiting_for, "parked_at": datetime.now(UTC)}
+        await self.parked.replace_one({"_id": doc["_id"]}, doc, upsert=True, session=tx.session)
+
+    async def unpark(self, tx: Tx, event: Event) -> None:
+        await self.parked.delete_one({"_id": str(event.event_id)}, session=tx.session)
+
+    async def parked_for(self, org_id: str, person_id: str, tx: Tx) -> list[dict[str, Any]]:
+        cursor = self.parked.find({"org_id": org_id, "waiting_for": person_id}, session=tx.session)
+        return await cursor.to_list(None)
 
     async def add_delivery(self, tx: Tx, doc: dict[str, Any]) -> bool:
         """False if this (cause, recipient, channel) delivery already exists."""

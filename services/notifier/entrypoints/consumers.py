@@ -30,7 +30,8 @@ def consumers(ctx: Context) -> Mapping[type[Event], Handler]:
     deliveries_waiting = wakeup(ctx)
 
     async def on_profile_changed(event: ProfileChanged) -> None:
-        await handlers.profile_changed(event, ctx.uow, repo)
+        await handlers.profile_changed(event, ctx.uow, repo, ctx.settings)
+        deliveries_waiting.set()
 
     async def on_notifying_event(event: Event) -> None:
         await handlers.notify(event, ctx.uow, repo, ctx.settings)
