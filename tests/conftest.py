@@ -7,6 +7,7 @@ as real OS processes, and the SMTP sink is always a local aiosmtpd.
 
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -87,3 +88,14 @@ PROGRAM = {"program_id": "pilot", "name": "Pilot", "cadence": "biweekly", "durat
 
 def of_org(events: list[dict], org_id: str) -> list[dict]:
     return [e for e in events if e.get("org_id") == org_id]
+
+
+def proposal(org_id: str, a: dict, b: dict, a_teaches: tuple[str, str], b_teaches: tuple[str, str]) -> dict:
+    """A matches.proposed event between two test profiles, as the matcher would write it."""
+    return {
+        "org_id": org_id, "match_id": f"m-{org_id}", "program_id": "pilot", "person_a": a["person_id"],
+        "person_b": b["person_id"], "score": 0.9, "explanation": [],
+        "a_teaches_b": [{"skill": a_teaches[0], "goal": a_teaches[1]}],
+        "b_teaches_a": [{"skill": b_teaches[0], "goal": b_teaches[1]}],
+        "expires_at": (datetime.now(UTC) + timedelta(days=7)).isoformat(),
+    }

@@ -1,8 +1,8 @@
 import asyncio
 import uuid
-from datetime import UTC, datetime, timedelta
 
 from conftest import of_org, profile
+from conftest import proposal as make_proposal
 from reciprocal.wire import Frontend, Tap
 from shared.contract import ProfileChanged
 
@@ -11,13 +11,7 @@ async def test_a_proposal_that_overtakes_the_profiles_is_delivered_once_they_arr
     org = f"org-{uuid.uuid4().hex[:6]}"
     a = profile(org, f"amy-{org}", offers=["leadership"], wants=["excel"])
     b = profile(org, f"ben-{org}", offers=["excel"], wants=["leadership"])
-    proposal = {
-        "org_id": org, "match_id": f"m-{org}", "program_id": "pilot", "person_a": a["person_id"],
-        "person_b": b["person_id"], "score": 0.8, "explanation": [],
-        "a_teaches_b": [{"skill": "leadership", "goal": "lead a team"}],
-        "b_teaches_a": [{"skill": "excel", "goal": "build a forecast"}],
-        "expires_at": (datetime.now(UTC) + timedelta(days=7)).isoformat(),
-    }
+    proposal = make_proposal(org, a, b, ("leadership", "lead a team"), ("excel", "build a forecast"))
     async with Frontend(stack.kafka_bootstrap) as fe, Tap(stack.kafka_bootstrap, ["notifications.sent"]) as tap:
         await fe.publish("matches.proposed", proposal)
         await asyncio.sleep(2)

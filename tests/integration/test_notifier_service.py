@@ -1,10 +1,10 @@
 import asyncio
 import uuid
-from datetime import UTC, datetime, timedelta
 
 import httpx
 
 from conftest import of_org, profile
+from conftest import proposal as make_proposal
 from reciprocal.wire import Frontend, Tap
 from shared.contract import ProfileChanged
 
@@ -26,13 +26,7 @@ async def test_proposal_email_and_inbox_once_per_event(stack):
     org = f"org-{uuid.uuid4().hex[:6]}"
     a = profile(org, f"ann-{org}", offers=["leadership"], wants=["social media"])
     b = profile(org, f"raj-{org}", offers=["social media"], wants=["leadership"])
-    proposal = {
-        "org_id": org, "match_id": f"m-{org}", "program_id": "pilot", "person_a": a["person_id"],
-        "person_b": b["person_id"], "score": 0.9, "explanation": [],
-        "a_teaches_b": [{"skill": "leadership", "goal": "lead a team"}],
-        "b_teaches_a": [{"skill": "social media", "goal": "grow my LinkedIn audience"}],
-        "expires_at": (datetime.now(UTC) + timedelta(days=7)).isoformat(),
-    }
+    proposal = make_proposal(org, a, b, ("leadership", "lead a team"), ("social media", "grow my LinkedIn audience"))
     async with Frontend(stack.kafka_bootstrap) as fe, Tap(stack.kafka_bootstrap, ["notifications.sent"]) as tap:
         for p in (a, b):
             await fe.publish("profiles.changed", ProfileChanged(**p, version=1).model_dump(mode="json"))
