@@ -21,7 +21,7 @@ from services.notifier.domain import (
     webhook_payload,
 )
 from services.notifier.settings import NotifierSettings
-from shared.contract import TOPICS, Event, NotificationFailed, NotificationSent, ProfileChanged, ProfileRejected
+from shared.contract import Event, NotificationFailed, NotificationSent, ProfileChanged, ProfileRejected
 from shared.store import Tx, UnitOfWork
 
 log = structlog.get_logger()
@@ -35,7 +35,8 @@ async def profile_changed(
     async def work(tx: Tx) -> None:
         await repo.save_contact(tx, contact_from_profile(event))
         for parked in await repo.parked_for(event.org_id, event.person_id, tx):
-            await _deliveries_for(tx, repo, settings, parked_event(parked))
+            if await _deliveries_for(tx, repo, settings, parked):
+                await repo.unpark(tx, parked)
 
     await uow.run(event, work)
 
@@ -49,9 +50,9 @@ async def notify(event: Event, uow: UnitOfWork, repo: NotifierRepository, settin
     await uow.run(event, work)
 
 
-async def _deliveries_for(tx: Tx, repo: NotifierRepository, settings: NotifierSettings, event: Event) -> None:
+async def _deliveries_for(tx: Tx, repo: NotifierRepository, settings: NotifierSettings, event: Event) -> bool:
     """Record the event's deliveries, or park it until every recipient's contact card has arrived
-    (topics are not ordered with each other, so a proposal can overtake a profile)."""
+    (topics are not ordered with each other, so a proposal can overtake a profile). False if parked."""
     people = recipients(event)
     contacts = await repo.contacts_of(event.org_id, people, tx)
     if isinstance(event, ProfileRejected):
@@ -60,8 +61,7 @@ async def _deliveries_for(tx: Tx, repo: NotifierRepository, settings: NotifierSe
     if missing:
         await repo.park(tx, event, missing)
         log.info("notifier.waiting_for_contacts", missing=len(missing))
-        return
-    await repo.unpark(tx, event)
+        return False
     for person_id in people:
         contact = contacts[person_id]
         message = render(event, contact, contacts)
@@ -69,10 +69,7 @@ async def _deliveries_for(tx: Tx, repo: NotifierRepository, settings: NotifierSe
             continue
         for channel in contact.deliverable_channels():
             await _record_delivery(tx, repo, settings, event, contact, message, channel)
-
-
-def parked_event(doc: dict[str, Any]) -> Event:
-    return TOPICS[doc["topic"]].model.model_validate_json(doc["event"])
+    return True
 
 
 async def _record_delivery(

@@ -5,7 +5,7 @@ from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.notifier.domain import Contact
-from shared.contract import Event, topic_of
+from shared.contract import TOPICS, Event, topic_of
 from shared.store import Tx
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
@@ -45,9 +45,9 @@ class NotifierRepository:
     async def unpark(self, tx: Tx, event: Event) -> None:
         await self.parked.delete_one({"_id": str(event.event_id)}, session=tx.session)
 
-    async def parked_for(self, org_id: str, person_id: str, tx: Tx) -> list[dict[str, Any]]:
+    async def parked_for(self, org_id: str, person_id: str, tx: Tx) -> list[Event]:
         cursor = self.parked.find({"org_id": org_id, "waiting_for": person_id}, session=tx.session)
-        return await cursor.to_list(None)
+        return [TOPICS[doc["topic"]].model.model_validate_json(doc["event"]) async for doc in cursor]
 
     async def add_delivery(self, tx: Tx, doc: dict[str, Any]) -> bool:
         """False if this (cause, recipient, channel) delivery already exists."""
