@@ -125,7 +125,7 @@ async def _record_delivery(
                 "text": message.text,
                 "data": message.data,
                 "cause_event_id": str(event.event_id),
-                "created_at": now,
+                "created_at": event.occurred_at,
                 "read_at": None,
             },
         )

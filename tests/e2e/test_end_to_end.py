@@ -5,7 +5,7 @@ from datetime import datetime
 
 import icalendar
 
-from conftest import PROGRAM, of_org, profile
+from support import PROGRAM, of_org, profile
 from reciprocal.wire import Frontend, Tap
 
 TOPICS = ["matches.proposed", "schedules.created", "notifications.sent", "profiles.rejected", "profiles.changed",

@@ -2,7 +2,7 @@ import uuid
 
 import httpx
 
-from conftest import PROGRAM, of_org, profile
+from support import PROGRAM, of_org, profile
 from reciprocal.wire import Frontend, Tap
 from shared.contract import ProfileChanged
 

@@ -1,8 +1,8 @@
 import asyncio
 import uuid
 
-from conftest import of_org, profile
-from conftest import proposal as make_proposal
+from support import of_org, profile
+from support import proposal as make_proposal
 from reciprocal.wire import Frontend, Tap
 from shared.contract import ProfileChanged
 

@@ -2,7 +2,7 @@ import uuid
 
 import httpx
 
-from conftest import of_org, profile
+from support import of_org, profile
 from reciprocal.wire import Frontend, Tap
 
 

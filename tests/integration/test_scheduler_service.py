@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import icalendar
 
-from conftest import PROGRAM, of_org, profile
+from support import PROGRAM, of_org, profile
 from reciprocal.wire import Frontend, Tap
 from shared.contract import ProfileChanged
 
