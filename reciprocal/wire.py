@@ -4,6 +4,7 @@ import asyncio
 import json
 import time
 import uuid
+from datetime import UTC, datetime
 from collections.abc import Callable
 from typing import Any
 
@@ -26,7 +27,8 @@ class Frontend:
 
     async def publish(self, topic: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Send a hand-written event; the envelope fields a frontend may leave out are filled in."""
-        event = {"event_id": str(uuid.uuid4()), "event_type": topic, "schema_version": 1, **payload}
+        event = {"event_id": str(uuid.uuid4()), "event_type": topic, "schema_version": 1,
+                 "occurred_at": datetime.now(UTC).isoformat(), **payload}
         key = str(event[TOPICS[topic].key_field])
         await self.producer.send_and_wait(topic, json.dumps(event).encode(), key=key.encode())
         return event
