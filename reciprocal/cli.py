@@ -130,6 +130,35 @@ def asyncapi(out: Annotated[Path, typer.Option("--out", help="File for the platf
     typer.echo(str(out))
 
 
+@app.command()
+def match(
+    file: Annotated[Path, typer.Argument(help="JSON Lines: profiles, optionally a programs.configured line.")],
+    graph: Annotated[bool, typer.Option("--graph", help="Also print every candidate edge and weight.")] = False,
+    stability: Annotated[bool, typer.Option("--stability", help="Also print the blocking pairs.")] = False,
+    exact: Annotated[bool | None, typer.Option(
+        "--exact/--fast", show_default=False,
+        help="Exact blossom, or fast LP rounding with a bound. Default: exact up to 2,000 people.")] = None,
+    program_id: Annotated[str | None, typer.Option(
+        "--program-id", help="Default: the configured program, else the file's most common one.")] = None,
+    cross_department: Annotated[str | None, typer.Option(
+        "--cross-department", help="required, preferred or any (default: the program's, else preferred).")] = None,
+    session_minutes: Annotated[int | None, typer.Option(
+        "--session-minutes", help="Default: the program's, else 60.")] = None,
+    now: Annotated[str | None, typer.Option(
+        "--now", help="ISO date-time the program starts at when it has no starts_on (default: now).")] = None,
+) -> None:
+    """Whole-cohort optimisation offline: print the pairs, scores, objective and coverage as JSON."""
+    from reciprocal.offline_match import MatchInputError, run_match
+
+    try:
+        doc = run_match(file, graph=graph, stability=stability, exact=exact, program_id=program_id,
+                        cross_department=cross_department, session_minutes=session_minutes, now=now)
+    except MatchInputError as exc:
+        typer.echo(f"reciprocal match: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(json.dumps(doc, indent=2))
+
+
 def main() -> None:
     app()
 

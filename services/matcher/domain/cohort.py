@@ -1,10 +1,11 @@
 """Whole-cohort optimisation: the assignment of maximum total score subject to capacities.
 
 The candidate graph has an edge for every eligible pair (all hard rules, capacity left on both
-sides) weighted by its score. Exact mode solves maximum-weight b-matching on the whole graph
-(`bmatching`). The default fast mode first keeps, for every person, only their best
-`FAST_KEEP_PER_SLOT * capacity + FAST_KEEP_MIN` edges, and then solves the same exact problem on
-that sparse graph: an optimum rarely uses an edge that both its ends rank that low.
+sides) weighted by its score. Exact mode solves maximum-weight b-matching on the whole graph with
+blossom (`bmatching.max_weight_bmatching`). Fast mode (`bmatching.fast_bmatching`) solves the LP
+relaxation, rounds it with a local exact repair and reports the LP bound as a certificate; when the
+bound proves the result optimal it says so. By default (`exact=None`) cohorts of up to
+`EXACT_UP_TO` participants are solved exactly and larger ones fast.
 """
 
 from collections import Counter
@@ -15,15 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from services.matcher.domain.bmatching import max_weight_bmatching
+from services.matcher.domain.bmatching import FastSolution, fast_bmatching, max_weight_bmatching
 from services.matcher.domain.model import Person, Program
 from services.matcher.domain.rules import NO_CAPACITY, PREVIOUSLY_PAIRED
 from services.matcher.domain.scoring import Scored, score_pair
 from services.matcher.domain.vectors import Features
 
 SCALE = 10**9  # integer weights for the blossom solver
-FAST_KEEP_PER_SLOT = 4
-FAST_KEEP_MIN = 6
+EXACT_UP_TO = 2000  # participants; above this the default mode is fast
 BLOCK_ROWS = 256
 
 NO_ELIGIBLE_PARTNER = "no_eligible_partner"
@@ -55,14 +55,18 @@ class CohortResult:
     unmatched: dict[str, list[str]]  # person_id -> reasons
     department_matrix: dict[str, dict[str, int]]
     graph: list[tuple[str, str, float]]  # every candidate edge: (person_a, person_b, score)
-    exact: bool
+    exact: bool  # the objective is the optimum: exact mode, or fast mode with an optimality proof
     capacity: dict[str, int] = field(default_factory=dict)  # participant -> partners they could take
+    mode: str = "exact"  # "exact" (blossom) or "fast" (LP rounding)
+    upper_bound: float | None = None  # fast mode: no assignment scores more than this
 
     def to_doc(self, *, with_graph: bool = False) -> dict[str, Any]:
         doc = {
             "program_id": self.program_id,
             "exact": self.exact,
+            "mode": self.mode,
             "objective": self.objective,
+            "upper_bound": self.upper_bound,
             "participants": self.participants,
             "matched": self.matched,
             "coverage": self.coverage,
@@ -118,30 +122,16 @@ def _blocked_keys(blocked_pairs: Collection[frozenset[str]], row: Mapping[str, i
     return np.array(keys, dtype=np.int64)
 
 
-def sparsify(graph: CandidateGraph, per_slot: int = FAST_KEEP_PER_SLOT, minimum: int = FAST_KEEP_MIN) -> np.ndarray:
-    """Indices of the edges that are among the best `keep[v]` edges of at least one end v."""
-    m = len(graph.edges)
-    if m == 0:
-        return np.zeros(0, dtype=np.int64)
-    keep = per_slot * graph.capacity + minimum
-    ends = np.concatenate([graph.edges[:, 0], graph.edges[:, 1]])
-    idx = np.concatenate([np.arange(m), np.arange(m)])
-    order = np.lexsort((-graph.weights[idx], ends))  # by node, best edge first
-    ends, idx = ends[order], idx[order]
-    starts = np.searchsorted(ends, ends, side="left")
-    rank = np.arange(len(ends)) - starts
-    return np.unique(idx[rank < keep[ends]])
-
-
 def optimise(
     pool: Iterable[Person],
     program: Program,
     *,
     blocked_pairs: Collection[frozenset[str]] = frozenset(),
     load: Mapping[str, int] = {},  # noqa: B006 - read only
-    exact: bool = False,
+    exact: bool | None = None,
     now: datetime | None = None,
 ) -> CohortResult:
+    """`exact`: True = blossom, False = fast, None = exact up to EXACT_UP_TO participants."""
     graph = candidate_graph(pool, program, blocked_pairs=blocked_pairs, load=load, now=now)
     return solve(graph, exact=exact, blocked_pairs=blocked_pairs, load=load, now=now)
 
@@ -149,15 +139,21 @@ def optimise(
 def solve(
     graph: CandidateGraph,
     *,
-    exact: bool = False,
+    exact: bool | None = None,
     blocked_pairs: Collection[frozenset[str]] = frozenset(),
     load: Mapping[str, int] = {},  # noqa: B006 - read only
     now: datetime | None = None,
 ) -> CohortResult:
     feats, program = graph.features, graph.features.program
-    subset = np.arange(len(graph.edges)) if exact else sparsify(graph)
-    weights = np.rint(graph.weights[subset] * SCALE).astype(np.int64)
-    chosen = subset[max_weight_bmatching(graph.edges[subset], weights, graph.capacity)]
+    if exact is None:
+        exact = int(np.count_nonzero(graph.capacity > 0)) <= EXACT_UP_TO
+    weights = np.rint(graph.weights * SCALE).astype(np.int64)
+    fast: FastSolution | None = None
+    if exact:
+        chosen = max_weight_bmatching(graph.edges, weights, graph.capacity)
+    else:
+        fast = fast_bmatching(graph.edges, weights, graph.capacity)
+        chosen = fast.chosen
     people = feats.people
     pairs = sorted(
         (score_pair(people[i], people[j], program, now=now) for i, j in graph.edges[chosen].tolist()),
@@ -190,8 +186,10 @@ def solve(
         unmatched=unmatched,
         department_matrix=_department_matrix(pairs, {p.person_id: p.department for p in people}),
         graph=graph.edge_list(),
-        exact=exact,
+        exact=exact or bool(fast and fast.proven_optimal),
         capacity={feats.ids[i]: int(graph.capacity[i]) for i in participants},
+        mode="exact" if exact else "fast",
+        upper_bound=None if fast is None else fast.upper_bound / SCALE,
     )
 
 

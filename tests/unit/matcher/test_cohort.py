@@ -9,8 +9,8 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_matrix
 
 from services.matcher.domain import ineligibility, person_from_profile, program_from_event, score_pair
-from services.matcher.domain.bmatching import max_weight_bmatching
-from services.matcher.domain.cohort import blocking_pairs, candidate_graph, optimise
+from services.matcher.domain.bmatching import FAST_REFINE_MAX_EDGES, fast_bmatching, max_weight_bmatching
+from services.matcher.domain.cohort import SCALE, blocking_pairs, candidate_graph, optimise
 from services.matcher.domain.generator import generate_cohort, generate_program
 
 
@@ -158,3 +158,44 @@ def test_dst_is_respected_by_the_vectorised_graph(alice, bob, program):
     spanning = replace(program, starts_on=datetime(2027, 3, 1, tzinfo=UTC))
     assert optimise([a, b], spanning).pairs == []
     assert len(optimise([a, b], replace(program, starts_on=datetime(2027, 4, 5, tzinfo=UTC))).pairs) == 1
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_fast_bmatching_is_within_half_a_percent_of_the_optimum_and_below_its_bound(seed):
+    rng = random.Random(500 + seed)
+    edges, weights, capacity = random_instance(rng, rng.randint(6, 70), rng.choice((0.1, 0.25, 0.5)),
+                                               rng.choice((1, 2, 3)))
+    if len(edges) == 0:
+        return
+    optimum = weights[max_weight_bmatching(edges, weights, capacity)].sum()
+    for refine in (FAST_REFINE_MAX_EDGES, 0):
+        fast = fast_bmatching(edges, weights, capacity, refine_max_edges=refine)
+        check_feasible(edges, fast.chosen, capacity)
+        value = weights[fast.chosen].sum()
+        assert value <= fast.upper_bound * (1 + 1e-9) and optimum <= fast.upper_bound * (1 + 1e-9)
+        if fast.proven_optimal:
+            assert value == optimum
+        if refine:  # reduced-cost fixing leaves small instances to the exact solver
+            assert fast.proven_optimal
+        else:  # LP rounding with the local repair alone
+            assert value >= 0.95 * optimum
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_fast_mode_on_realistic_cohorts_reaches_99_5_percent_without_refinement(seed):
+    people, program = cohort(700, 40 + seed)
+    graph = candidate_graph(people, program)
+    weights = np.rint(graph.weights * SCALE).astype(np.int64)
+    optimum = weights[max_weight_bmatching(graph.edges, weights, graph.capacity)].sum()
+    fast = fast_bmatching(graph.edges, weights, graph.capacity, refine_max_edges=0)
+    check_feasible(graph.edges, fast.chosen, graph.capacity)
+    assert weights[fast.chosen].sum() >= 0.995 * optimum
+    assert weights[fast.chosen].sum() >= 0.995 * fast.upper_bound
+
+
+def test_optimise_modes(alice, bob, program):
+    assert optimise([alice, bob], program).mode == "exact"
+    fast = optimise([alice, bob], program, exact=False)
+    assert fast.mode == "fast" and fast.exact  # the LP bound proves a single pair optimal
+    assert fast.upper_bound == pytest.approx(fast.objective)
+    assert fast.to_doc()["upper_bound"] == fast.upper_bound
