@@ -50,6 +50,7 @@ class EmbeddedStack:
     http_ports: dict[str, int] = field(default_factory=dict)
     external_kafka: str | None = None
     external_mongo: str | None = None
+    service_defaults: dict[str, str] = field(default_factory=dict)
 
     @property
     def kafka_bootstrap(self) -> str:
@@ -109,26 +110,36 @@ class EmbeddedStack:
             "RECIPROCAL_MONGO_URL": self.mongo_url,
             "RECIPROCAL_HTTP_HOST": "127.0.0.1",
             "RECIPROCAL_HTTP_PORT": str(self.http_ports[name]),
+            "RECIPROCAL_INSTANCE_ID": name,
             "RECIPROCAL_SMTP_HOST": "127.0.0.1",
             "RECIPROCAL_SMTP_PORT": str(self.smtp_port),
+            **self.service_defaults,
             **extra,
         }
 
-    def start_service(self, name: str, **env: str) -> None:
-        self.http_ports.setdefault(name, free_port())
-        self.procs[name] = spawn(
+    def start_service(self, name: str, *, instance: str | None = None, **env: str) -> None:
+        """Start a service process; `instance` names a further replica (same group, same database)."""
+        instance = instance or name
+        self.http_ports.setdefault(instance, free_port())
+        self.procs[instance] = spawn(
             [sys.executable, "-m", "reciprocal.cli", "service", name],
-            log=self.workdir / "logs" / f"{name}.log",
-            env=self.service_env(name, **env),
+            log=self.workdir / "logs" / f"{instance}.log",
+            env=self.service_env(instance, **env),
         )
 
-    def stop_service(self, name: str, *, kill: bool = False) -> None:
-        proc = self.procs.pop(name)
+    def stop_service(self, instance: str, *, kill: bool = False) -> None:
+        proc = self.procs.pop(instance)
         if kill:
             proc.kill()
             proc.wait()
         else:
             stop([proc])
+
+    def restart_service(self, name: str, *, kill: bool = True, **env: str) -> None:
+        """Replace a running service process (kill -9 by default) by a fresh one with extra environment."""
+        self.stop_service(name, kill=kill)
+        self.start_service(name, **env)
+        self.wait_ready((name,))
 
     def wait_ready(self, names: tuple[str, ...] = SERVICES, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
@@ -156,9 +167,9 @@ class EmbeddedStack:
         return self
 
     def stop(self) -> None:
-        order = [n for n in (*SERVICES, "smtp", "mongo", "kafka") if n in self.procs]
-        stop([self.procs.pop(n) for n in order if n in SERVICES])
-        stop([self.procs.pop(n) for n in order if n not in SERVICES])
+        infrastructure = ("smtp", "mongo", "kafka")
+        stop([self.procs.pop(n) for n in list(self.procs) if n not in infrastructure])
+        stop([self.procs.pop(n) for n in infrastructure if n in self.procs])
 
     def emails(self) -> list[EmailMessage]:
         """Every email the SMTP sink received, parsed."""

@@ -33,7 +33,8 @@ def consumer_options(settings: ServiceSettings) -> dict[str, Any]:
         "ack_policy": AckPolicy.NACK_ON_ERROR,
         "max_poll_interval_ms": 300_000,
         "heartbeat_interval_ms": 300,
-        "session_timeout_ms": 10_000,
+        "session_timeout_ms": 6_000,
+        "rebalance_timeout_ms": 10_000,
     }
 
 

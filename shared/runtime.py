@@ -56,8 +56,11 @@ def build_context(spec: ServiceSpec, settings: ServiceSettings) -> Context:
     registry = CollectorRegistry()
     broker = make_broker(settings, (KafkaPrometheusMiddleware(registry=registry, app_name=spec.name),))
     store = Store(settings.mongo_url, settings.database)
-    relay = OutboxRelay(store, lambda docs: publish_many(broker, docs), poll_s=settings.outbox_poll_s)
-    uow = UnitOfWork(store, settings.group_id, on_commit=relay.kick)
+    relay = OutboxRelay(
+        store, lambda docs: publish_many(broker, docs),
+        owner=settings.instance_id, poll_s=settings.outbox_poll_s, lease_s=settings.outbox_lease_s,
+    )
+    uow = UnitOfWork(store, settings.service, on_commit=relay.kick)
     ctx = Context(settings, store, broker, relay, uow, registry)
     broker.include_router(event_router(settings, spec.consumers(ctx)))
     return ctx

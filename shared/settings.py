@@ -1,5 +1,8 @@
 """12-factor configuration: every setting comes from a RECIPROCAL_* environment variable."""
 
+import os
+import socket
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -19,9 +22,17 @@ class ServiceSettings(BaseSettings):
     outbox_poll_s: float = 0.5
     partitions: int = Field(default=3, ge=1, description="Partitions for topics this service creates.")
 
+    consumer_group: str = Field(default="", description="Override the consumer group, e.g. to replay a topic.")
+    instance_id: str = Field(
+        default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}",
+        description="Names this replica. A replica restarted under the same id resumes its own unfinished work "
+        "at once instead of waiting for its old leases to expire.",
+    )
+    outbox_lease_s: float = Field(default=10.0, gt=0, description="How long an outbox relay leads without renewing.")
+
     @property
     def group_id(self) -> str:
-        return f"reciprocal-{self.service}"
+        return self.consumer_group or f"reciprocal-{self.service}"
 
     @property
     def database(self) -> str:

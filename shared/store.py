@@ -17,6 +17,7 @@ T = TypeVar("T")
 
 LEDGER = "processed_events"
 OUTBOX = "outbox"
+LEASES = "leases"
 
 
 class Store:

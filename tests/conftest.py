@@ -50,10 +50,10 @@ def infrastructure() -> Iterator[EmbeddedStack]:
 @pytest.fixture(scope="session")
 def stack(infrastructure: EmbeddedStack) -> Iterator[EmbeddedStack]:
     """All four services running as processes against the session's infrastructure."""
+    infrastructure.service_defaults = {
+        "RECIPROCAL_WEBHOOK_SECRETS": '{"webhook-org": "s3cret"}', "RECIPROCAL_TIMER_POLL_S": "0.5"
+    }
     for name in ("profiles", "matcher", "scheduler", "notifier"):
-        infrastructure.start_service(
-            name, RECIPROCAL_WEBHOOK_SECRETS='{"webhook-org": "s3cret"}', RECIPROCAL_TIMER_POLL_S="0.5"
-        )
+        infrastructure.start_service(name)
     infrastructure.wait_ready()
     yield infrastructure
-

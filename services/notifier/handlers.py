@@ -145,21 +145,26 @@ def _sent(org_id: str, correlation_id: str | None, delivery: dict[str, Any]) -> 
 
 class Deliverer:
     """Sends due email and webhook deliveries. A delivery is claimed with a guarded update, so with
-    several replicas each is sent by one. A sender that dies mid-send leaves the claim to expire; the
-    delivery is then sent again with the same Message-ID / Idempotency-Key, so the receiver can
-    recognise the repeat: nothing is dropped silently."""
+    several replicas each is sent by one. A sender that dies mid-send leaves the claim behind: the same
+    instance, restarted, takes it back at once; any other replica once the lease expires. The delivery
+    is then sent again with the same Message-ID / Idempotency-Key, so the receiver can recognise the
+    repeat: nothing is dropped silently."""
 
     def __init__(self, uow: UnitOfWork, repo: NotifierRepository, settings: NotifierSettings, owner: str) -> None:
         self.uow = uow
         self.repo = repo
         self.settings = settings
         self.owner = owner
+        self.started_at = datetime.now(UTC)
         self.mailer = Mailer(settings)
         self.webhooks = WebhookSender(settings)
 
     async def deliver_due(self) -> int:
         done = 0
-        for delivery in await self.repo.due_deliveries(datetime.now(UTC), self.settings.delivery_lease_s):
+        due = await self.repo.due_deliveries(
+            datetime.now(UTC), self.settings.delivery_lease_s, owner=self.owner, owner_started_at=self.started_at
+        )
+        for delivery in due:
             if await self.repo.claim(delivery, self.owner):
                 await self.deliver(delivery)
                 done += 1

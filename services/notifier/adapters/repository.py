@@ -59,12 +59,16 @@ class NotifierRepository:
     async def add_inbox_entry(self, tx: Tx, doc: dict[str, Any]) -> None:
         await self.inbox.insert_one(doc, session=tx.session)
 
-    async def due_deliveries(self, now: datetime, lease_s: float, limit: int = 50) -> list[dict[str, Any]]:
-        """Pending deliveries that are due, and deliveries whose sender died mid-send (lease expired)."""
+    async def due_deliveries(
+        self, now: datetime, lease_s: float, *, owner: str, owner_started_at: datetime, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """Pending deliveries that are due, and deliveries whose sender died mid-send: claims whose
+        lease expired, and this owner's claims from before it (re)started."""
         query = {
             "$or": [
                 {"status": PENDING, "next_attempt_at": {"$lte": now}},
                 {"status": SENDING, "claimed_at": {"$lte": now - timedelta(seconds=lease_s)}},
+                {"status": SENDING, "claimed_by": owner, "claimed_at": {"$lt": owner_started_at}},
             ]
         }
         return await self.deliveries.find(query).sort("next_attempt_at", 1).to_list(limit)

@@ -1,7 +1,5 @@
 import asyncio
 import contextlib
-import socket
-import uuid
 
 import structlog
 
@@ -15,8 +13,7 @@ log = structlog.get_logger()
 
 async def deliver_notifications(ctx: Context) -> None:
     waiting = wakeup(ctx)
-    owner = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
-    deliverer = Deliverer(ctx.uow, NotifierRepository(ctx.store.db), ctx.settings, owner)
+    deliverer = Deliverer(ctx.uow, NotifierRepository(ctx.store.db), ctx.settings, ctx.settings.instance_id)
     try:
         while True:
             waiting.clear()

@@ -1,0 +1,70 @@
+"""The outbox relay against the real database: with two replicas, one leads and every row is
+published once; a graceful stop hands over at once, a dead leader's lease expires."""
+
+import asyncio
+import uuid
+from collections import Counter
+from typing import Any
+
+from shared.outbox import OutboxRelay
+from shared.store import OUTBOX, Store
+
+
+def rows(n: int) -> list[dict[str, Any]]:
+    return [{"event_id": str(uuid.uuid4()), "topic": "t", "key": "k", "value": b"{}", "published": False}
+            for _ in range(n)]
+
+
+async def wait_until(condition, timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+async def test_two_replicas_publish_each_row_once_and_hand_over(infrastructure):
+    store = Store(infrastructure.mongo_url, f"relay_{uuid.uuid4().hex[:8]}")
+    published: Counter[str] = Counter()
+    by: dict[str, list[str]] = {"a": [], "b": []}
+
+    def publisher(name: str):
+        async def publish_many(docs: list[dict[str, Any]]) -> None:
+            await asyncio.sleep(0.01)  # widen the window in which a second relay could pick the same rows
+            published.update(d["event_id"] for d in docs)
+            by[name].extend(d["event_id"] for d in docs)
+        return publish_many
+
+    a = OutboxRelay(store, publisher("a"), owner="a", poll_s=0.05, lease_s=1.0, batch=5)
+    b = OutboxRelay(store, publisher("b"), owner="b", poll_s=0.05, lease_s=1.0, batch=5)
+    try:
+        await store.ensure_plumbing_indexes()
+        await a.start()
+        await asyncio.sleep(0.2)  # a takes the lease
+        await b.start()
+        first = rows(40)
+        await store.db[OUTBOX].insert_many(first)
+        a.kick(), b.kick()
+        await wait_until(lambda: len(published) == 40)
+        assert set(published.values()) == {1} and by["b"] == []
+
+        await a.stop()  # graceful: the lease is released, b leads at once
+        second = rows(10)
+        await store.db[OUTBOX].insert_many(second)
+        b.kick()
+        await wait_until(lambda: len(published) == 50, timeout=0.9)
+        assert set(published.values()) == {1} and len(by["b"]) == 10
+
+        b._task.cancel()  # b dies without releasing; a new replica waits for the lease to expire
+        c = OutboxRelay(store, publisher("a"), owner="c", poll_s=0.05, lease_s=1.0)
+        await store.db[OUTBOX].insert_many(rows(5))
+        await c.start()
+        await asyncio.sleep(0.3)
+        assert len(published) == 50, "the dead leader's lease had not expired yet"
+        await wait_until(lambda: len(published) == 55, timeout=5)
+        assert set(published.values()) == {1}
+        await c.stop()
+    finally:
+        await a.stop()
+        await b.stop()
+        await store.client.drop_database(store.db.name)
+        await store.close()
