@@ -6,6 +6,7 @@ from typing import Any
 import structlog
 
 from services.scheduler.adapters.repository import SchedulerRepository, sessions_of
+from services.scheduler.settings import SchedulerSettings
 from services.scheduler.domain import (
     Scheduled,
     participant_from_profile,
@@ -31,33 +32,38 @@ from shared.store import Tx, UnitOfWork
 
 log = structlog.get_logger()
 
-HOURS_BEFORE = 24
 RESCHEDULING_FIELDS = {"availability", "timezone", "site", "meeting_modes"}
 
 
-async def program_configured(event: ProgramConfigured, uow: UnitOfWork, repo: SchedulerRepository) -> None:
+async def program_configured(
+    event: ProgramConfigured, uow: UnitOfWork, repo: SchedulerRepository, settings: SchedulerSettings
+) -> None:
     async def work(tx: Tx) -> None:
         await repo.save_plan(tx, event.org_id, plan_from_program(event))
         for waiting in await repo.waiting_for_program(event.org_id, event.program_id, tx):
-            await _schedule(tx, repo, waiting)
+            await _schedule(tx, repo, settings, waiting)
 
     await uow.run(event, work)
 
 
-async def profile_changed(event: ProfileChanged, uow: UnitOfWork, repo: SchedulerRepository) -> None:
+async def profile_changed(
+    event: ProfileChanged, uow: UnitOfWork, repo: SchedulerRepository, settings: SchedulerSettings
+) -> None:
     async def work(tx: Tx) -> None:
         await repo.save_person(tx, event.org_id, participant_from_profile(event))
         for waiting in await repo.schedules_of(event.org_id, event.person_id, ("waiting",), tx):
-            await _schedule(tx, repo, waiting)
+            await _schedule(tx, repo, settings, waiting)
         if RESCHEDULING_FIELDS.isdisjoint(event.changed_fields) or not event.active:
             return
         for schedule in await repo.schedules_of(event.org_id, event.person_id, ("active",), tx):
-            await _reschedule(tx, repo, schedule)
+            await _reschedule(tx, repo, settings, schedule)
 
     await uow.run(event, work)
 
 
-async def match_accepted(event: MatchAccepted, uow: UnitOfWork, repo: SchedulerRepository) -> None:
+async def match_accepted(
+    event: MatchAccepted, uow: UnitOfWork, repo: SchedulerRepository, settings: SchedulerSettings
+) -> None:
     async def work(tx: Tx) -> None:
         if await repo.schedule(event.org_id, event.match_id, tx):
             return
@@ -77,7 +83,7 @@ async def match_accepted(event: MatchAccepted, uow: UnitOfWork, repo: SchedulerR
             "status": "waiting",
             "correlation_id": event.correlation_id or str(event.event_id),
         }
-        await _schedule(tx, repo, doc)
+        await _schedule(tx, repo, settings, doc)
 
     await uow.run(event, work)
 
@@ -94,7 +100,7 @@ async def match_withdrawn(event: MatchWithdrawn, uow: UnitOfWork, repo: Schedule
         schedule |= {"status": "cancelled", "version": schedule["version"] + 1, "reason": event.reason,
                      "sessions": [s.model_dump(mode="json") for s in sessions_of(schedule) if s.starts_at <= now]}
         await repo.save_schedule(tx, schedule)
-        await repo.replace_timers(tx, schedule, [], HOURS_BEFORE)
+        await repo.cancel_timers(tx, schedule)
         tx.emit(_schedule_event(ScheduleUpdated, schedule, ahead, cancelled=True))
 
     await uow.run(event, work)
@@ -129,7 +135,7 @@ async def fire_due_reminders(uow: UnitOfWork, repo: SchedulerRepository, now: da
     return fired
 
 
-async def _schedule(tx: Tx, repo: SchedulerRepository, doc: dict[str, Any]) -> None:
+async def _schedule(tx: Tx, repo: SchedulerRepository, settings: SchedulerSettings, doc: dict[str, Any]) -> None:
     """Plan the series once both people and the program are known; until then the request waits."""
     org_id = doc["org_id"]
     a = await repo.person(org_id, doc["person_a"], tx)
@@ -159,11 +165,13 @@ async def _schedule(tx: Tx, repo: SchedulerRepository, doc: dict[str, Any]) -> N
         return
     doc |= {"status": "active", "version": 1, "sessions": [s.model_dump(mode="json") for s in result.sessions]}
     await repo.save_schedule(tx, doc)
-    await _set_timers(tx, repo, doc, result.sessions)
+    await _set_timers(tx, repo, settings, doc, result.sessions)
     tx.emit(_schedule_event(ScheduleCreated, doc, result.sessions))
 
 
-async def _reschedule(tx: Tx, repo: SchedulerRepository, doc: dict[str, Any]) -> None:
+async def _reschedule(
+    tx: Tx, repo: SchedulerRepository, settings: SchedulerSettings, doc: dict[str, Any]
+) -> None:
     org_id = doc["org_id"]
     a = await repo.person(org_id, doc["person_a"], tx)
     b = await repo.person(org_id, doc["person_b"], tx)
@@ -177,13 +185,14 @@ async def _reschedule(tx: Tx, repo: SchedulerRepository, doc: dict[str, Any]) ->
         return
     doc |= {"version": doc["version"] + 1, "sessions": [s.model_dump(mode="json") for s in after]}
     await repo.save_schedule(tx, doc)
-    await _set_timers(tx, repo, doc, after)
+    await _set_timers(tx, repo, settings, doc, after)
     tx.emit(_schedule_event(ScheduleUpdated, doc, after))
 
 
-async def _set_timers(tx: Tx, repo: SchedulerRepository, doc: dict[str, Any], sessions: list[Session]) -> None:
-    reminders = pending_reminders(sessions, now=datetime.now(UTC), hours_before=HOURS_BEFORE)
-    await repo.replace_timers(tx, doc, reminders, HOURS_BEFORE)
+async def _set_timers(tx: Tx, repo: SchedulerRepository, settings: SchedulerSettings, doc: dict[str, Any],
+                      sessions: list[Session]) -> None:
+    hours = settings.reminder_hours_before
+    await repo.replace_timers(tx, doc, pending_reminders(sessions, now=datetime.now(UTC), hours_before=hours), hours)
 
 
 def _teachings(items: list[dict[str, Any]]) -> list[Teaching]:

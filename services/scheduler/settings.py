@@ -1,5 +1,8 @@
+from pydantic import Field
+
 from shared.settings import ServiceSettings
 
 
 class SchedulerSettings(ServiceSettings):
     timer_poll_s: float = 5.0
+    reminder_hours_before: int = Field(default=24, ge=1, description="sessions.upcoming fires this long before.")

@@ -69,7 +69,7 @@ class SchedulerRepository:
     async def replace_timers(self, tx: Tx, schedule: dict[str, Any], reminders: list[tuple[str, datetime]],
                              hours_before: int) -> None:
         """Pending timers follow the schedule; timers that already fired stay as the record of it."""
-        await self.timers.delete_many({"match_id": schedule["_id"], "status": "pending"}, session=tx.session)
+        await self.cancel_timers(tx, schedule)
         fired = {
             d["_id"] async for d in self.timers.find({"match_id": schedule["_id"], "status": "fired"},
                                                      {"_id": 1}, session=tx.session)
@@ -89,6 +89,9 @@ class SchedulerRepository:
         ]
         if docs:
             await self.timers.insert_many(docs, session=tx.session)
+
+    async def cancel_timers(self, tx: Tx, schedule: dict[str, Any]) -> None:
+        await self.timers.delete_many({"match_id": schedule["_id"], "status": "pending"}, session=tx.session)
 
     async def due_timers(self, now: datetime, limit: int = 100) -> list[dict[str, Any]]:
         cursor = self.timers.find({"status": "pending", "due_at": {"$lte": now}}).sort("due_at", 1).limit(limit)

@@ -11,13 +11,13 @@ def consumers(ctx: Context) -> Mapping[type[Event], Handler]:
     repo = SchedulerRepository(ctx.store.db)
 
     async def on_program_configured(event: ProgramConfigured) -> None:
-        await handlers.program_configured(event, ctx.uow, repo)
+        await handlers.program_configured(event, ctx.uow, repo, ctx.settings)
 
     async def on_profile_changed(event: ProfileChanged) -> None:
-        await handlers.profile_changed(event, ctx.uow, repo)
+        await handlers.profile_changed(event, ctx.uow, repo, ctx.settings)
 
     async def on_match_accepted(event: MatchAccepted) -> None:
-        await handlers.match_accepted(event, ctx.uow, repo)
+        await handlers.match_accepted(event, ctx.uow, repo, ctx.settings)
 
     async def on_match_withdrawn(event: MatchWithdrawn) -> None:
         await handlers.match_withdrawn(event, ctx.uow, repo)
