@@ -14,15 +14,17 @@ TOPICS = ["profiles.changed", "profiles.rejected", "matches.proposed", "matches.
 
 def run_demo() -> int:
     stack = EmbeddedStack()
+    ok = False
     try:
         print("Starting the embedded stack (Tansu, SecantusDB, SMTP sink, four services)...", flush=True)
         stack.start()
         summary = asyncio.run(drive(stack))
         print(summary)
+        ok = True
         return 0
     finally:
-        stack.stop()
-        print("Stack stopped.")
+        stack.stop(keep_workdir=not ok)
+        print("Stack stopped." if ok else f"Stack stopped; logs kept in {stack.workdir / 'logs'}")
 
 
 async def drive(stack: EmbeddedStack) -> str:

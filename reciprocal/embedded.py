@@ -166,10 +166,13 @@ class EmbeddedStack:
         self.wait_ready(services)
         return self
 
-    def stop(self) -> None:
+    def stop(self, *, keep_workdir: bool = False) -> None:
+        """Stop the services, then the infrastructure; delete the logs and data unless asked to keep them."""
         infrastructure = ("smtp", "mongo", "kafka")
         stop([self.procs.pop(n) for n in list(self.procs) if n not in infrastructure])
         stop([self.procs.pop(n) for n in infrastructure if n in self.procs])
+        if not keep_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
     def emails(self) -> list[EmailMessage]:
         """Every email the SMTP sink received, parsed."""

@@ -16,7 +16,7 @@ BACKEND = os.environ.get("RECIPROCAL_TEST_BACKEND", "embedded")
 
 
 @pytest.fixture(scope="session")
-def infrastructure() -> Iterator[EmbeddedStack]:
+def infrastructure(request: pytest.FixtureRequest) -> Iterator[EmbeddedStack]:
     containers = []
     if BACKEND == "embedded":
         stack = EmbeddedStack()
@@ -42,7 +42,10 @@ def infrastructure() -> Iterator[EmbeddedStack]:
     try:
         yield stack
     finally:
-        stack.stop()
+        failed = request.session.testsfailed > 0
+        stack.stop(keep_workdir=failed)
+        if failed:
+            print(f"\nService and server logs kept in {stack.workdir / 'logs'}")
         for container in containers:
             container.stop()
 
