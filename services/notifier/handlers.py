@@ -1,27 +1,39 @@
 """Notifier service layer: keep contacts, turn events into deliveries, and deliver each exactly once."""
 
-import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
 
-from services.notifier.adapters.repository import FAILED, SENT, NotifierRepository
+from services.notifier.adapters.repository import FAILED, SENT, SUPPRESSED, NotifierRepository
 from services.notifier.adapters.senders import Mailer, PermanentFailure, TransientFailure, WebhookSender
 from services.notifier.domain import (
+    Background,
     Contact,
     Message,
     contact_from_profile,
     contact_from_rejection,
     delivery_id,
-    encode_body,
     message_id,
     recipients,
     render,
+    retry_delay,
+    suppression,
     webhook_payload,
 )
 from services.notifier.settings import NotifierSettings
-from shared.contract import Event, NotificationFailed, NotificationSent, ProfileChanged, ProfileRejected
+from shared.contract import (
+    Event,
+    MatchAccepted,
+    MatchWithdrawn,
+    NotificationFailed,
+    NotificationSent,
+    ProfileChanged,
+    ProfileRejected,
+    ScheduleCreated,
+    ScheduleUpdated,
+    SessionUpcoming,
+)
 from shared.store import Tx, UnitOfWork
 
 log = structlog.get_logger()
@@ -45,6 +57,10 @@ async def notify(event: Event, uow: UnitOfWork, repo: NotifierRepository, settin
     """Render the event for everyone it concerns and record one delivery per chosen channel."""
 
     async def work(tx: Tx) -> None:
+        if isinstance(event, MatchAccepted):
+            await repo.remember_partnership(tx, event)
+        if isinstance(event, ScheduleCreated | ScheduleUpdated):
+            await repo.remember_schedule(tx, event)
         await _deliveries_for(tx, repo, settings, event)
 
     await uow.run(event, work)
@@ -55,6 +71,7 @@ async def _deliveries_for(tx: Tx, repo: NotifierRepository, settings: NotifierSe
     (topics are not ordered with each other, so a proposal can overtake a profile). False if parked."""
     people = recipients(event)
     contacts = await repo.contacts_of(event.org_id, people, tx)
+    on_file = set(contacts)
     if isinstance(event, ProfileRejected):
         contacts[event.person_id] = contact_from_rejection(event, contacts.get(event.person_id))
     missing = [p for p in people if p not in contacts]
@@ -62,14 +79,23 @@ async def _deliveries_for(tx: Tx, repo: NotifierRepository, settings: NotifierSe
         await repo.park(tx, event, missing)
         log.info("notifier.waiting_for_contacts", missing=len(missing))
         return False
+    background = await _background(tx, repo, settings, event)
     for person_id in people:
         contact = contacts[person_id]
-        message = render(event, contact, contacts)
+        message = render(event, contact, contacts, background)
         if message is None:
             continue
         for channel in contact.deliverable_channels():
-            await _record_delivery(tx, repo, settings, event, contact, message, channel)
+            await _record_delivery(tx, repo, settings, event, contact, message, channel, on_file=person_id in on_file)
     return True
+
+
+async def _background(tx: Tx, repo: NotifierRepository, settings: NotifierSettings, event: Event) -> Background:
+    partnership = isinstance(event, MatchWithdrawn) and await repo.is_partnership(event.org_id, event.match_id, tx)
+    session = None
+    if isinstance(event, SessionUpcoming):
+        session = await repo.session(event.org_id, event.match_id, event.session_id, tx)
+    return Background(organizer=settings.mail_from, partnership=partnership, session=session)
 
 
 async def _record_delivery(
@@ -80,6 +106,8 @@ async def _record_delivery(
     contact: Contact,
     message: Message,
     channel: str,
+    *,
+    on_file: bool,
 ) -> None:
     now = datetime.now(UTC)
     did = delivery_id(event.event_id, contact.person_id, channel)
@@ -96,6 +124,7 @@ async def _record_delivery(
         "created_at": now,
         "next_attempt_at": now,
         "claimed_at": None,
+        "contact_on_file": on_file,
     }
     if channel == "email":
         doc |= {
@@ -108,7 +137,7 @@ async def _record_delivery(
             "message_id": message_id(did, settings.message_id_domain),
         }
     elif channel == "webhook":
-        doc |= {"url": contact.webhook_url, "body": encode_body(webhook_payload(event, contact, message))}
+        doc |= {"url": contact.webhook_url, "payload": webhook_payload(event, contact, message)}
     elif channel == "inbox":
         doc |= {"status": SENT, "attempts": 1, "finished_at": now}
     if not await repo.add_delivery(tx, doc):
@@ -171,35 +200,59 @@ class Deliverer:
         return done
 
     async def deliver(self, delivery: dict[str, Any]) -> None:
+        """Send one claimed delivery, unless its recipient has withdrawn since it was recorded. An
+        unexpected error counts as a transient failure, so the delivery is retried and, in the end,
+        reported with notifications.failed instead of staying claimed forever."""
         attempts = delivery["attempts"] + 1
-        sender = self.mailer if delivery["channel"] == "email" else self.webhooks
         structlog.contextvars.bind_contextvars(delivery_id=delivery["_id"], channel=delivery["channel"])
         try:
-            await sender.send(delivery)
-        except TransientFailure as exc:
-            if attempts < self.settings.delivery_attempts:
-                await self.repo.retry_later(delivery["_id"], attempts, self._next_attempt(attempts), str(exc))
-                log.info("delivery.retry_scheduled", attempts=attempts, error=str(exc))
-                return
-            await self._finish(delivery, FAILED, attempts, f"gave up after {attempts} attempts: {exc}")
+            suppressed = await self._suppression(delivery)
+            if not suppressed:
+                await (self.mailer if delivery["channel"] == "email" else self.webhooks).send(delivery)
         except PermanentFailure as exc:
             await self._finish(delivery, FAILED, attempts, str(exc))
+        except TransientFailure as exc:
+            await self._retry_or_fail(delivery, attempts, str(exc), exc.retry_after_s)
+        except Exception as exc:
+            log.exception("delivery.unexpected_error", attempts=attempts)
+            await self._retry_or_fail(delivery, attempts, f"unexpected {type(exc).__name__}")
         else:
-            await self._finish(delivery, SENT, attempts)
+            if suppressed:
+                await self._finish(delivery, SUPPRESSED, delivery["attempts"], suppressed)
+            else:
+                await self._finish(delivery, SENT, attempts)
         finally:
             structlog.contextvars.unbind_contextvars("delivery_id", "channel")
 
-    def _next_attempt(self, attempts: int) -> datetime:
-        backoff = self.settings.delivery_backoff_s * 2 ** (attempts - 1)
-        return datetime.now(UTC) + timedelta(seconds=backoff * random.uniform(0.5, 1.5))
+    async def _suppression(self, delivery: dict[str, Any]) -> str | None:
+        contacts = await self.repo.contacts_of(delivery["org_id"], [delivery["person_id"]])
+        return suppression(contacts.get(delivery["person_id"]), had_card=delivery.get("contact_on_file", True))
+
+    async def _retry_or_fail(
+        self, delivery: dict[str, Any], attempts: int, error: str, retry_after_s: float | None = None
+    ) -> None:
+        if attempts >= self.settings.delivery_attempts:
+            await self._finish(delivery, FAILED, attempts, f"gave up after {attempts} attempts: {error}")
+            return
+        delay = retry_delay(
+            attempts,
+            backoff_s=self.settings.delivery_backoff_s,
+            max_s=self.settings.delivery_backoff_max_s,
+            retry_after_s=retry_after_s,
+        )
+        await self.repo.retry_later(delivery["_id"], attempts, datetime.now(UTC) + timedelta(seconds=delay), error)
+        log.info("delivery.retry_scheduled", attempts=attempts, delay_s=round(delay, 3), error=error)
 
     async def _finish(self, delivery: dict[str, Any], status: str, attempts: int, error: str | None = None) -> None:
+        """Record the outcome. Suppressed deliveries publish nothing: nothing was sent, and nothing went
+        wrong that anyone should act on (notifications.failed is for addresses and hooks to fix)."""
+
         async def work(tx: Tx) -> None:
             if not await self.repo.finish(tx, delivery["_id"], status, attempts, error):
                 return
             if status == SENT:
                 tx.emit(_sent(delivery["org_id"], delivery.get("correlation_id"), delivery))
-            else:
+            elif status == FAILED:
                 tx.emit(
                     NotificationFailed(
                         org_id=delivery["org_id"],

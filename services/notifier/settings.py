@@ -1,4 +1,6 @@
-from pydantic import Field, SecretStr
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
 
 from shared.settings import ServiceSettings
 
@@ -15,7 +17,17 @@ class NotifierSettings(ServiceSettings):
     message_id_domain: str = "reciprocal.local"
     webhook_secrets: dict[str, SecretStr] = Field(default_factory=dict, description="org_id -> HMAC secret (JSON).")
     webhook_timeout_s: float = 10.0
-    delivery_attempts: int = Field(default=5, ge=1, description="Tries per delivery before notifications.failed.")
-    delivery_backoff_s: float = 0.5
+    delivery_attempts: int = Field(default=8, ge=1, description="Tries per delivery before notifications.failed.")
+    delivery_backoff_s: float = Field(default=1.0, gt=0, description="First retry backoff; doubles, plus jitter.")
+    delivery_backoff_max_s: float = Field(default=300.0, gt=0, description="Longest wait between tries.")
     delivery_lease_s: float = 60.0
     delivery_poll_s: float = 1.0
+
+    @model_validator(mode="after")
+    def _one_tls_mode(self) -> Self:
+        if self.smtp_starttls and self.smtp_use_tls:
+            raise ValueError(
+                "RECIPROCAL_SMTP_STARTTLS and RECIPROCAL_SMTP_USE_TLS are mutually exclusive: use SMTP_USE_TLS for "
+                "implicit TLS (usually port 465) or SMTP_STARTTLS to upgrade a plain connection (usually port 587)"
+            )
+        return self

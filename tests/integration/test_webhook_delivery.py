@@ -1,6 +1,11 @@
-"""Signed webhooks against a real local receiver: verified signatures, retries with the same
-idempotency key, and notifications.failed for a permanent refusal."""
+"""Signed webhooks against a real local receiver: the signature covers the body and its timestamp,
+retries keep the idempotency key and honour Retry-After, refusals and redirects are reported with
+notifications.failed, and a person who withdraws mid-retry gets nothing further."""
 
+import asyncio
+import hashlib
+import hmac
+import json
 import threading
 import time
 import uuid
@@ -8,6 +13,7 @@ from collections import defaultdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from pymongo import AsyncMongoClient
 
 from reciprocal.processes import free_port
 from reciprocal.wire import Frontend, Tap
@@ -18,18 +24,28 @@ from support import proposal as make_proposal
 
 ORG = "webhook-org"  # the stack's notifier has a webhook secret for this org only
 SECRET = b"s3cret"
+RETRY_AFTER_S = 3
 
 
 class Receiver(BaseHTTPRequestHandler):
-    calls: dict[str, list[tuple[dict[str, str], bytes]]] = defaultdict(list)
-    answers = {"/ok": [200], "/flaky": [503, 503, 200], "/gone": [410]}
+    calls: dict[str, list[tuple[float, dict[str, str], bytes]]] = defaultdict(list)
+    answers = {
+        "/ok": [(200, {})],
+        "/flaky": [(503, {"Retry-After": str(RETRY_AFTER_S)})] * 2 + [(200, {})],
+        "/gone": [(410, {})],
+        "/moved": [(301, {"Location": "/ok"})],
+        "/busy": [(503, {"Retry-After": "8"})],
+    }
 
     def do_POST(self) -> None:  # noqa: N802
         body = self.rfile.read(int(self.headers["Content-Length"]))
+        path = "/" + self.path.rsplit("/", 1)[-1]
         calls = self.calls[self.path]
-        calls.append((dict(self.headers), body))
-        answers = self.answers[self.path]
-        self.send_response(answers[min(len(calls), len(answers)) - 1])
+        calls.append((time.monotonic(), dict(self.headers), body))
+        status, headers = self.answers[path][min(len(calls), len(self.answers[path])) - 1]
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
         self.end_headers()
 
     def log_message(self, *_: object) -> None:
@@ -44,36 +60,77 @@ def receiver():
     server.shutdown()
 
 
+def hooked(run: str, receiver: str, name: str, path: str, offers: list[str], wants: list[str]) -> dict:
+    return profile(ORG, f"{name}-{run}", offers=offers, wants=wants, channels=["webhook"],
+                   webhook_url=f"{receiver}/{run}{path}")
+
+
 async def test_webhooks_are_signed_retried_and_failures_reported(stack, receiver):
     run = uuid.uuid4().hex[:6]
     people = {
-        name: profile(ORG, f"{name}-{run}", offers=offers, wants=wants, channels=["webhook"],
-                      webhook_url=f"{receiver}/{name}")
+        name: hooked(run, receiver, name, f"/{name}", offers, wants)
         for name, offers, wants in (("ok", ["sql"], ["coaching"]), ("flaky", ["coaching"], ["sql"]),
-                                    ("gone", ["excel"], ["sql"]))
+                                    ("gone", ["excel"], ["sql"]), ("moved", ["excel"], ["sql"]))
     }
-    first = make_proposal(ORG, people["ok"], people["flaky"], ("sql", "query data"), ("coaching", "coach"))
-    first["match_id"] = f"m-1-{run}"
-    second = make_proposal(ORG, people["gone"], people["ok"], ("excel", "model"), ("sql", "query data"))
-    second["match_id"] = f"m-2-{run}"
+    pairs = (("ok", "flaky"), ("gone", "ok"), ("moved", "ok"))
+    proposals = [make_proposal(ORG, people[a], people[b], ("sql", "query data"), ("coaching", "coach"))
+                 | {"match_id": f"m-{i}-{run}"} for i, (a, b) in enumerate(pairs)]
     topics = ["notifications.sent", "notifications.failed"]
     async with Frontend(stack.kafka_bootstrap) as fe, Tap(stack.kafka_bootstrap, topics) as tap:
         for p in people.values():
             await fe.publish("profiles.changed", ProfileChanged(**p, version=1).model_dump(mode="json"))
-        events = [await fe.publish("matches.proposed", first), await fe.publish("matches.proposed", second)]
-        causes = {e["event_id"] for e in events}
+        causes = {(await fe.publish("matches.proposed", p))["event_id"] for p in proposals}
 
         def mine(t: Tap, topic: str) -> list[dict]:
             return [n for n in of_org(t.events(topic), ORG) if n["cause_event_id"] in causes]
 
-        await tap.wait_for(lambda t: len(mine(t, "notifications.sent")) == 3 and mine(t, "notifications.failed"),
-                           what="3 webhooks sent and 1 failed", timeout=60)
-    assert len(Receiver.calls["/ok"]) == 2
-    assert len(Receiver.calls["/flaky"]) == 3
-    assert len({h[IDEMPOTENCY_HEADER] for h, _ in Receiver.calls["/flaky"]}) == 1
-    for headers, body in Receiver.calls["/ok"] + Receiver.calls["/flaky"]:
+        await tap.wait_for(lambda t: len(mine(t, "notifications.sent")) == 4 and len(mine(t, "notifications.failed")) == 2,
+                           what="4 webhooks sent and 2 failed", timeout=60)
+    calls = {name: Receiver.calls[f"/{run}/{name}"] for name in people}
+    assert [len(calls[name]) for name in ("ok", "flaky", "gone", "moved")] == [3, 3, 1, 1]
+    assert len({headers[IDEMPOTENCY_HEADER] for _, headers, _ in calls["flaky"]}) == 1
+    flaky_times = [at for at, _, _ in calls["flaky"]]
+    assert all(later - earlier >= RETRY_AFTER_S - 0.2 for earlier, later in zip(flaky_times, flaky_times[1:]))
+    for _, headers, body in calls["ok"] + calls["flaky"]:
+        assert headers[SIGNATURE_HEADER] == hmac.new(SECRET, body, hashlib.sha256).hexdigest()
+        assert str(json.loads(body)["timestamp"]) == headers[TIMESTAMP_HEADER]
         assert verify(SECRET, headers[TIMESTAMP_HEADER], body, headers[SIGNATURE_HEADER], now=time.time())
         assert not verify(b"wrong", headers[TIMESTAMP_HEADER], body, headers[SIGNATURE_HEADER], now=time.time())
-    failed = mine(tap, "notifications.failed")
-    assert [(f["person_id"], f["channel"]) for f in failed] == [(people["gone"]["person_id"], "webhook")]
-    assert "410" in failed[0]["error"]
+    failed = {f["person_id"]: f["error"] for f in mine(tap, "notifications.failed")}
+    assert set(failed) == {people["gone"]["person_id"], people["moved"]["person_id"]}
+    assert "410" in failed[people["gone"]["person_id"]]
+    assert "update the webhook URL" in failed[people["moved"]["person_id"]]
+
+
+async def test_a_person_who_withdraws_while_a_webhook_waits_for_a_retry_gets_nothing(stack, receiver):
+    run = uuid.uuid4().hex[:6]
+    leaver = hooked(run, receiver, "leaver", "/busy", ["sql"], ["excel"])
+    stayer = hooked(run, receiver, "stayer", "/ok", ["excel"], ["sql"])
+    proposal = make_proposal(ORG, leaver, stayer, ("sql", "query"), ("excel", "model")) | {"match_id": f"m-{run}"}
+    topics = ["notifications.sent", "notifications.failed"]
+    mongo = AsyncMongoClient(stack.mongo_url)
+    deliveries = mongo["reciprocal_notifier"]["deliveries"]  # the notifier's own records
+    async with Frontend(stack.kafka_bootstrap) as fe, Tap(stack.kafka_bootstrap, topics) as tap:
+        for p in (leaver, stayer):
+            await fe.publish("profiles.changed", ProfileChanged(**p, version=1).model_dump(mode="json"))
+        cause = (await fe.publish("matches.proposed", proposal))["event_id"]
+        busy = Receiver.calls[f"/{run}/busy"]
+        for _ in range(300):
+            if busy:
+                break
+            await asyncio.sleep(0.1)
+        assert len(busy) == 1, "the first attempt did not reach the receiver"
+        await fe.publish("profiles.changed",
+                         ProfileChanged(**leaver, version=2, active=False).model_dump(mode="json"))
+        query = {"cause_event_id": cause, "person_id": leaver["person_id"]}
+        for _ in range(300):
+            doc = await deliveries.find_one(query)
+            if doc["status"] not in ("pending", "sending"):
+                break
+            await asyncio.sleep(0.1)
+        assert (doc["status"], doc["last_error"]) == ("suppressed", "recipient withdrawn")
+        await asyncio.sleep(1)
+        mine = [n for t in topics for n in of_org(tap.events(t), ORG) if n["cause_event_id"] == cause]
+    await mongo.close()
+    assert len(busy) == 1
+    assert [(n["person_id"], n["event_type"]) for n in mine] == [(stayer["person_id"], "notifications.sent")]

@@ -5,25 +5,30 @@ from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.notifier.domain import Contact
-from shared.contract import TOPICS, Event, topic_of
+from shared.contract import TOPICS, Event, MatchAccepted, ScheduleCreated, ScheduleUpdated, Session, topic_of
 from shared.store import Tx
 
-PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+PENDING, SENDING, SENT, FAILED, SUPPRESSED = "pending", "sending", "sent", "failed", "suppressed"
 
 
 class NotifierRepository:
-    """Contacts, deliveries (one per cause event, recipient and channel) and the inbox, per tenant."""
+    """Contacts, deliveries (one per cause event, recipient and channel) and the inbox, per tenant;
+    plus what later messages need to know: accepted matches and the latest schedule of each match."""
 
     def __init__(self, db: AsyncDatabase) -> None:
         self.contacts = db["contacts"]
         self.deliveries = db["deliveries"]
         self.inbox = db["inbox"]
         self.parked = db["parked_events"]
+        self.partnerships = db["partnerships"]
+        self.schedules = db["schedules"]
 
     async def ensure_indexes(self) -> None:
         await self.contacts.create_index([("org_id", 1), ("person_id", 1)], unique=True)
         await self.deliveries.create_index([("status", 1), ("next_attempt_at", 1)])
-        await self.inbox.create_index([("org_id", 1), ("person_id", 1), ("created_at", DESCENDING)])
+        await self.inbox.create_index(
+            [("org_id", 1), ("person_id", 1), ("created_at", DESCENDING), ("entry_id", DESCENDING)]
+        )
         await self.parked.create_index([("org_id", 1), ("waiting_for", 1)])
 
     async def save_contact(self, tx: Tx, contact: Contact) -> None:
@@ -36,6 +41,28 @@ class NotifierRepository:
             {"org_id": org_id, "person_id": {"$in": person_ids}}, session=tx.session if tx else None
         )
         return {doc["person_id"]: Contact.from_doc(doc) async for doc in cursor}
+
+    async def remember_partnership(self, tx: Tx, event: MatchAccepted) -> None:
+        doc = {"_id": f"{event.org_id}:{event.match_id}", "org_id": event.org_id, "match_id": event.match_id}
+        await self.partnerships.replace_one({"_id": doc["_id"]}, doc, upsert=True, session=tx.session)
+
+    async def is_partnership(self, org_id: str, match_id: str, tx: Tx) -> bool:
+        return await self.partnerships.find_one({"_id": f"{org_id}:{match_id}"}, session=tx.session) is not None
+
+    async def remember_schedule(self, tx: Tx, event: ScheduleCreated | ScheduleUpdated) -> None:
+        """Keep the newest version of each match's schedule."""
+        key = f"{event.org_id}:{event.match_id}"
+        known = await self.schedules.find_one({"_id": key}, {"version": 1}, session=tx.session)
+        if known and known["version"] >= event.version:
+            return
+        doc = {"_id": key, "org_id": event.org_id, "match_id": event.match_id, "version": event.version,
+               "sessions": [s.model_dump(mode="json") for s in event.sessions]}
+        await self.schedules.replace_one({"_id": key}, doc, upsert=True, session=tx.session)
+
+    async def session(self, org_id: str, match_id: str, session_id: str, tx: Tx) -> Session | None:
+        doc = await self.schedules.find_one({"_id": f"{org_id}:{match_id}"}, session=tx.session)
+        found = [s for s in (doc or {}).get("sessions", []) if s["session_id"] == session_id]
+        return Session.model_validate(found[0]) if found else None
 
     async def park(self, tx: Tx, event: Event, waiting_for: list[str]) -> None:
         doc = {"_id": str(event.event_id), "org_id": event.org_id, "topic": topic_of(event),
@@ -96,12 +123,19 @@ class NotifierRepository:
         )
         return result.matched_count == 1
 
-    async def inbox_page(self, org_id: str, person_id: str, *, limit: int, before: datetime | None) -> list[dict]:
+    async def inbox_page(
+        self, org_id: str, person_id: str, *, limit: int, before: tuple[datetime, str | None] | None = None
+    ) -> list[dict]:
+        """Newest first; `before` is the last entry of the previous page as (created_at, entry_id), or
+        (created_at, None) to start strictly before a time."""
         query: dict[str, Any] = {"org_id": org_id, "person_id": person_id}
         if before is not None:
-            query["created_at"] = {"$lt": before}
-        cursor = self.inbox.find(query, {"_id": 0, "org_id": 0}).sort([("created_at", DESCENDING), ("entry_id", -1)])
-        return await cursor.to_list(limit)
+            created_at, entry_id = before
+            query["$or"] = [{"created_at": {"$lt": created_at}}]
+            if entry_id is not None:
+                query["$or"].append({"created_at": created_at, "entry_id": {"$lt": entry_id}})
+        newest_first = [("created_at", DESCENDING), ("entry_id", DESCENDING)]
+        return await self.inbox.find(query, {"_id": 0, "org_id": 0}).sort(newest_first).to_list(limit)
 
     async def mark_read(self, org_id: str, person_id: str, entry_id: str) -> bool:
         result = await self.inbox.update_one(

@@ -1,5 +1,6 @@
 """The outside world: SMTP with aiosmtplib and signed webhooks with httpx."""
 
+import json
 import time
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -8,16 +9,20 @@ from typing import Any
 import aiosmtplib
 import httpx
 
-from services.notifier.domain import signed_headers
+from services.notifier.domain import retry_after_seconds, signed_request
 from services.notifier.settings import NotifierSettings
 
 
 class PermanentFailure(Exception):
-    """Retrying cannot help (a refused recipient, a 4xx webhook answer, no secret)."""
+    """Retrying cannot help (a 5xx SMTP refusal, a 3xx or 4xx webhook answer, no secret)."""
 
 
 class TransientFailure(Exception):
-    """Worth retrying later (a connection problem, a 5xx or 429, a 4xx SMTP answer)."""
+    """Worth retrying later (a connection problem, a 5xx or 429 webhook answer, a 4xx SMTP answer)."""
+
+    def __init__(self, message: str, *, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 def email_message(delivery: dict[str, Any], settings: NotifierSettings) -> EmailMessage:
@@ -54,7 +59,10 @@ class Mailer:
                 timeout=s.smtp_timeout_s,
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
-            raise PermanentFailure(f"recipient refused: {exc.recipients[0].code}") from exc
+            code = exc.recipients[0].code
+            if 400 <= code < 500:  # greylisting, a full mailbox: the server asks us to come back
+                raise TransientFailure(f"recipient deferred: {code}") from exc
+            raise PermanentFailure(f"recipient refused: {code}") from exc
         except aiosmtplib.SMTPResponseException as exc:
             if 500 <= exc.code < 600:
                 raise PermanentFailure(f"SMTP {exc.code}") from exc
@@ -72,18 +80,29 @@ class WebhookSender:
         secret = self.settings.webhook_secrets.get(delivery["org_id"])
         if secret is None:
             raise PermanentFailure("no webhook secret is configured for this organisation")
-        body = bytes(delivery["body"])
-        headers = signed_headers(
-            secret.get_secret_value().encode(), body, timestamp=str(int(time.time())), idempotency_key=delivery["_id"]
+        body, headers = signed_request(
+            secret.get_secret_value().encode(), _payload(delivery), timestamp=int(time.time()),
+            idempotency_key=delivery["_id"],
         )
         try:
             response = await self.client.post(delivery["url"], content=body, headers=headers)
         except httpx.HTTPError as exc:
             raise TransientFailure(type(exc).__name__) from exc
-        if response.status_code == 429 or response.status_code >= 500:
-            raise TransientFailure(f"HTTP {response.status_code}")
-        if response.status_code >= 400:
-            raise PermanentFailure(f"HTTP {response.status_code}")
+        status = response.status_code
+        if status in (429, 503):
+            retry_after_s = retry_after_seconds(response.headers.get("Retry-After"))
+            raise TransientFailure(f"HTTP {status}", retry_after_s=retry_after_s)
+        if status >= 500:
+            raise TransientFailure(f"HTTP {status}")
+        if status >= 400:
+            raise PermanentFailure(f"HTTP {status}")
+        if status >= 300:
+            raise PermanentFailure(f"HTTP {status}: redirected; update the webhook URL")
 
     async def close(self) -> None:
         await self.client.aclose()
+
+
+def _payload(delivery: dict[str, Any]) -> dict[str, Any]:
+    """The stored payload; deliveries recorded before payloads were stored kept the encoded body."""
+    return delivery["payload"] if "payload" in delivery else json.loads(bytes(delivery["body"]))

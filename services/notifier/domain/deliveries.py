@@ -3,6 +3,8 @@
 import re
 from uuid import UUID, uuid5
 
+from services.notifier.domain.model import Contact
+
 DELIVERY_NAMESPACE = UUID("6f1c3a52-4d0e-5b8a-9c1e-7a2f0d9b3e41")
 _DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
 _LOCAL = re.compile(r"[A-Za-z0-9._+=-]+")
@@ -20,3 +22,14 @@ def message_id(delivery_id: str, domain: str) -> str:
     if not _LOCAL.fullmatch(delivery_id):
         raise ValueError(f"not a usable Message-ID left part: {delivery_id!r}")
     return f"<{delivery_id}@{domain}>"
+
+
+def suppression(contact: Contact | None, *, had_card: bool = True) -> str | None:
+    """Why a queued email or webhook must not go out after all (None: send it). Checked just before
+    sending: a person who withdrew, or whose contact card was removed, gets nothing further. A
+    submitter who never had a card (a first profile rejected) is still told."""
+    if contact is None:
+        return "recipient gone" if had_card else None
+    if not contact.active:
+        return "recipient withdrawn"
+    return None

@@ -15,6 +15,7 @@ master alone with STATUS:CANCELLED, which cancels the whole series.
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from email.utils import parseaddr
 from typing import Literal
 
 from icalendar import Calendar, Event, vCalAddress, vText
@@ -23,7 +24,7 @@ from services.notifier.domain.model import Contact
 from shared.contract.events import ScheduleCreated, ScheduleUpdated, Session
 
 PRODID = "-//Reciprocal//Notifier//EN"
-DEFAULT_ORGANIZER = "mentoring@reciprocal.invalid"
+DEFAULT_ORGANIZER = "Reciprocal <mentoring@reciprocal.local>"
 MODES = {"in_person": "In person", "video": "Video call", "phone": "Phone call", "chat": "Chat"}
 
 
@@ -38,8 +39,9 @@ def schedule_invite(
     *,
     method: Literal["REQUEST", "CANCEL"],
     sequence: int,
-    organizer_email: str = DEFAULT_ORGANIZER,
+    organizer: str = DEFAULT_ORGANIZER,
 ) -> bytes:
+    """`organizer` is the mail sender, "Name <address>" or a bare address."""
     if method not in ("REQUEST", "CANCEL"):
         raise ValueError(f"unsupported iTIP method {method!r}")
     if sequence < 0:
@@ -68,7 +70,7 @@ def schedule_invite(
         vevent.add("sequence", sequence)
         vevent.add("dtstamp", schedule_event.occurred_at.astimezone(UTC))
         vevent.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
-        vevent.add("organizer", _address(organizer_email, "Reciprocal"))
+        vevent.add("organizer", _organizer(organizer))
         for person in people:
             if person.email:
                 vevent.add("attendee", _attendee(person))
@@ -103,6 +105,13 @@ def _address(email: str, name: str) -> vCalAddress:
     address = vCalAddress(f"mailto:{email}")
     address.params["CN"] = vText(name)
     return address
+
+
+def _organizer(sender: str) -> vCalAddress:
+    name, email = parseaddr(sender)
+    if "@" not in email:
+        name, email = parseaddr(DEFAULT_ORGANIZER)
+    return _address(email, name or "Reciprocal")
 
 
 def _attendee(person: Contact) -> vCalAddress:

@@ -8,8 +8,9 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from services.notifier.domain import wording
-from services.notifier.domain.invites import schedule_invite
+from services.notifier.domain.invites import DEFAULT_ORGANIZER, schedule_invite
 from services.notifier.domain.model import Contact, Message
+from services.notifier.domain.reasons import withdrawal_reasons
 from shared.contract.envelope import Event
 from shared.contract.events import (
     MatchAccepted,
@@ -50,6 +51,15 @@ def recipients(event: Event) -> list[str]:
     return []
 
 
+@dataclass(frozen=True)
+class Background:
+    """What the notifier knows beyond the event itself."""
+
+    organizer: str = DEFAULT_ORGANIZER  # the invite ORGANIZER: the mail sender, "Name <address>" or an address
+    partnership: bool = False  # a withdrawn match had been accepted by both: a partnership ended
+    session: Session | None = None  # the reminded session, from the latest schedule
+
+
 @dataclass
 class _Draft:
     kind: str
@@ -59,14 +69,16 @@ class _Draft:
     calendar_method: str | None = None
 
 
-def render(event: Event, recipient: Contact, contacts: Mapping[str, Contact]) -> Message | None:
+def render(
+    event: Event, recipient: Contact, contacts: Mapping[str, Contact], background: Background = Background()
+) -> Message | None:
     """The message for one recipient, or None if the event is not theirs to hear about or they have withdrawn."""
     build = _BUILDERS.get(type(event))
     if build is None or not recipient.active or recipient.person_id not in recipients(event):
         return None
     if recipient.org_id != event.org_id:
         return None
-    draft = build(event, recipient, contacts)
+    draft = build(event, recipient, contacts, background)
     context = {"name": recipient.display_name.strip(), **draft.context}
     text_module = environment.get_template(f"{draft.kind}.txt").make_module(context)
     html = environment.get_template(f"{draft.kind}.html").render(context)
@@ -83,6 +95,8 @@ def render(event: Event, recipient: Contact, contacts: Mapping[str, Contact]) ->
 
 
 # --- per event ------------------------------------------------------------------------------
+
+Builder = Callable[[Any, Contact, Mapping[str, Contact], Background], _Draft]
 
 
 def _partner(event: Any, recipient: Contact, contacts: Mapping[str, Contact]) -> tuple[str, str]:
@@ -103,6 +117,9 @@ def _teachings(items: list[Teaching]) -> list[dict[str, str]]:
     return [{"skill": t.skill, "goal": t.goal} for t in items]
 
 
+TENSES = {"match_declined": "conditional", "match_withdrawn": "conditional", "partnership_ended": "past"}
+
+
 def _match(event: MatchProposed | MatchOutcome, recipient: Contact, contacts: Mapping[str, Contact], kind: str) -> _Draft:
     partner_id, partner = _partner(event, recipient, contacts)
     you_teach, you_learn = _sides(event, recipient)
@@ -111,7 +128,7 @@ def _match(event: MatchProposed | MatchOutcome, recipient: Contact, contacts: Ma
         "match_id": event.match_id,
         "teach_skills": wording.skills(you_teach),
         "learn_skills": wording.skills(you_learn),
-        "ended": kind in ("match_declined", "match_withdrawn"),
+        "tense": TENSES.get(kind, "future"),
         "you_teach": _teachings(you_teach),
         "you_learn": _teachings(you_learn),
     }
@@ -125,21 +142,33 @@ def _match(event: MatchProposed | MatchOutcome, recipient: Contact, contacts: Ma
     return _Draft(kind, context, data)
 
 
-def _proposed(event: MatchProposed, recipient: Contact, contacts: Mapping[str, Contact]) -> _Draft:
+def _proposed(event: MatchProposed, recipient: Contact, contacts: Mapping[str, Contact], _: Background) -> _Draft:
     draft = _match(event, recipient, contacts, "match_proposed")
     draft.context["expires"] = wording.local_time(event.expires_at, recipient.zone)
     draft.data["expires_at"] = event.expires_at.isoformat()
     return draft
 
 
-def _outcome(kind: str) -> Callable[[MatchOutcome, Contact, Mapping[str, Contact]], _Draft]:
-    def build(event: MatchOutcome, recipient: Contact, contacts: Mapping[str, Contact]) -> _Draft:
-        draft = _match(event, recipient, contacts, kind)
-        # A decline's reason is the other person's own words; only system reasons (withdrawals) are shown.
-        draft.context["reason"] = event.reason if kind == "match_withdrawn" else ""
-        return draft
+def _outcome(kind: str) -> Builder:
+    def build(event: MatchOutcome, recipient: Contact, contacts: Mapping[str, Contact], _: Background) -> _Draft:
+        # A decline's reason is the other person's own words and is never passed on.
+        return _match(event, recipient, contacts, kind)
 
     return build
+
+
+def _withdrawn(
+    event: MatchWithdrawn, recipient: Contact, contacts: Mapping[str, Contact], background: Background
+) -> _Draft:
+    """A proposal withdrawn, or, if both had accepted it, a partnership ended; the matcher's reason in plain words."""
+    draft = _match(event, recipient, contacts, "partnership_ended" if background.partnership else "match_withdrawn")
+    partner_id, partner = _partner(event, recipient, contacts)
+    reasons = withdrawal_reasons(
+        event.reason, locale=recipient.locale, you=recipient.person_id, partner_id=partner_id, partner_name=partner
+    )
+    draft.context["reasons"] = reasons
+    draft.data["reasons"] = reasons
+    return draft
 
 
 def _session_view(session: Session, recipient: Contact, partner: str) -> dict[str, Any]:
@@ -163,7 +192,9 @@ def _session_numbers(sessions: list[Session], person_id: str, role: str) -> list
     return [str(s.number) for s in sessions if s.kind == "teaching" and getattr(s, role) == person_id]
 
 
-def _schedule(event: ScheduleCreated | ScheduleUpdated, recipient: Contact, contacts: Mapping[str, Contact]) -> _Draft:
+def _schedule(
+    event: ScheduleCreated | ScheduleUpdated, recipient: Contact, contacts: Mapping[str, Contact], background: Background
+) -> _Draft:
     partner_id, partner = _partner(event, recipient, contacts)
     cancelled = isinstance(event, ScheduleUpdated) and event.cancelled
     kind = "schedule_cancelled" if cancelled else ("schedule_updated" if isinstance(event, ScheduleUpdated) else "schedule_created")
@@ -197,25 +228,37 @@ def _schedule(event: ScheduleCreated | ScheduleUpdated, recipient: Contact, cont
     draft = _Draft(kind, context, data)
     if cancelled or sessions:
         method = "CANCEL" if cancelled else "REQUEST"
-        draft.calendar = schedule_invite(event, recipient, contacts, method=method, sequence=event.version)
+        draft.calendar = schedule_invite(
+            event, recipient, contacts, method=method, sequence=event.version, organizer=background.organizer
+        )
         draft.calendar_method = method
     return draft
 
 
-def _unschedulable(event: ScheduleUnschedulable, recipient: Contact, contacts: Mapping[str, Contact]) -> _Draft:
+def _unschedulable(
+    event: ScheduleUnschedulable, recipient: Contact, contacts: Mapping[str, Contact], _: Background
+) -> _Draft:
     partner_id, partner = _partner(event, recipient, contacts)
     context = {"partner": partner, "match_id": event.match_id, "reason": event.reason, "suggestion": event.suggestion}
     data = {"match_id": event.match_id, "partner_id": partner_id, "reason": event.reason, "suggestion": event.suggestion}
     return _Draft("schedule_unschedulable", context, data)
 
 
-def _upcoming(event: SessionUpcoming, recipient: Contact, contacts: Mapping[str, Contact]) -> _Draft:
+def _upcoming(
+    event: SessionUpcoming, recipient: Contact, contacts: Mapping[str, Contact], background: Background
+) -> _Draft:
+    """The reminder; with the session from the latest schedule it also says who teaches whom, and the agenda."""
     partner_id, partner = _partner(event, recipient, contacts)
+    session = background.session
+    if session is not None and session.session_id != event.session_id:
+        session = None
+    view = _session_view(session, recipient, partner) if session else None
     context = {
         "partner": partner,
         "match_id": event.match_id,
         "when": wording.local_time(event.starts_at, recipient.zone),
         "hours_before": event.hours_before,
+        "session": view,
     }
     data = {
         "session_id": event.session_id,
@@ -224,10 +267,13 @@ def _upcoming(event: SessionUpcoming, recipient: Contact, contacts: Mapping[str,
         "starts_at": event.starts_at.isoformat(),
         "hours_before": event.hours_before,
     }
+    if session:
+        data |= {"number": session.number, "kind": session.kind, "teacher": session.teacher,
+                 "learner": session.learner, "agenda": list(session.agenda)}
     return _Draft("session_upcoming", context, data)
 
 
-def _rejected(event: ProfileRejected, recipient: Contact, contacts: Mapping[str, Contact]) -> _Draft:
+def _rejected(event: ProfileRejected, recipient: Contact, contacts: Mapping[str, Contact], _: Background) -> _Draft:
     errors = [{"field": wording.field_in_words(e.field), "message": e.message} for e in event.errors]
     data = {
         "rejected_event_id": event.rejected_event_id,
@@ -236,11 +282,11 @@ def _rejected(event: ProfileRejected, recipient: Contact, contacts: Mapping[str,
     return _Draft("profile_rejected", {"errors": errors}, data)
 
 
-_BUILDERS: dict[type, Callable[[Any, Contact, Mapping[str, Contact]], _Draft]] = {
+_BUILDERS: dict[type, Builder] = {
     MatchProposed: _proposed,
     MatchAccepted: _outcome("match_accepted"),
     MatchDeclined: _outcome("match_declined"),
-    MatchWithdrawn: _outcome("match_withdrawn"),
+    MatchWithdrawn: _withdrawn,
     ScheduleCreated: _schedule,
     ScheduleUpdated: _schedule,
     ScheduleUnschedulable: _unschedulable,

@@ -75,15 +75,11 @@ def contact_from_profile(profile: ProfileChanged) -> Contact:
 def contact_from_rejection(event: ProfileRejected, known: Contact | None = None) -> Contact:
     """Who to tell about a rejected submission: the stored card if any, else the submission's own details.
 
-    The submission's name and email win, since they are what the person just typed.
+    The submission's name and email win, since they are what the person just typed. A withdrawn
+    person stays withdrawn: the refused submission did not bring them back, so they are not told.
     """
     base = known or Contact(person_id=event.person_id, org_id=event.org_id)
-    return replace(
-        base,
-        display_name=event.display_name or base.display_name,
-        email=event.email or base.email,
-        active=True,
-    )
+    return replace(base, display_name=event.display_name or base.display_name, email=event.email or base.email)
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
-from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query
 
 from services.notifier.adapters.repository import NotifierRepository
+from services.notifier.domain import decode_cursor, encode_cursor
 from shared.http import OrgId, not_found
 from shared.runtime import Context
 
@@ -17,11 +17,17 @@ def routes(ctx: Context) -> APIRouter:
         person_id: str,
         org_id: OrgId,
         limit: int = Query(default=20, ge=1, le=100),
-        before: datetime | None = Query(default=None, description="Cursor: `next_before` of the previous page."),
+        before: str | None = Query(
+            default=None, description="Cursor: `next_before` of the previous page (a timestamp is also accepted)."
+        ),
     ) -> dict[str, Any]:
-        entries = await repo.inbox_page(org_id, person_id, limit=limit, before=before)
-        next_before = entries[-1]["created_at"] if len(entries) == limit else None
-        return {"entries": entries, "next_before": next_before}
+        try:
+            cursor = decode_cursor(before) if before else None
+        except ValueError as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from exc
+        entries = await repo.inbox_page(org_id, person_id, limit=limit, before=cursor)
+        last = entries[-1] if len(entries) == limit else None
+        return {"entries": entries, "next_before": last and encode_cursor(last["created_at"], last["entry_id"])}
 
     @api.post("/people/{person_id}/inbox/{entry_id}/read")
     async def mark_read(person_id: str, entry_id: str, org_id: OrgId) -> dict[str, bool]:

@@ -119,7 +119,7 @@ PAIR_EVENTS = {
     "match_proposed": proposed,
     "match_accepted": lambda: outcome(MatchAccepted),
     "match_declined": lambda: outcome(MatchDeclined, reason="not now"),
-    "match_withdrawn": lambda: outcome(MatchWithdrawn, reason="the proposal expired"),
+    "match_withdrawn": lambda: outcome(MatchWithdrawn, reason="proposal expired"),
     "schedule_created": created,
     "schedule_updated": updated,
     "schedule_cancelled": lambda: updated(cancelled=True, version=3),

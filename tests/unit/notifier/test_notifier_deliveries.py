@@ -3,7 +3,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from services.notifier.domain import delivery_id, message_id
+from services.notifier.domain import Contact, delivery_id, message_id, suppression
 
 EVENT = UUID("9b2f0c3e-1d4a-4f6b-8c7d-0e1f2a3b4c5d")
 
@@ -36,3 +36,15 @@ def test_message_id_is_rfc5322_shaped_and_stable():
 def test_message_id_rejects_bad_domains(domain):
     with pytest.raises(ValueError):
         message_id("d-1", domain)
+
+
+def test_a_withdrawn_or_removed_recipient_suppresses_the_send():
+    active = Contact("p-1", "acme", email="a@acme.test")
+    assert suppression(active) is None
+    assert suppression(active.withdrawn()) == "recipient withdrawn"
+    assert suppression(None) == "recipient gone"
+
+
+def test_a_first_submission_rejected_before_any_card_existed_is_still_sent():
+    assert suppression(None, had_card=False) is None
+    assert suppression(Contact("p-1", "acme", active=False), had_card=False) == "recipient withdrawn"

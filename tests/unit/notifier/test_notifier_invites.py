@@ -103,3 +103,23 @@ def test_partner_from_another_tenant_is_not_invited(make, ana, bo, contacts):
     people = {**contacts, bo.person_id: replace(bo, org_id="other")}
     (master, *_) = parse(schedule_invite(make.created(), ana, people, method="REQUEST", sequence=0))[1]
     assert str(master["ATTENDEE"]) == "mailto:ana@acme.test"
+
+
+@pytest.mark.parametrize(("sender", "address", "name"), [
+    ("Acme Mentoring <mentoring@acme.test>", "mailto:mentoring@acme.test", "Acme Mentoring"),
+    ("mentoring@acme.test", "mailto:mentoring@acme.test", "Reciprocal"),
+    ("not an address", "mailto:mentoring@reciprocal.local", "Reciprocal"),
+])
+def test_the_organizer_is_the_mail_sender(sender, address, name, make, ana, contacts):
+    master = parse(schedule_invite(make.created(), ana, contacts, method="REQUEST", sequence=0, organizer=sender))[1][0]
+    assert (str(master["ORGANIZER"]), str(master["ORGANIZER"].params["CN"])) == (address, name)
+
+
+def test_rendered_invites_use_the_configured_sender(make, ana, contacts):
+    from services.notifier.domain import Background, render
+
+    background = Background(organizer="Acme Mentoring <mentoring@acme.test>")
+    for event in (make.created(), make.updated(cancelled=True, version=3)):
+        calendar = render(event, ana, contacts, background).calendar
+        assert b'ORGANIZER;CN="Acme Mentoring":mailto:mentoring@acme.test' in calendar
+        assert b"reciprocal.invalid" not in calendar

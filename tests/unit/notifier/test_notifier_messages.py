@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.notifier.domain import Contact, recipients, render
-from shared.contract.events import MatchAccepted, MatchDeclined, ProgramConfigured
+from services.notifier.domain import Background, Contact, recipients, render
+from shared.contract.events import MatchAccepted, MatchDeclined, MatchWithdrawn, ProgramConfigured
 
 PAIR_KINDS = [
     "match_proposed", "match_accepted", "match_declined", "match_withdrawn", "schedule_created",
@@ -77,7 +77,47 @@ def test_proposal_is_a_call_to_action_naming_the_match_with_a_local_deadline(mak
 def test_decline_reason_is_not_passed_on_but_withdrawal_reason_is(make, ana, contacts):
     declined = render(make.outcome(MatchDeclined, reason="I don't like them"), ana, contacts)
     assert "like them" not in declined.text and "like them" not in declined.html
-    assert "the proposal expired" in render(make.events["match_withdrawn"](), ana, contacts).text
+    withdrawn = render(make.events["match_withdrawn"](), ana, contacts)
+    assert "has been withdrawn because the proposal expired before you both accepted it." in one_line(withdrawn.text)
+
+
+@pytest.mark.parametrize(("reason", "for_ana"), [
+    ("no_shared_language: ['en'] vs ['fr']", "you no longer share a language"),
+    ("p-bo left the program", "Bo Chen left the programme"),
+    ("p-ana left the program", "you left the programme"),
+    ("inactive: p-bo", "Bo Chen is no longer taking part"),
+    ("no_capacity: p-bo has 2 of 2 partners", "Bo Chen already has as many partners as they asked for"),
+    ("not_in_program: p-ana is not in prog-1", "you are no longer in this programme"),
+    ("insufficient_overlap: 30 < 60 minutes in the worst week; no_shared_meeting_mode: in_person needs the same site",
+     "your available times no longer overlap enough for a full session and you no longer share a way to meet"),
+])
+def test_withdrawal_reasons_are_plain_words_without_ids_or_codes(reason, for_ana, make, ana, contacts):
+    message = render(make.outcome(MatchWithdrawn, reason=reason), ana, contacts)
+    assert f"withdrawn because {for_ana}." in one_line(message.text)
+    assert f"withdrawn because {for_ana}." in visible(message.html)
+    for raw in ("p-bo", "p-ana", "prog-1", "[", "_", " < "):
+        assert raw not in message.text.replace("(match m-1)", ""), raw
+
+
+@pytest.mark.parametrize("reason", ["", "different_org: acme / other / program acme", "something new: x"])
+def test_an_unknown_withdrawal_reason_gives_a_general_sentence(reason, make, ana, contacts):
+    message = render(make.outcome(MatchWithdrawn, reason=reason), ana, contacts)
+    assert "withdrawn: something changed in the programme or in your profiles, so the match no longer fits." in one_line(message.text)
+    assert "other" not in message.text and "something new" not in message.text
+
+
+def test_an_accepted_match_that_is_withdrawn_is_a_partnership_that_ended(make, ana, bo, contacts):
+    event = make.outcome(MatchWithdrawn, reason="p-bo left the program")
+    message = render(event, ana, contacts, Background(partnership=True))
+    assert message.kind == "partnership_ended"
+    assert message.subject == "Your mentoring partnership with Bo Chen has ended"
+    text = one_line(message.text)
+    assert "Your mentoring partnership with Bo Chen (match m-1) has ended because Bo Chen left the programme." in text
+    assert "You were helping Bo Chen with social media strategy; Bo Chen was helping you with leading a team." in text
+    assert "proposed" not in text.lower() and "would have" not in text
+    assert "You were helping Bo Chen" in visible(message.html)
+    assert render(event, bo, contacts, Background(partnership=True)).kind == "partnership_ended"
+    assert render(event, ana, contacts).kind == "match_withdrawn"
 
 
 def test_html_escapes_names_and_free_text_but_text_keeps_them(make, ana, bo, contacts):
@@ -136,6 +176,31 @@ def test_unschedulable_gives_reason_and_suggestion(make, ana, contacts):
     message = render(make.unschedulable(), ana, contacts)
     assert "Your weekly availability does not overlap." in message.text
     assert "Add a Tuesday morning window." in message.text and "Add a Tuesday morning window." in visible(message.html)
+
+
+@pytest.mark.parametrize(("number", "for_ana", "for_bo"), [
+    (1, "Kickoff: ground rules and both your goals", "Kickoff: ground rules and both your goals"),
+    (2, "You teach Bo Chen", "Ana Silva teaches you"),
+    (3, "Bo Chen teaches you", "You teach Ana Silva"),
+])
+def test_reminder_says_who_teaches_whom_and_the_agenda(number, for_ana, for_bo, make, ana, bo, contacts):
+    event = make.upcoming()
+    background = Background(session=make.session(number, event.starts_at).model_copy(update={"session_id": "s-2"}))
+    ana_message, bo_message = render(event, ana, contacts, background), render(event, bo, contacts, background)
+    assert f"Session {number}, video call. {for_ana}." in ana_message.text
+    assert f"Session {number}, video call. {for_bo}." in visible(bo_message.html)
+    agenda = make.session(number, event.starts_at).agenda
+    assert all(f"- {item}" in ana_message.text for item in agenda)
+    assert all(item in visible(bo_message.html) for item in agenda)
+    assert "Tuesday 26 January 2027, 09:30 (America/New_York, EST)" in ana_message.text
+    assert ana_message.data["agenda"] == agenda
+
+
+def test_reminder_ignores_a_session_that_is_not_the_reminded_one(make, ana, contacts):
+    other = Background(session=make.session(3, make.first))  # s-3, but the reminder is for s-2
+    message = render(make.upcoming(), ana, contacts, other)
+    assert "Agenda" not in message.text and "teaches" not in message.text
+    assert message == render(make.upcoming(), ana, contacts)
 
 
 def test_upcoming_session_reminder_is_local(make, ana, bo, contacts):

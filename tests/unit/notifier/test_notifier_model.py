@@ -55,9 +55,16 @@ def test_rejection_contact_prefers_the_submitted_details(make):
     event = make.rejected()
     fresh = contact_from_rejection(event)
     assert (fresh.person_id, fresh.org_id, fresh.email, fresh.display_name) == (event.person_id, "acme", event.email, "Ana Silva")
-    known = Contact(event.person_id, "acme", "Old", "old@acme.test", timezone="Asia/Tokyo", active=False)
+    assert fresh.active
+    known = Contact(event.person_id, "acme", "Old", "old@acme.test", timezone="Asia/Tokyo")
     merged = contact_from_rejection(event, known)
     assert (merged.email, merged.timezone, merged.active) == (event.email, "Asia/Tokyo", True)
+
+
+def test_a_refused_submission_does_not_bring_a_withdrawn_person_back(make):
+    event = make.rejected()
+    withdrawn = Contact(event.person_id, "acme", "Old", "old@acme.test", active=False)
+    assert contact_from_rejection(event, withdrawn).active is False
 
 
 def test_message_defaults():
