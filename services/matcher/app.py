@@ -1,6 +1,6 @@
 """Composition root of the matcher service."""
 
-from services.matcher.adapters.repository import MatcherRepository
+from services.matcher.adapters.repository import repository
 from services.matcher.entrypoints import consumers, http, jobs
 from services.matcher.settings import MatcherSettings
 from shared.contract import MatchAccepted, MatchDeclined, MatchProposed, MatchWithdrawn
@@ -8,7 +8,7 @@ from shared.runtime import Context, ServiceSpec
 
 
 async def setup(ctx: Context) -> None:
-    await MatcherRepository(ctx.store.db).ensure_indexes()
+    await repository(ctx).ensure_indexes()
 
 
 SPEC = ServiceSpec(

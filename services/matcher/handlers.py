@@ -7,13 +7,15 @@ import structlog
 
 from services.matcher.adapters.repository import MatcherRepository
 from services.matcher.domain import (
+    Person,
+    PoolIndex,
     Program,
     Scored,
-    best_partner,
     expires_at,
     ineligibility,
     match_id,
     program_from_event,
+    score_pair,
 )
 from services.matcher.domain.cohort import optimise
 from shared.contract import (
@@ -32,6 +34,8 @@ from shared.store import Tx, UnitOfWork
 
 log = structlog.get_logger()
 
+CANDIDATES_PER_SLOT = 8  # candidates ranked per free slot before asking the index for more
+
 
 async def program_configured(event: ProgramConfigured, uow: UnitOfWork, repo: MatcherRepository) -> None:
     """Save the program; people who arrived before it are matched now."""
@@ -45,7 +49,8 @@ async def program_configured(event: ProgramConfigured, uow: UnitOfWork, repo: Ma
 
 
 async def profile_changed(event: ProfileChanged, uow: UnitOfWork, repo: MatcherRepository) -> None:
-    """Incremental rematch: withdraw what is no longer eligible, then fill the person's free capacity."""
+    """Incremental rematch: withdraw what is no longer eligible, then fill the free capacity of the
+    person and of every partner a withdrawal freed."""
 
     async def work(tx: Tx) -> None:
         await repo.save_profile(tx, event)
@@ -54,8 +59,8 @@ async def profile_changed(event: ProfileChanged, uow: UnitOfWork, repo: MatcherR
             if program is None:
                 log.info("matcher.program_unknown", program_id=program_id)
                 continue
-            await _withdraw_ineligible(tx, repo, program, event.person_id)
-            await _rematch(tx, repo, program, [event.person_id])
+            freed = await _withdraw_ineligible(tx, repo, program, event.person_id)
+            await _rematch(tx, repo, program, [event.person_id, *freed])
 
     await uow.run(event, work)
 
@@ -66,10 +71,12 @@ async def match_responded(event: MatchResponded, uow: UnitOfWork, repo: MatcherR
         if match is None or match["status"] != "proposed" or event.person_id not in match["people"]:
             log.info("matcher.response_ignored", match_id=event.match_id, status=match and match["status"])
             return
-        program = await repo.program(event.org_id, match["program_id"], tx)
         if event.decision == "decline":
-            await repo.set_status(tx, match["_id"], "proposed", _status("declined", event.reason or "declined"))
+            if not await repo.set_status(tx, match["_id"], "proposed",
+                                         _status("declined", event.reason or "declined")):
+                return
             tx.emit(_outcome(tx.cause, MatchDeclined, match, "declined"))
+            program = await repo.program(event.org_id, match["program_id"], tx)
             if program:
                 await _rematch(tx, repo, program, match["people"])
             return
@@ -77,28 +84,35 @@ async def match_responded(event: MatchResponded, uow: UnitOfWork, repo: MatcherR
         if len(accepted_by) < 2:
             await repo.set_status(tx, match["_id"], "proposed", {"accepted_by": accepted_by})
             return
-        await repo.set_status(tx, match["_id"], "proposed", {**_status("accepted", "both accepted"),
-                                                              "accepted_by": accepted_by})
-        tx.emit(_outcome(tx.cause, MatchAccepted, match, "both accepted"))
+        if await repo.set_status(tx, match["_id"], "proposed", {**_status("accepted", "both accepted"),
+                                                                 "accepted_by": accepted_by}):
+            tx.emit(_outcome(tx.cause, MatchAccepted, match, "both accepted"))
 
     await uow.run(event, work)
 
 
 async def match_requested(event: MatchRequested, uow: UnitOfWork, repo: MatcherRepository) -> None:
-    """Whole-cohort optimisation over everyone with free capacity in the program."""
+    """Whole-cohort optimisation over everyone with free capacity in the program; the run's report is
+    kept for `GET /programs/{program_id}/cohort-report`."""
 
     async def work(tx: Tx) -> None:
         program = await repo.program(event.org_id, event.program_id, tx)
         if program is None:
             log.warning("matcher.program_unknown", program_id=event.program_id)
             return
+        await repo.take_matching_turn(tx, program)
         pool = await repo.pool(program, tx)
-        load, blocked = await repo.history(program.org_id, program.program_id, tx)
-        result = optimise(pool.values(), program, blocked_pairs=blocked, load=load, now=datetime.now(UTC))
-        for scored in result.pairs:
-            await _propose(tx, repo, program, scored)
-        log.info("matcher.cohort_matched", pairs=len(result.pairs), objective=result.objective,
-                 coverage=result.coverage)
+        history = await repo.history(program, tx)
+        now = datetime.now(UTC)
+        result = optimise(pool.values(), program, blocked_pairs=history.taken(), load=history.load, now=now)
+        proposed = [mid for scored in result.pairs if (mid := await _propose(tx, repo, program, scored))]
+        await repo.save_cohort_report(tx, {
+            "_id": f"{program.org_id}|{program.program_id}|{event.event_id}",
+            "org_id": program.org_id, "program_id": program.program_id, "run_id": str(event.event_id),
+            "requested_at": now, "match_ids": proposed, **result.to_doc(),
+        })  # fmt: skip
+        log.info("matcher.cohort_matched", program_id=program.program_id, mode=result.mode, pairs=len(proposed),
+                 participants=result.participants, objective=result.objective, coverage=result.coverage)
 
     await uow.run(event, work)
 
@@ -125,46 +139,83 @@ async def _programs_touched(tx: Tx, repo: MatcherRepository, event: ProfileChang
     return sorted(open_programs | set(event.program_ids))
 
 
-async def _withdraw_ineligible(tx: Tx, repo: MatcherRepository, program: Program, person_id: str) -> None:
-    pool = await repo.pool(program, tx)
-    load, blocked = await repo.history(program.org_id, program.program_id, tx)
+async def _withdraw_ineligible(tx: Tx, repo: MatcherRepository, program: Program, person_id: str) -> list[str]:
+    """Withdraw the person's proposals that are no longer eligible (end partnerships if they left).
+    Returns the partners whose capacity this freed."""
+    freed: list[str] = []
     for match in await repo.open_matches_of(program.org_id, person_id, tx):
         if match["program_id"] != program.program_id:
             continue
-        a, b = pool.get(match["person_a"]), pool.get(match["person_b"])
-        if a is None or b is None:
-            reasons = [f"{person_id} left the program"]
+        people = await repo.persons(program, match["people"], tx)
+        a, b = people.get(match["person_a"]), people.get(match["person_b"])
+        left = [p for p in match["people"] if not _in_program(people.get(p), program)]
+        if left:
+            reasons = [f"{pid} left the program" for pid in left]
         elif match["status"] == "accepted":
             continue
         else:
-            without_this = {pid: n - (pid in match["people"]) for pid, n in load.items()}
+            history = await repo.history_of(program, match["people"], tx)
+            without_this = {pid: history.load.get(pid, 0) - 1 for pid in match["people"]}
+            blocked = history.taken() - {frozenset(match["people"])}
             reasons = ineligibility(a, b, program, blocked_pairs=blocked, load=without_this, now=datetime.now(UTC))
         if not reasons:
             continue
-        ended = "ended" if match["status"] == "accepted" else "withdrawn"
         reason = "; ".join(reasons)
+        ended = "ended" if match["status"] == "accepted" else "withdrawn"
         if await repo.set_status(tx, match["_id"], match["status"], _status(ended, reason)):
-            tx.emit(_outcome(tx.cause, MatchWithdrawn, match, reason))
-            for pid in match["people"]:
-                load[pid] = load.get(pid, 1) - 1
+            tx.emit(_outcome(tx.cause, MatchWithdrawn, match, reason,
+                             partnership_ended=match["status"] == "accepted"))
+            freed += [pid for pid in match["people"] if pid != person_id]
+    return freed
 
 
 async def _rematch(tx: Tx, repo: MatcherRepository, program: Program, person_ids: list[str]) -> None:
-    pool = await repo.pool(program, tx)
-    load, blocked = await repo.history(program.org_id, program.program_id, tx)
-    now = datetime.now(UTC)
+    """Fill each person's free capacity with their best available partners, in order."""
+    await repo.take_matching_turn(tx, program)
+    index = await repo.pool_index(program)
     for person_id in person_ids:
-        person = pool.get(person_id)
-        while person is not None and load.get(person_id, 0) < person.max_partners:
-            best = best_partner(person, pool.values(), program, blocked_pairs=blocked, load=load, now=now)
-            if best is None:
-                break
-            await _propose(tx, repo, program, best)
-            for pid in (best.person_a, best.person_b):
-                load[pid] = load.get(pid, 0) + 1
+        await _fill(tx, repo, program, index, person_id, datetime.now(UTC))
 
 
-async def _propose(tx: Tx, repo: MatcherRepository, program: Program, scored: Scored) -> None:
+async def _fill(tx: Tx, repo: MatcherRepository, program: Program, index: PoolIndex, person_id: str,
+                now: datetime) -> None:
+    """Rank candidates with the cached vectorised pool, then take them best first, each checked
+    against the database as it is inside this transaction (profiles, capacity, pair history)."""
+    person = (await repo.persons(program, [person_id], tx)).get(person_id)
+    if not _in_program(person, program):
+        return
+    mine = await repo.history_of(program, [person_id], tx)
+    load = mine.load.get(person_id, 0)
+    taken = mine.taken()  # open pairs are busy, closed ones blocked: a pair is proposed at most once
+    seen: set[str] = set()
+    limit = CANDIDATES_PER_SLOT * max(person.max_partners - load, 0)
+    while load < person.max_partners:
+        ranked = index.ranked(person, blocked_pairs=taken, limit=limit)
+        batch = [pid for pid, _ in ranked if pid not in seen]
+        seen.update(batch)
+        partners = await repo.persons(program, batch, tx)
+        theirs = await repo.history_of(program, batch, tx)
+        for pid in batch:
+            partner = partners.get(pid)
+            if partner is None or load >= person.max_partners:
+                continue
+            pair = {person_id: load, pid: theirs.load.get(pid, 0)}
+            if ineligibility(person, partner, program, blocked_pairs=taken, load=pair, now=now):
+                continue
+            if await _propose(tx, repo, program, score_pair(person, partner, program, now=now)):
+                load += 1
+                taken.add(frozenset((person_id, pid)))
+        if len(ranked) < limit:
+            return
+        limit *= 2
+
+
+def _in_program(person: Person | None, program: Program) -> bool:
+    return person is not None and person.active and program.program_id in person.program_ids
+
+
+async def _propose(tx: Tx, repo: MatcherRepository, program: Program, scored: Scored) -> str | None:
+    """Propose the pair unless it already has a match (returns the match_id if proposed)."""
     now = datetime.now(UTC)
     mid = match_id(program.org_id, program.program_id, scored.person_a, scored.person_b)
     doc = {
@@ -185,7 +236,9 @@ async def _propose(tx: Tx, repo: MatcherRepository, program: Program, scored: Sc
         "expires_at": expires_at(program, now),
         "reason": "",
     }
-    await repo.save_match(tx, doc)
+    if not await repo.insert_match(tx, doc):
+        log.info("matcher.pair_exists", match_id=mid)
+        return None
     base = _caused_fields(tx.cause, program.org_id)
     tx.emit(
         MatchProposed(
@@ -201,6 +254,7 @@ async def _propose(tx: Tx, repo: MatcherRepository, program: Program, scored: Sc
             expires_at=doc["expires_at"],
         )
     )
+    return mid
 
 
 def _status(status: str, reason: str) -> dict[str, Any]:
@@ -212,9 +266,10 @@ def _caused_fields(cause: Event | None, org_id: str) -> dict[str, Any]:
     return {"org_id": org_id, "correlation_id": correlation}
 
 
-def _outcome(cause: Event | None, event_cls: type, match: dict[str, Any], reason: str) -> Event:
+def _outcome(cause: Event | None, event_cls: type, match: dict[str, Any], reason: str, **extra: Any) -> Event:
     return event_cls(
         **_caused_fields(cause, match["org_id"]),
+        **extra,
         match_id=match["_id"],
         program_id=match["program_id"],
         person_a=match["person_a"],

@@ -91,7 +91,9 @@ async def _deliveries_for(tx: Tx, repo: NotifierRepository, settings: NotifierSe
 
 
 async def _background(tx: Tx, repo: NotifierRepository, settings: NotifierSettings, event: Event) -> Background:
-    partnership = isinstance(event, MatchWithdrawn) and await repo.is_partnership(event.org_id, event.match_id, tx)
+    partnership = isinstance(event, MatchWithdrawn) and (
+        event.partnership_ended or await repo.is_partnership(event.org_id, event.match_id, tx)
+    )
     session = None
     if isinstance(event, SessionUpcoming):
         session = await repo.session(event.org_id, event.match_id, event.session_id, tx)

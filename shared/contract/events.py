@@ -203,7 +203,12 @@ class MatchDeclined(MatchOutcome):
 
 
 class MatchWithdrawn(MatchOutcome):
+    """A pending proposal was withdrawn (expired, no longer eligible), or an accepted partnership ended."""
+
     event_type: Literal["matches.withdrawn"] = "matches.withdrawn"
+    partnership_ended: bool = Field(
+        default=False, description="True when the pair had accepted: a running partnership ended, not a proposal."
+    )
 
 
 # --- schedules --------------------------------------------------------------------------------

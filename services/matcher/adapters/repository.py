@@ -1,9 +1,14 @@
-from datetime import datetime
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
+from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.matcher.domain import Person, Program, person_from_profile
+from services.matcher.adapters.pools import PoolCache
+from services.matcher.domain import Person, PoolIndex, Program, person_from_profile
 from shared.contract import ProfileChanged
 from shared.store import Tx
 
@@ -11,21 +16,60 @@ OPEN = ("proposed", "accepted")
 BLOCKING = ("declined", "expired", "ended")
 
 
-class MatcherRepository:
-    """The matcher's copy of the pool, its programs, and every proposal or partnership (pair history)."""
+@dataclass
+class PairHistory:
+    """What the matches collection says about some people in one program.
 
-    def __init__(self, db: AsyncDatabase) -> None:
+    `load` counts open partnerships (pending + accepted); `partners` holds everyone a person was
+    ever proposed to in the program, whatever became of it: the match_id of a pair is deterministic,
+    so a pair with a match is never proposed again (open pairs are busy, declined/expired/ended pairs
+    are blocked, and a withdrawn proposal is not revived under the same id)."""
+
+    load: dict[str, int] = field(default_factory=dict)
+    partners: dict[str, set[str]] = field(default_factory=dict)
+
+    def add(self, doc: dict[str, Any]) -> None:
+        people = doc["people"]
+        for pid in people:
+            self.partners.setdefault(pid, set()).update(q for q in people if q != pid)
+            if doc["status"] in OPEN:
+                self.load[pid] = self.load.get(pid, 0) + 1
+
+    def taken(self) -> set[frozenset[str]]:
+        return {frozenset((p, q)) for p, qs in self.partners.items() for q in qs}
+
+
+class MatcherRepository:
+    """The matcher's copy of the pool, its programs, every proposal or partnership (pair history) and
+    the reports of whole-cohort runs. `pool_index` serves the cached, vectorised pool of a program."""
+
+    def __init__(self, db: AsyncDatabase, *, overlap_s: float = 5.0) -> None:
         self.people = db["people"]
         self.programs = db["programs"]
         self.matches = db["matches"]
+        self.reports = db["cohort_reports"]
+        self.turns = db["matching_turns"]
+        self.pools = PoolCache(self, overlap_s=overlap_s)
 
     async def ensure_indexes(self) -> None:
         await self.people.create_index([("org_id", 1), ("person_id", 1)], unique=True)
         await self.people.create_index([("org_id", 1), ("program_ids", 1)])
+        await self.people.create_index([("org_id", 1), ("updated_at", 1)])
         await self.programs.create_index([("org_id", 1), ("program_id", 1)], unique=True)
         await self.matches.create_index([("org_id", 1), ("program_id", 1), ("status", 1)])
         await self.matches.create_index([("org_id", 1), ("people", 1)])
         await self.matches.create_index([("status", 1), ("expires_at", 1)])
+        await self.reports.create_index([("org_id", 1), ("program_id", 1), ("requested_at", -1)])
+
+    # --- programs ------------------------------------------------------------------------------
+
+    async def take_matching_turn(self, tx: Tx, program: Program) -> None:
+        """Serialise matching within a program, across transactions and replicas. Two people who arrive
+        at once would each miss the other (neither sees the other's uncommitted profile); both
+        transactions write this document, so one hits a write conflict, is retried after the other
+        commits, and then sees it."""
+        await self.turns.update_one({"_id": f"{program.org_id}|{program.program_id}"}, {"$inc": {"turn": 1}},
+                                    upsert=True, session=tx.session)
 
     async def save_program(self, tx: Tx, program: Program) -> None:
         await self.programs.replace_one(
@@ -37,13 +81,18 @@ class MatcherRepository:
         doc = await self.programs.find_one({"org_id": org_id, "program_id": program_id}, session=_s(tx))
         return Program.from_doc(doc) if doc else None
 
+    # --- people --------------------------------------------------------------------------------
+
     async def save_profile(self, tx: Tx, profile: ProfileChanged) -> None:
+        """Every write gets a fresh `rev` and `updated_at`: the pool caches pull changes by them."""
         doc = {
             "org_id": profile.org_id,
             "person_id": profile.person_id,
             "program_ids": profile.program_ids,
             "active": profile.active,
             "profile": profile.model_dump(mode="json"),
+            "rev": uuid.uuid4().hex,
+            "updated_at": datetime.now(UTC),
         }
         await self.people.replace_one(
             {"org_id": profile.org_id, "person_id": profile.person_id}, doc, upsert=True, session=tx.session
@@ -51,36 +100,50 @@ class MatcherRepository:
 
     async def pool(self, program: Program, tx: Tx | None = None) -> dict[str, Person]:
         """Active people of one program, their skills normalised with the program's taxonomy extension."""
-        cursor = self.people.find(
-            {"org_id": program.org_id, "program_ids": program.program_id, "active": True}, session=_s(tx)
-        )
-        return {
-            doc["person_id"]: person_from_profile(ProfileChanged.model_validate(doc["profile"]), program.skill_aliases)
-            async for doc in cursor
-        }
+        return {doc["person_id"]: _person(doc, program) async for doc in self.people.find(
+            {"org_id": program.org_id, "program_ids": program.program_id, "active": True}, session=_s(tx))}
 
-    async def person(self, org_id: str, person_id: str, program: Program, tx: Tx | None = None) -> Person | None:
-        doc = await self.people.find_one({"org_id": org_id, "person_id": person_id}, session=_s(tx))
-        if doc is None:
-            return None
-        return person_from_profile(ProfileChanged.model_validate(doc["profile"]), program.skill_aliases)
+    async def persons(self, program: Program, person_ids: Iterable[str], tx: Tx | None = None) -> dict[str, Person]:
+        """These people as they are now (whatever their status), normalised for `program`."""
+        cursor = self.people.find({"org_id": program.org_id, "person_id": {"$in": sorted(set(person_ids))}},
+                                  session=_s(tx))
+        return {doc["person_id"]: _person(doc, program) async for doc in cursor}
 
-    async def history(self, org_id: str, program_id: str, tx: Tx | None = None) -> tuple[dict[str, int], set]:
-        """Open partnerships per person (pending + active), and the pairs that must never be proposed again."""
-        load: dict[str, int] = {}
-        blocked: set[frozenset[str]] = set()
+    async def pool_index(self, program: Program) -> PoolIndex:
+        """The program's vectorised pool as last committed (cached, refreshed incrementally)."""
+        return await self.pools.index(program)
+
+    async def pool_docs(self, program: Program) -> list[dict[str, Any]]:
+        cursor = self.people.find({"org_id": program.org_id, "program_ids": program.program_id, "active": True},
+                                  {"person_id": 1, "rev": 1, "profile": 1})
+        return await cursor.to_list(None)
+
+    async def people_changed_since(self, org_id: str, since: datetime) -> list[dict[str, Any]]:
+        cursor = self.people.find({"org_id": org_id, "updated_at": {"$gt": since}},
+                                  {"person_id": 1, "rev": 1, "profile": 1})
+        return await cursor.to_list(None)
+
+    # --- matches -------------------------------------------------------------------------------
+
+    async def history(self, program: Program, tx: Tx | None = None) -> PairHistory:
+        """Open load and every pair with a match, for the whole program (whole-cohort runs)."""
+        history = PairHistory()
+        cursor = self.matches.find({"org_id": program.org_id, "program_id": program.program_id},
+                                   {"people": 1, "status": 1}, session=_s(tx))
+        async for doc in cursor:
+            history.add(doc)
+        return history
+
+    async def history_of(self, program: Program, person_ids: Iterable[str], tx: Tx | None = None) -> PairHistory:
+        """Like `history`, for the matches of these people only (their load and partners are exact)."""
+        history = PairHistory()
         cursor = self.matches.find(
-            {"org_id": org_id, "program_id": program_id, "status": {"$in": [*OPEN, *BLOCKING]}},
-            {"people": 1, "status": 1},
-            session=_s(tx),
+            {"org_id": program.org_id, "people": {"$in": sorted(set(person_ids))}, "program_id": program.program_id},
+            {"people": 1, "status": 1}, session=_s(tx),
         )
         async for doc in cursor:
-            if doc["status"] in OPEN:
-                for pid in doc["people"]:
-                    load[pid] = load.get(pid, 0) + 1
-            else:
-                blocked.add(frozenset(doc["people"]))
-        return load, blocked
+            history.add(doc)
+        return history
 
     async def open_matches_of(self, org_id: str, person_id: str, tx: Tx | None = None) -> list[dict[str, Any]]:
         cursor = self.matches.find({"org_id": org_id, "people": person_id, "status": {"$in": list(OPEN)}},
@@ -90,8 +153,13 @@ class MatcherRepository:
     async def match(self, org_id: str, match_id: str, tx: Tx | None = None) -> dict[str, Any] | None:
         return await self.matches.find_one({"_id": match_id, "org_id": org_id}, session=_s(tx))
 
-    async def save_match(self, tx: Tx, doc: dict[str, Any]) -> None:
-        await self.matches.replace_one({"_id": doc["_id"]}, doc, upsert=True, session=tx.session)
+    async def insert_match(self, tx: Tx, doc: dict[str, Any]) -> bool:
+        """Insert unless a match with this id exists (never overwrites one). True if inserted.
+
+        An upsert with $setOnInsert, not insert_one: a duplicate-key error would abort the transaction."""
+        result = await self.matches.update_one({"_id": doc["_id"]}, {"$setOnInsert": doc}, upsert=True,
+                                               session=tx.session)
+        return result.upserted_id is not None
 
     async def set_status(self, tx: Tx, match_id: str, expected: str, changes: dict[str, Any]) -> bool:
         """Guarded transition: only applies if the match is still in the expected status."""
@@ -106,6 +174,29 @@ class MatcherRepository:
     async def matches_of(self, org_id: str, person_id: str) -> list[dict[str, Any]]:
         cursor = self.matches.find({"org_id": org_id, "people": person_id}).sort("created_at", -1)
         return await cursor.to_list(None)
+
+    # --- whole-cohort reports ------------------------------------------------------------------
+
+    async def save_cohort_report(self, tx: Tx, doc: dict[str, Any]) -> None:
+        await self.reports.replace_one({"_id": doc["_id"]}, doc, upsert=True, session=tx.session)
+
+    async def cohort_report(self, org_id: str, program_id: str) -> dict[str, Any] | None:
+        cursor = self.reports.find({"org_id": org_id, "program_id": program_id}, {"_id": 0})
+        docs = await cursor.sort("requested_at", DESCENDING).limit(1).to_list(1)
+        return docs[0] if docs else None
+
+
+def repository(ctx: Any) -> MatcherRepository:
+    """One repository (and so one pool cache) per process, shared by consumers, jobs and HTTP."""
+    repo = ctx.extras.get("matcher.repository")
+    if repo is None:
+        overlap = getattr(ctx.settings, "pool_refresh_overlap_s", 5.0)
+        repo = ctx.extras["matcher.repository"] = MatcherRepository(ctx.store.db, overlap_s=overlap)
+    return repo
+
+
+def _person(doc: dict[str, Any], program: Program) -> Person:
+    return person_from_profile(ProfileChanged.model_validate(doc["profile"]), program.skill_aliases)
 
 
 def _s(tx: Tx | None) -> Any:

@@ -1,14 +1,14 @@
 from collections.abc import Mapping
 
 from services.matcher import handlers
-from services.matcher.adapters.repository import MatcherRepository
+from services.matcher.adapters.repository import repository
 from shared.contract import Event, MatchRequested, MatchResponded, ProfileChanged, ProgramConfigured
 from shared.messaging import Handler
 from shared.runtime import Context
 
 
 def consumers(ctx: Context) -> Mapping[type[Event], Handler]:
-    repo = MatcherRepository(ctx.store.db)
+    repo = repository(ctx)
 
     async def on_program_configured(event: ProgramConfigured) -> None:
         await handlers.program_configured(event, ctx.uow, repo)

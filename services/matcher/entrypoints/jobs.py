@@ -4,14 +4,14 @@ from datetime import UTC, datetime
 import structlog
 
 from services.matcher import handlers
-from services.matcher.adapters.repository import MatcherRepository
+from services.matcher.adapters.repository import repository
 from shared.runtime import Context
 
 log = structlog.get_logger()
 
 
 async def expire_proposals(ctx: Context) -> None:
-    repo = MatcherRepository(ctx.store.db)
+    repo = repository(ctx)
     while True:
         try:
             await handlers.expire_proposals(ctx.uow, repo, datetime.now(UTC))

@@ -1,0 +1,399 @@
+"""The matcher's service layer against an in-memory repository: the real handlers, the real pool
+cache and the real domain, with MongoDB replaced by dicts (same document shapes)."""
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from services.matcher import handlers
+from services.matcher.adapters.pools import PoolCache
+from services.matcher.adapters.repository import PairHistory
+from services.matcher.domain import Person, Program, best_partner, match_id, person_from_profile
+from shared.contract import Event, MatchRequested, MatchResponded, ProfileChanged, ProgramConfigured
+
+START = datetime(2027, 1, 11, tzinfo=UTC)
+WINDOWS = [{"weekday": "mon", "start": "09:00", "end": "12:00"}]
+
+
+@dataclass
+class FakeTx:
+    cause: Event | None
+    emitted: list[Event] = field(default_factory=list)
+    session: Any = None
+
+    def emit(self, event: Event) -> None:
+        self.emitted.append(event)
+
+
+class FakeUow:
+    """Applies work once per cause event_id (the ledger), and records what it emitted."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self.ledger: set[str] = set()
+
+    async def run(self, cause: Event | None, work: Any) -> Any:
+        if cause is not None:
+            if str(cause.event_id) in self.ledger:
+                return None
+            self.ledger.add(str(cause.event_id))
+        tx = FakeTx(cause)
+        result = await work(tx)
+        self.events += tx.emitted
+        return result
+
+    def of(self, event_type: str) -> list[Event]:
+        return [e for e in self.events if e.event_type == event_type]
+
+
+@dataclass
+class Db:
+    """What replicas share: the matcher database."""
+
+    people: dict[tuple[str, str], dict] = field(default_factory=dict)
+    programs: dict[tuple[str, str], Program] = field(default_factory=dict)
+    matches: dict[str, dict] = field(default_factory=dict)
+    reports: dict[str, dict] = field(default_factory=dict)
+
+
+class FakeRepository:
+    """MatcherRepository's interface over a shared in-memory Db; counts whole-pool reads."""
+
+    def __init__(self, db: Db | None = None) -> None:
+        self.db = db or Db()
+        self.pools = PoolCache(self)
+        self.whole_pool_reads = 0
+
+    async def save_program(self, tx, program: Program) -> None:
+        self.db.programs[(program.org_id, program.program_id)] = program
+
+    async def take_matching_turn(self, tx, program: Program) -> None:
+        pass  # one event at a time here; tests/integration/test_matcher_concurrency.py covers the real one
+
+    async def program(self, org_id, program_id, tx=None):
+        return self.db.programs.get((org_id, program_id))
+
+    async def save_profile(self, tx, profile: ProfileChanged) -> None:
+        self.db.people[(profile.org_id, profile.person_id)] = {
+            "org_id": profile.org_id, "person_id": profile.person_id, "program_ids": profile.program_ids,
+            "active": profile.active, "profile": profile.model_dump(mode="json"), "rev": uuid.uuid4().hex,
+            "updated_at": datetime.now(UTC),
+        }
+
+    def _person(self, doc, program) -> Person:
+        return person_from_profile(ProfileChanged.model_validate(doc["profile"]), program.skill_aliases)
+
+    def _members(self, program):
+        return [d for (org, _), d in self.db.people.items()
+                if org == program.org_id and program.program_id in d["program_ids"] and d["active"]]
+
+    async def pool(self, program, tx=None):
+        self.whole_pool_reads += 1
+        return {d["person_id"]: self._person(d, program) for d in self._members(program)}
+
+    async def persons(self, program, person_ids, tx=None):
+        return {pid: self._person(d, program) for pid in set(person_ids)
+                if (d := self.db.people.get((program.org_id, pid)))}
+
+    async def pool_index(self, program):
+        return await self.pools.index(program)
+
+    async def pool_docs(self, program):
+        self.whole_pool_reads += 1
+        return [dict(d) for d in self._members(program)]
+
+    async def people_changed_since(self, org_id, since):
+        return [dict(d) for (org, _), d in self.db.people.items() if org == org_id and d["updated_at"] > since]
+
+    def _of_program(self, program):
+        return [m for m in self.db.matches.values()
+                if m["org_id"] == program.org_id and m["program_id"] == program.program_id]
+
+    async def history(self, program, tx=None):
+        history = PairHistory()
+        for m in self._of_program(program):
+            history.add(m)
+        return history
+
+    async def history_of(self, program, person_ids, tx=None):
+        history = PairHistory()
+        for m in self._of_program(program):
+            if set(m["people"]) & set(person_ids):
+                history.add(m)
+        return history
+
+    async def open_matches_of(self, org_id, person_id, tx=None):
+        return [dict(m) for m in self.db.matches.values() if m["org_id"] == org_id and person_id in m["people"]
+                and m["status"] in ("proposed", "accepted")]
+
+    async def match(self, org_id, mid, tx=None):
+        m = self.db.matches.get(mid)
+        return dict(m) if m and m["org_id"] == org_id else None
+
+    async def insert_match(self, tx, doc) -> bool:
+        if doc["_id"] in self.db.matches:
+            return False
+        self.db.matches[doc["_id"]] = dict(doc)
+        return True
+
+    async def set_status(self, tx, mid, expected, changes) -> bool:
+        m = self.db.matches.get(mid)
+        if m is None or m["status"] != expected:
+            return False
+        m.update(changes)
+        return True
+
+    async def expired(self, now, limit=100):
+        return [dict(m) for m in self.db.matches.values()
+                if m["status"] == "proposed" and m["expires_at"] <= now][:limit]
+
+    async def save_cohort_report(self, tx, doc) -> None:
+        self.db.reports[doc["_id"]] = doc
+
+
+def prof(pid: str, offers: list[str], wants: list[str], *, max_partners: int = 1, **extra: Any) -> ProfileChanged:
+    fields = dict(org_id="acme", person_id=pid, version=1, program_ids=["p1"], display_name=pid.title(),
+                  email=f"{pid}@example.com", department=f"dept-{pid}", site="london", timezone="UTC",
+                  languages=["en"], career_stage="mid", offers=[{"skill": s, "level": 4} for s in offers],
+                  wants=[{"skill": s, "goal": f"learn {s}", "priority": 2} for s in wants],
+                  meeting_modes=["video"], availability=WINDOWS, max_partners=max_partners)
+    fields.update(extra)
+    return ProfileChanged(**fields)
+
+
+def program_event(**fields: Any) -> ProgramConfigured:
+    return ProgramConfigured(org_id="acme", program_id="p1", name="Pilot", starts_on=START, **fields)
+
+
+def pair(event: Any) -> frozenset[str]:
+    return frozenset((event.person_a, event.person_b))
+
+
+def proposed(uow: FakeUow) -> list[frozenset[str]]:
+    return [pair(e) for e in uow.of("matches.proposed")]
+
+
+async def respond(uow, repo, mid: str, person: str, decision: str = "accept") -> None:
+    await handlers.match_responded(MatchResponded(org_id="acme", match_id=mid, person_id=person,
+                                                  decision=decision), uow, repo)
+
+
+@pytest.fixture
+async def world():
+    uow, repo = FakeUow(), FakeRepository()
+    await handlers.program_configured(program_event(), uow, repo)
+    return uow, repo
+
+
+async def setup_people(uow, repo, *profiles: ProfileChanged) -> None:
+    for p in profiles:
+        await handlers.profile_changed(p, uow, repo)
+
+
+# --- 1. open pairs are never proposed again ---------------------------------------------------
+
+
+async def test_two_free_slots_never_go_to_the_same_partner(world):
+    uow, repo = world
+    await setup_people(uow, repo, prof("a", ["leadership"], ["sql"], max_partners=2),
+                       prof("b", ["sql"], ["leadership"], max_partners=2))
+    assert proposed(uow) == [frozenset("ab")]
+    await setup_people(uow, repo, prof("c", ["sql"], ["leadership"], max_partners=2))
+    assert proposed(uow) == [frozenset("ab"), frozenset("ac")]
+    ids = [e.match_id for e in uow.of("matches.proposed")]
+    assert len(ids) == len(set(ids))
+
+
+async def test_an_accepted_pair_survives_profile_changes_and_cohort_runs(world):
+    uow, repo = world
+    a, b = prof("a", ["leadership"], ["sql"], max_partners=2), prof("b", ["sql"], ["leadership"], max_partners=2)
+    await setup_people(uow, repo, a, b)
+    mid = match_id("acme", "p1", "a", "b")
+    await respond(uow, repo, mid, "a")
+    await respond(uow, repo, mid, "b")
+    assert repo.db.matches[mid]["status"] == "accepted"
+    before = len(uow.events)
+    await setup_people(uow, repo, prof("b", ["sql"], ["leadership"], max_partners=3, interests=["jazz"]),
+                       prof("a", ["leadership"], ["sql"], max_partners=2, interests=["chess"]))
+    await handlers.match_requested(MatchRequested(org_id="acme", program_id="p1"), uow, repo)
+    assert uow.events[before:] == []
+    assert repo.db.matches[mid]["status"] == "accepted"
+    assert repo.db.matches[mid]["accepted_by"] == ["a", "b"]
+
+
+async def test_a_pending_pair_is_not_reproposed_by_a_cohort_run(world):
+    uow, repo = world
+    await setup_people(uow, repo, prof("a", ["leadership"], ["sql"], max_partners=2),
+                       prof("b", ["sql"], ["leadership"], max_partners=2))
+    mid = match_id("acme", "p1", "a", "b")
+    await respond(uow, repo, mid, "a")
+    await handlers.match_requested(MatchRequested(org_id="acme", program_id="p1"), uow, repo)
+    assert proposed(uow) == [frozenset("ab")]
+    assert repo.db.matches[mid]["accepted_by"] == ["a"]
+
+
+# --- 2. withdrawals rematch the partner -----------------------------------------------------
+
+
+async def test_withdrawal_names_the_broken_rule_and_rematches_the_partner(world):
+    uow, repo = world
+    await setup_people(uow, repo, prof("x", ["leadership"], ["sql"]), prof("y", ["sql"], ["leadership"]),
+                       prof("z", ["sql"], ["leadership"]))
+    assert proposed(uow) == [frozenset("xy")]  # z waits: x is full
+    await handlers.profile_changed(prof("y", ["sql"], ["leadership"], languages=["fr"]), uow, repo)
+    [withdrawn] = uow.of("matches.withdrawn")
+    assert pair(withdrawn) == frozenset("xy") and withdrawn.reason.startswith("no_shared_language")
+    assert not withdrawn.partnership_ended
+    assert repo.db.matches[withdrawn.match_id]["status"] == "withdrawn"
+    assert proposed(uow) == [frozenset("xy"), frozenset("xz")]
+
+
+async def test_a_person_leaving_frees_and_rematches_their_partner(world):
+    uow, repo = world
+    y = prof("y", ["sql"], ["leadership"])
+    await setup_people(uow, repo, prof("x", ["leadership"], ["sql"]), y, prof("z", ["sql"], ["leadership"]))
+    await handlers.profile_changed(y.model_copy(update={"active": False, "event_id": uuid.uuid4()}), uow, repo)
+    [withdrawn] = uow.of("matches.withdrawn")
+    assert withdrawn.reason == "y left the program"
+    assert proposed(uow) == [frozenset("xy"), frozenset("xz")]
+
+
+async def test_a_person_leaving_an_accepted_pair_ends_the_partnership(world):
+    uow, repo = world
+    y = prof("y", ["sql"], ["leadership"])
+    await setup_people(uow, repo, prof("x", ["leadership"], ["sql"]), y)
+    for person in "xy":
+        await respond(uow, repo, match_id("acme", "p1", "x", "y"), person)
+    await handlers.profile_changed(y.model_copy(update={"active": False, "event_id": uuid.uuid4()}), uow, repo)
+    [ended] = uow.of("matches.withdrawn")
+    assert ended.partnership_ended and ended.reason == "y left the program"
+    assert repo.db.matches[ended.match_id]["status"] == "ended"
+
+
+# --- 5. lifecycle: decline, expiry, replay -------------------------------------------------------
+
+
+async def test_decline_rematches_both_and_the_pair_never_comes_back(world):
+    uow, repo = world
+    await setup_people(uow, repo, prof("a", ["leadership"], ["sql"]), prof("b", ["sql"], ["leadership"]),
+                       prof("c", ["sql"], ["leadership"]), prof("d", ["leadership"], ["sql"]))
+    assert proposed(uow) == [frozenset("ab"), frozenset("cd")]
+    await respond(uow, repo, match_id("acme", "p1", "c", "d"), "c", "decline")
+    assert proposed(uow) == [frozenset("ab"), frozenset("cd")]  # a and b are taken
+    await respond(uow, repo, match_id("acme", "p1", "a", "b"), "b", "decline")
+    assert [pair(e) for e in uow.of("matches.declined")] == [frozenset("cd"), frozenset("ab")]
+    assert proposed(uow)[2:] == [frozenset("ac"), frozenset("bd")]  # both people of the declined pair
+    await respond(uow, repo, match_id("acme", "p1", "a", "c"), "a", "decline")
+    await setup_people(uow, repo, *(prof(p, ["leadership", "sql"], ["sql", "leadership"], max_partners=3,
+                                         interests=["jazz"]) for p in "abcd"))
+    await handlers.match_requested(MatchRequested(org_id="acme", program_id="p1"), uow, repo)
+    for declined in ("ab", "cd", "ac"):
+        assert proposed(uow).count(frozenset(declined)) == 1
+
+
+async def test_expiry_withdraws_rematches_both_and_blocks_the_pair(world):
+    uow, repo = world
+    await setup_people(uow, repo, prof("a", ["leadership"], ["sql"]), prof("b", ["sql"], ["leadership"]),
+                       prof("c", ["sql"], ["leadership"]))
+    assert proposed(uow) == [frozenset("ab")]
+    assert await handlers.expire_proposals(uow, repo, datetime.now(UTC) + timedelta(days=6)) == 0
+    assert await handlers.expire_proposals(uow, repo, datetime.now(UTC) + timedelta(days=7, minutes=1)) == 1
+    [withdrawn] = uow.of("matches.withdrawn")
+    assert pair(withdrawn) == frozenset("ab") and withdrawn.reason == "proposal expired"
+    assert repo.db.matches[withdrawn.match_id]["status"] == "expired"
+    assert proposed(uow) == [frozenset("ab"), frozenset("ac")]
+    await handlers.profile_changed(prof("b", ["sql"], ["leadership"], max_partners=2), uow, repo)
+    assert proposed(uow).count(frozenset("ab")) == 1
+
+
+async def test_replay_gives_the_same_match_ids_and_no_duplicate_proposals(world):
+    uow, repo = world
+    events = [prof("a", ["leadership"], ["sql"], max_partners=2), prof("b", ["sql"], ["leadership"]),
+              prof("c", ["sql"], ["leadership"])]
+    await setup_people(uow, repo, *events)
+    first = sorted(e.match_id for e in uow.of("matches.proposed"))
+    await setup_people(uow, repo, *events)  # redelivery: same event ids
+    await setup_people(uow, repo, *(e.model_copy(update={"event_id": uuid.uuid4()}) for e in events))  # resent
+    await handlers.program_configured(program_event(), uow, repo)
+    assert sorted(e.match_id for e in uow.of("matches.proposed")) == first
+    assert first == sorted([match_id("acme", "p1", "a", "b"), match_id("acme", "p1", "a", "c")])
+
+    other_uow, other_repo = FakeUow(), FakeRepository()  # the same events on a fresh database
+    await handlers.program_configured(program_event(), other_uow, other_repo)
+    await setup_people(other_uow, other_repo, *events)
+    assert sorted(e.match_id for e in other_uow.of("matches.proposed")) == first
+
+
+# --- 3. the vectorised, cached pool -----------------------------------------------------------
+
+
+async def test_steady_state_events_do_not_reload_the_pool(world):
+    uow, repo = world
+    await setup_people(uow, repo, *(prof(f"p{i}", ["leadership"], ["sql"]) for i in range(10)))
+    reads = repo.whole_pool_reads
+    await setup_people(uow, repo, *(prof(f"q{i}", ["sql"], ["leadership"]) for i in range(10)))
+    assert repo.whole_pool_reads == reads
+    assert len(proposed(uow)) == 10
+
+
+async def test_the_cache_sees_people_written_by_another_replica(world):
+    uow, repo = world
+    replica = FakeRepository(repo.db)  # same database, its own process cache
+    await handlers.profile_changed(prof("a", ["leadership"], ["sql"]), uow, repo)
+    await handlers.profile_changed(prof("b", ["python"], ["leadership"]), uow, replica)  # no value for a
+    assert proposed(uow) == []
+    await handlers.profile_changed(prof("b", ["sql"], ["leadership"]), uow, replica)  # a's cache: never saw b
+    await handlers.profile_changed(prof("c", ["sql"], ["leadership"], languages=["de"]), uow, replica)
+    await handlers.profile_changed(prof("d", ["leadership"], ["sql"]), uow, repo)
+    assert proposed(uow) == [frozenset("ab")]
+    # d's rematch ran on the first replica: its cache learnt b (taken) and c (no shared language) from the db
+    index = await repo.pool_index(await repo.program("acme", "p1"))
+    assert {"b", "c"} <= set(index.row)
+    await handlers.profile_changed(prof("c", ["sql"], ["leadership"]), uow, replica)
+    assert proposed(uow) == [frozenset("ab"), frozenset("cd")]
+
+
+async def test_proposals_equal_the_pairwise_best_partner(world):
+    from services.matcher.domain import generate_cohort
+
+    uow, repo = world
+    program = await repo.program("acme", "p1")
+    for p in generate_cohort(60, seed=7, org_id="acme", program_id="p1"):
+        pool = await repo.pool(program)
+        history = await repo.history(program)
+        person = person_from_profile(p, program.skill_aliases)
+        pool[person.person_id] = person
+        load = history.load
+        want = best_partner(person, pool.values(), program, blocked_pairs=history.taken(), load=load, now=START)
+        before = len(uow.of("matches.proposed"))
+        await handlers.profile_changed(p, uow, repo)
+        got = uow.of("matches.proposed")[before:before + 1]
+        assert (pair(got[0]) if got else None) == (want.pair if want else None)
+        assert not got or abs(got[0].score - want.score) < 1e-9
+
+
+# --- 4. the cohort report ---------------------------------------------------------------------
+
+
+async def test_cohort_run_keeps_a_report_consistent_with_its_proposals(world):
+    uow, repo = world
+    for p in (prof("a", ["leadership"], ["sql"], department="Finance"),
+              prof("b", ["sql"], ["leadership"], department="Marketing"),
+              prof("c", ["leadership"], ["sql"], department="Finance", languages=["fr"]),
+              prof("d", ["knitting"], ["leadership"], department="People")):
+        await repo.save_profile(None, p)  # arrive without events: nothing proposed yet
+    run = MatchRequested(org_id="acme", program_id="p1")
+    await handlers.match_requested(run, uow, repo)
+    [report] = repo.db.reports.values()
+    assert report["org_id"] == "acme" and report["run_id"] == str(run.event_id)
+    assert report["match_ids"] == [e.match_id for e in uow.of("matches.proposed")]
+    assert {frozenset((p["person_a"], p["person_b"])) for p in report["pairs"]} == set(proposed(uow)) == {
+        frozenset("ab")}
+    assert report["objective"] == pytest.approx(sum(e.score for e in uow.of("matches.proposed")))
+    assert report["coverage"] == pytest.approx(report["matched"] / report["participants"])
+    assert report["department_matrix"] == {"Finance": {"Marketing": 1}, "Marketing": {"Finance": 1}}
+    assert set(report["unmatched"]) == {"c", "d"}
+    assert all(reasons for reasons in report["unmatched"].values())
