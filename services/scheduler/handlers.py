@@ -5,15 +5,18 @@ from typing import Any
 
 import structlog
 
-from services.scheduler.adapters.repository import SchedulerRepository, sessions_of
+from services.scheduler.adapters.repository import SchedulerRepository, schedule_key, sessions_of
 from services.scheduler.settings import SchedulerSettings
 from services.scheduler.domain import (
+    Participant,
     Scheduled,
+    SeriesPlan,
+    Unschedulable,
     participant_from_profile,
     pending_reminders,
     plan_from_program,
     plan_series,
-    reschedule,
+    reschedule_result,
 )
 from shared.contract import (
     Event,
@@ -33,15 +36,18 @@ from shared.store import Tx, UnitOfWork
 log = structlog.get_logger()
 
 RESCHEDULING_FIELDS = {"availability", "timezone", "site", "meeting_modes"}
+NOT_STARTED = ("waiting", "unschedulable")  # statuses of a schedule that has no sessions yet
 
 
 async def program_configured(
     event: ProgramConfigured, uow: UnitOfWork, repo: SchedulerRepository, settings: SchedulerSettings
 ) -> None:
+    """Waiting requests can now be planned; unschedulable ones are tried again with the new plan."""
+
     async def work(tx: Tx) -> None:
         await repo.save_plan(tx, event.org_id, plan_from_program(event))
-        for waiting in await repo.waiting_for_program(event.org_id, event.program_id, tx):
-            await _schedule(tx, repo, settings, waiting)
+        for doc in await repo.schedules_of_program(event.org_id, event.program_id, NOT_STARTED, tx):
+            await _schedule(tx, repo, settings, doc)
 
     await uow.run(event, work)
 
@@ -55,6 +61,8 @@ async def profile_changed(
             await _schedule(tx, repo, settings, waiting)
         if RESCHEDULING_FIELDS.isdisjoint(event.changed_fields) or not event.active:
             return
+        for stuck in await repo.schedules_of(event.org_id, event.person_id, ("unschedulable",), tx):
+            await _schedule(tx, repo, settings, stuck)
         for schedule in await repo.schedules_of(event.org_id, event.person_id, ("active",), tx):
             await _reschedule(tx, repo, settings, schedule)
 
@@ -68,7 +76,7 @@ async def match_accepted(
         if await repo.schedule(event.org_id, event.match_id, tx):
             return
         doc = {
-            "_id": event.match_id,
+            "_id": schedule_key(event.org_id, event.match_id),
             "org_id": event.org_id,
             "schedule_id": f"sch-{event.match_id}",
             "match_id": event.match_id,
@@ -89,15 +97,20 @@ async def match_accepted(
 
 
 async def match_withdrawn(event: MatchWithdrawn, uow: UnitOfWork, repo: SchedulerRepository) -> None:
-    """A partnership that ended: cancel the sessions still ahead."""
+    """A partnership that ended: cancel the sessions still ahead. A schedule that never got
+    sessions (waiting or unschedulable) is cancelled quietly, so it is never planned later."""
 
     async def work(tx: Tx) -> None:
         schedule = await repo.schedule(event.org_id, event.match_id, tx)
-        if schedule is None or schedule["status"] != "active":
+        if schedule is None or schedule["status"] == "cancelled":
+            return
+        if schedule["status"] in NOT_STARTED:
+            schedule |= {"status": "cancelled", "cancel_reason": event.reason}
+            await repo.save_schedule(tx, schedule)
             return
         now = datetime.now(UTC)
         ahead = [s for s in sessions_of(schedule) if s.starts_at > now]
-        schedule |= {"status": "cancelled", "version": schedule["version"] + 1, "reason": event.reason,
+        schedule |= {"status": "cancelled", "version": schedule["version"] + 1, "cancel_reason": event.reason,
                      "sessions": [s.model_dump(mode="json") for s in sessions_of(schedule) if s.starts_at <= now]}
         await repo.save_schedule(tx, schedule)
         await repo.cancel_timers(tx, schedule)
@@ -111,11 +124,14 @@ async def fire_due_reminders(uow: UnitOfWork, repo: SchedulerRepository, now: da
     for timer in await repo.due_timers(now):
 
         async def work(tx: Tx, timer: dict[str, Any] = timer) -> bool:
-            if not await repo.fire(tx, timer["_id"], now):
-                return False
             schedule = await repo.schedule(timer["org_id"], timer["match_id"], tx)
-            session = next((s for s in sessions_of(schedule) if s.session_id == timer["session_id"]), None)
+            sessions = sessions_of(schedule) if schedule else []
+            session = next((s for s in sessions if s.session_id == timer["session_id"]), None)
             if schedule is None or schedule["status"] != "active" or session is None:
+                if await repo.close_timer(tx, timer["_id"], now, status="cancelled"):
+                    log.warning("scheduler.timer_without_session", timer_id=timer["_id"], match_id=timer["match_id"])
+                return False
+            if not await repo.close_timer(tx, timer["_id"], now):
                 return False
             tx.emit(
                 SessionUpcoming(
@@ -131,38 +147,34 @@ async def fire_due_reminders(uow: UnitOfWork, repo: SchedulerRepository, now: da
             )
             return True
 
-        fired += bool(await uow.run(None, work))
+        try:
+            fired += bool(await uow.run(None, work))
+        except Exception:  # one broken timer must not hold back the others
+            log.exception("scheduler.timer_failed", timer_id=timer["_id"])
     return fired
 
 
 async def _schedule(tx: Tx, repo: SchedulerRepository, settings: SchedulerSettings, doc: dict[str, Any]) -> None:
-    """Plan the series once both people and the program are known; until then the request waits."""
-    org_id = doc["org_id"]
-    a = await repo.person(org_id, doc["person_a"], tx)
-    b = await repo.person(org_id, doc["person_b"], tx)
-    plan = await repo.plan(org_id, doc["program_id"], tx)
-    if a is None or b is None or plan is None:
-        log.info("scheduler.waiting_for_data", match_id=doc["_id"])
+    """Plan the series once both people and the program are known; until then the request waits.
+    An unschedulable pair is reported again only when the reason or the suggestion changed."""
+    parties = await _parties(tx, repo, doc)
+    if parties is None:
+        log.info("scheduler.waiting_for_data", match_id=doc["match_id"])
         await repo.save_schedule(tx, doc)
         return
+    a, b, plan = parties
     result = plan_series(doc["match_id"], a, b, plan, now=datetime.now(UTC),
                          a_teaches_b=_teachings(doc["a_teaches_b"]), b_teaches_a=_teachings(doc["b_teaches_a"]))
     if not isinstance(result, Scheduled):
-        doc |= {"status": "unschedulable", "reason": result.reason}
+        reported = doc["status"] == "unschedulable" and (doc.get("reason"), doc.get("suggestion")) == (
+            result.reason, result.suggestion)
+        doc |= {"status": "unschedulable", "reason": result.reason, "suggestion": result.suggestion}
         await repo.save_schedule(tx, doc)
-        tx.emit(
-            ScheduleUnschedulable(
-                org_id=org_id,
-                correlation_id=doc.get("correlation_id"),
-                match_id=doc["match_id"],
-                program_id=doc["program_id"],
-                person_a=doc["person_a"],
-                person_b=doc["person_b"],
-                reason=result.reason,
-                suggestion=result.suggestion,
-            )
-        )
+        if not reported:
+            tx.emit(_unschedulable_event(doc, result))
         return
+    for key in ("reason", "suggestion"):
+        doc.pop(key, None)
     doc |= {"status": "active", "version": 1, "sessions": [s.model_dump(mode="json") for s in result.sessions]}
     await repo.save_schedule(tx, doc)
     await _set_timers(tx, repo, settings, doc, result.sessions)
@@ -172,21 +184,33 @@ async def _schedule(tx: Tx, repo: SchedulerRepository, settings: SchedulerSettin
 async def _reschedule(
     tx: Tx, repo: SchedulerRepository, settings: SchedulerSettings, doc: dict[str, Any]
 ) -> None:
+    """Publish schedules.updated only when a session really changed (then the version grows), and
+    schedules.unschedulable too when no session ahead fits both people any more."""
+    parties = await _parties(tx, repo, doc)
+    if parties is None:
+        return
+    a, b, plan = parties
+    before = sessions_of(doc)
+    result = reschedule_result(before, a, b, plan, now=datetime.now(UTC), match_id=doc["match_id"],
+                               a_teaches_b=_teachings(doc["a_teaches_b"]), b_teaches_a=_teachings(doc["b_teaches_a"]))
+    if result.sessions == before:
+        return
+    doc |= {"version": doc["version"] + 1, "sessions": [s.model_dump(mode="json") for s in result.sessions]}
+    await repo.save_schedule(tx, doc)
+    await _set_timers(tx, repo, settings, doc, result.sessions)
+    tx.emit(_schedule_event(ScheduleUpdated, doc, result.sessions))
+    if result.lost:
+        tx.emit(_unschedulable_event(doc, result.lost))
+
+
+async def _parties(
+    tx: Tx, repo: SchedulerRepository, doc: dict[str, Any]
+) -> tuple[Participant, Participant, SeriesPlan] | None:
     org_id = doc["org_id"]
     a = await repo.person(org_id, doc["person_a"], tx)
     b = await repo.person(org_id, doc["person_b"], tx)
     plan = await repo.plan(org_id, doc["program_id"], tx)
-    if a is None or b is None or plan is None:
-        return
-    before = sessions_of(doc)
-    after = reschedule(before, a, b, plan, now=datetime.now(UTC), match_id=doc["match_id"],
-                       a_teaches_b=_teachings(doc["a_teaches_b"]), b_teaches_a=_teachings(doc["b_teaches_a"]))
-    if [s.model_dump(mode="json") for s in after] == doc["sessions"]:
-        return
-    doc |= {"version": doc["version"] + 1, "sessions": [s.model_dump(mode="json") for s in after]}
-    await repo.save_schedule(tx, doc)
-    await _set_timers(tx, repo, settings, doc, after)
-    tx.emit(_schedule_event(ScheduleUpdated, doc, after))
+    return None if a is None or b is None or plan is None else (a, b, plan)
 
 
 async def _set_timers(tx: Tx, repo: SchedulerRepository, settings: SchedulerSettings, doc: dict[str, Any],
@@ -211,4 +235,17 @@ def _schedule_event(event_cls: type[Event], doc: dict[str, Any], sessions: list[
         sessions=sessions,
         version=doc["version"],
         **extra,
+    )
+
+
+def _unschedulable_event(doc: dict[str, Any], result: Unschedulable) -> ScheduleUnschedulable:
+    return ScheduleUnschedulable(
+        org_id=doc["org_id"],
+        correlation_id=doc.get("correlation_id"),
+        match_id=doc["match_id"],
+        program_id=doc["program_id"],
+        person_a=doc["person_a"],
+        person_b=doc["person_b"],
+        reason=result.reason,
+        suggestion=result.suggestion,
     )

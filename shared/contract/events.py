@@ -232,7 +232,11 @@ class Session(Part):
     learner: str | None = None
     agenda: list[str]
     local_times: list[LocalTime]
-    flagged: str | None = Field(default=None, description="Why this occurrence could not be placed, if it could not.")
+    flagged: str | None = Field(
+        default=None,
+        description="Set when this occurrence falls outside at least one person's window (no shared slot that "
+        "week): says whose and why.",
+    )
 
 
 class ScheduleFields(Part):

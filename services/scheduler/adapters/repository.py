@@ -8,8 +8,14 @@ from shared.contract import Session
 from shared.store import Tx
 
 
+def schedule_key(org_id: str, match_id: str) -> str:
+    """A schedule's _id: match ids are only unique within an org."""
+    return f"{org_id}/{match_id}"
+
+
 class SchedulerRepository:
-    """People (time zones, availability), program plans, schedules and persisted reminder timers."""
+    """People (time zones, availability), program plans, schedules and persisted reminder timers.
+    Every key and every filter includes the org."""
 
     def __init__(self, db: AsyncDatabase) -> None:
         self.people = db["people"]
@@ -20,10 +26,11 @@ class SchedulerRepository:
     async def ensure_indexes(self) -> None:
         await self.people.create_index([("org_id", 1), ("person_id", 1)], unique=True)
         await self.programs.create_index([("org_id", 1), ("program_id", 1)], unique=True)
+        await self.schedules.create_index([("org_id", 1), ("match_id", 1)], unique=True)
         await self.schedules.create_index([("org_id", 1), ("people", 1), ("status", 1)])
         await self.schedules.create_index([("org_id", 1), ("program_id", 1), ("status", 1)])
         await self.timers.create_index([("status", 1), ("due_at", 1)])
-        await self.timers.create_index([("match_id", 1)])
+        await self.timers.create_index([("org_id", 1), ("match_id", 1), ("status", 1)])
 
     async def save_person(self, tx: Tx, org_id: str, person: Participant) -> None:
         await self.people.replace_one(
@@ -50,10 +57,12 @@ class SchedulerRepository:
         return SeriesPlan.from_doc(doc["plan"]) if doc else None
 
     async def schedule(self, org_id: str, match_id: str, tx: Tx | None = None) -> dict[str, Any] | None:
-        return await self.schedules.find_one({"_id": match_id, "org_id": org_id}, session=_s(tx))
+        return await self.schedules.find_one({"org_id": org_id, "match_id": match_id}, session=_s(tx))
 
     async def save_schedule(self, tx: Tx, doc: dict[str, Any]) -> None:
-        await self.schedules.replace_one({"_id": doc["_id"]}, doc, upsert=True, session=tx.session)
+        doc.setdefault("_id", schedule_key(doc["org_id"], doc["match_id"]))
+        await self.schedules.replace_one({"org_id": doc["org_id"], "match_id": doc["match_id"]}, doc,
+                                         upsert=True, session=tx.session)
 
     async def schedules_of(self, org_id: str, person_id: str, statuses: tuple[str, ...],
                            tx: Tx | None = None) -> list[dict[str, Any]]:
@@ -61,8 +70,9 @@ class SchedulerRepository:
                                      session=_s(tx))
         return await cursor.to_list(None)
 
-    async def waiting_for_program(self, org_id: str, program_id: str, tx: Tx) -> list[dict[str, Any]]:
-        cursor = self.schedules.find({"org_id": org_id, "program_id": program_id, "status": "waiting"},
+    async def schedules_of_program(self, org_id: str, program_id: str, statuses: tuple[str, ...],
+                                   tx: Tx) -> list[dict[str, Any]]:
+        cursor = self.schedules.find({"org_id": org_id, "program_id": program_id, "status": {"$in": list(statuses)}},
                                      session=tx.session)
         return await cursor.to_list(None)
 
@@ -70,38 +80,46 @@ class SchedulerRepository:
                              hours_before: int) -> None:
         """Pending timers follow the schedule; timers that already fired stay as the record of it."""
         await self.cancel_timers(tx, schedule)
+        org_id, match_id = schedule["org_id"], schedule["match_id"]
         fired = {
-            d["_id"] async for d in self.timers.find({"match_id": schedule["_id"], "status": "fired"},
-                                                     {"_id": 1}, session=tx.session)
+            (d["session_id"], d["due_at"])
+            async for d in self.timers.find({"org_id": org_id, "match_id": match_id, "status": "fired"},
+                                            {"session_id": 1, "due_at": 1}, session=tx.session)
         }
         docs = [
             {
-                "_id": f"{session_id}@{due_at.isoformat()}",
-                "org_id": schedule["org_id"],
-                "match_id": schedule["_id"],
+                "_id": timer_key(org_id, session_id, due_at),
+                "org_id": org_id,
+                "match_id": match_id,
                 "session_id": session_id,
                 "due_at": due_at,
                 "hours_before": hours_before,
                 "status": "pending",
             }
             for session_id, due_at in reminders
-            if f"{session_id}@{due_at.isoformat()}" not in fired
+            if (session_id, due_at) not in fired
         ]
         if docs:
             await self.timers.insert_many(docs, session=tx.session)
 
     async def cancel_timers(self, tx: Tx, schedule: dict[str, Any]) -> None:
-        await self.timers.delete_many({"match_id": schedule["_id"], "status": "pending"}, session=tx.session)
+        await self.timers.delete_many({"org_id": schedule["org_id"], "match_id": schedule["match_id"],
+                                       "status": "pending"}, session=tx.session)
 
     async def due_timers(self, now: datetime, limit: int = 100) -> list[dict[str, Any]]:
         cursor = self.timers.find({"status": "pending", "due_at": {"$lte": now}}).sort("due_at", 1).limit(limit)
         return await cursor.to_list(limit)
 
-    async def fire(self, tx: Tx, timer_id: str, now: datetime) -> bool:
-        """Guarded claim inside the firing transaction: of two replicas, exactly one wins."""
+    async def close_timer(self, tx: Tx, timer_id: str, now: datetime, status: str = "fired") -> bool:
+        """Guarded claim inside the firing transaction: of two replicas, exactly one wins. A timer
+        is closed as `fired`, or as `cancelled` when its schedule or session is gone."""
         result = await self.timers.update_one({"_id": timer_id, "status": "pending"},
-                                              {"$set": {"status": "fired", "fired_at": now}}, session=tx.session)
+                                              {"$set": {"status": status, "closed_at": now}}, session=tx.session)
         return result.matched_count == 1
+
+
+def timer_key(org_id: str, session_id: str, due_at: datetime) -> str:
+    return f"{org_id}/{session_id}@{due_at.isoformat()}"
 
 
 def sessions_of(doc: dict[str, Any]) -> list[Session]:

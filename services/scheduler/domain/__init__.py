@@ -6,18 +6,17 @@ from services.scheduler.domain.model import (
     Participant, SeriesPlan, as_utc, participant_from_profile, plan_from_program,
 )
 from services.scheduler.domain.reminders import pending_reminders, reminder_due_at
-from services.scheduler.domain.reschedule import reschedule, reschedule_result
+from services.scheduler.domain.reschedule import Rescheduled, reschedule, reschedule_result, series_monday
 from services.scheduler.domain.series import (
-    CADENCE_WEEKS, Scheduled, SeriesResult, Unschedulable, first_monday, plan_series, session_count,
-    session_id, shared_mode,
+    Scheduled, SeriesResult, Unschedulable, plan_series, session_id, shared_mode,
 )
 from services.scheduler.domain.slots import availability, best_slot, overlap, window_on
+from services.scheduler.domain.weeks import CADENCE_WEEKS, first_monday, session_count, week_span
 
 __all__ = [
-    "CADENCE_WEEKS", "Participant", "Scheduled", "SeriesPlan", "SeriesResult", "Unschedulable",
+    "CADENCE_WEEKS", "Participant", "Rescheduled", "Scheduled", "SeriesPlan", "SeriesResult", "Unschedulable",
     "as_utc", "availability", "best_slot", "first_monday", "kickoff_agenda", "learner_goals",
     "overlap", "participant_from_profile", "pending_reminders", "plan_from_program", "plan_series",
-    "reminder_due_at",
-    "reschedule", "reschedule_result", "session_count", "session_id", "session_uid", "sessions_calendar",
-    "shared_mode", "teaching_agenda", "window_on",
+    "reminder_due_at", "reschedule", "reschedule_result", "series_monday", "session_count", "session_id",
+    "session_uid", "sessions_calendar", "shared_mode", "teaching_agenda", "week_span", "window_on",
 ]

@@ -17,10 +17,13 @@ def session_uid(session: Session) -> str:
 
 def sessions_calendar(person_id: str, display_name: str, sessions: Iterable[Session], *,
                       summary_for: Callable[[Session], str], sequence: int = 0,
+                      sequence_for: Callable[[Session], int] | None = None,
                       stamp: datetime | None = None) -> bytes:
     """One VEVENT per session of this person (sessions rendered for others are skipped).
-    `sequence` should grow with the schedule's version; `stamp` (DTSTAMP) defaults to now."""
+    SEQUENCE is the version of the session's schedule: `sequence_for(session)` when sessions come
+    from several schedules, else `sequence`. `stamp` (DTSTAMP) defaults to now."""
     stamp = as_utc(stamp) or datetime.now(UTC)
+    sequence_for = sequence_for or (lambda _: sequence)
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -29,7 +32,7 @@ def sessions_calendar(person_id: str, display_name: str, sessions: Iterable[Sess
     for session in sorted(sessions, key=lambda s: (s.starts_at, s.session_id)):
         if session.local_times and person_id not in {lt.person_id for lt in session.local_times}:
             continue
-        calendar.add_component(_event(session, summary_for(session), sequence, stamp))
+        calendar.add_component(_event(session, summary_for(session), sequence_for(session), stamp))
     return calendar.to_ical()
 
 

@@ -1,6 +1,8 @@
 """Availability windows as UTC intervals on concrete dates, their overlap, and slot choice.
 
-Intervals are closed `(start, end)` pairs of aware UTC datetimes, sorted and disjoint.
+Intervals are closed `(start, end)` pairs of aware UTC datetimes. Each one is (part of) a single
+availability window: windows are never merged with each other, even when they touch or overlap,
+because a session must lie inside one window of each person on its local date.
 """
 
 from collections.abc import Iterable, Sequence
@@ -8,7 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from services.scheduler.domain.model import Participant
+from services.scheduler.domain.model import Participant, WindowTuple
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 GRID = timedelta(minutes=15)
@@ -94,6 +96,7 @@ def window_on(tz: ZoneInfo, day: date, start: str, end: str) -> list[Interval]:
 
 
 def merge(intervals: Iterable[Interval]) -> list[Interval]:
+    """Join pieces of one window that touch (the two sides of a DST jump)."""
     merged: list[Interval] = []
     for lo, hi in sorted(intervals):
         if merged and lo <= merged[-1][1] + _SECOND:
@@ -103,34 +106,44 @@ def merge(intervals: Iterable[Interval]) -> list[Interval]:
     return merged
 
 
-def intersect(xs: Sequence[Interval], ys: Sequence[Interval]) -> list[Interval]:
-    out, i, j = [], 0, 0
-    while i < len(xs) and j < len(ys):
-        lo, hi = max(xs[i][0], ys[j][0]), min(xs[i][1], ys[j][1])
-        if lo < hi:
-            out.append((lo, hi))
-        if xs[i][1] < ys[j][1]:
-            i += 1
-        else:
-            j += 1
-    return out
+def occurrences(tz: ZoneInfo, window: WindowTuple, span: Interval) -> list[Interval]:
+    """One weekly window on the actual dates around span, clipped to span."""
+    weekday, start, end = window
+    first = span[0].astimezone(tz).date() - timedelta(days=1)
+    last = span[1].astimezone(tz).date() + timedelta(days=1)
+    day = first + timedelta(days=(WEEKDAYS.index(weekday) - first.weekday()) % 7)
+    found = []
+    while day <= last:
+        for lo, hi in window_on(tz, day, start, end):
+            lo, hi = max(lo, span[0]), min(hi, span[1])
+            if lo < hi:
+                found.append((lo, hi))
+        day += timedelta(weeks=1)
+    return found
 
 
 def availability(person: Participant, span: Interval) -> list[Interval]:
-    """The person's windows, on the actual dates, clipped to span."""
+    """The person's windows, on the actual dates, clipped to span: one interval per window
+    occurrence, sorted, never merged across windows."""
+    return list(_availability(person, span))
+
+
+@lru_cache(maxsize=4096)
+def _availability(person: Participant, span: Interval) -> tuple[Interval, ...]:
     tz = zone(person.timezone)
-    first = span[0].astimezone(tz).date() - timedelta(days=1)
-    last = span[1].astimezone(tz).date() + timedelta(days=1)
-    found = []
-    day = first
-    while day <= last:
-        weekday = WEEKDAYS[day.weekday()]
-        for window_day, start, end in person.availability:
-            if window_day == weekday:
-                found.extend(window_on(tz, day, start, end))
-        day += timedelta(days=1)
-    clipped = ((max(lo, span[0]), min(hi, span[1])) for lo, hi in found)
-    return merge((lo, hi) for lo, hi in clipped if lo < hi)
+    return tuple(sorted({piece for window in person.availability for piece in occurrences(tz, window, span)}))
+
+
+def intersect(xs: Sequence[Interval], ys: Sequence[Interval]) -> list[Interval]:
+    """Every non-empty intersection of one x with one y, sorted; a session inside one of them lies
+    inside a single x and a single y."""
+    found = set()
+    for x_lo, x_hi in xs:
+        for y_lo, y_hi in ys:
+            lo, hi = max(x_lo, y_lo), min(x_hi, y_hi)
+            if lo < hi:
+                found.add((lo, hi))
+    return sorted(found)
 
 
 def overlap(a: Participant, b: Participant, span: Interval) -> list[Interval]:

@@ -1,13 +1,14 @@
-"""Why a pair cannot be scheduled, and the smallest change that would fix it."""
+"""Why a pair cannot be scheduled, and the smallest change that would fix it, in words."""
 
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 
+from services.scheduler.domain.changes import Ranked, best_change
 from services.scheduler.domain.model import Participant
-from services.scheduler.domain.slots import WEEKDAYS, Interval, availability, window_on, zone
+from services.scheduler.domain.slots import WEEKDAYS, Interval, availability, intersect, zone
 
 DAY_NAMES = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")))
 REMOTE_MODES = ("video", "phone", "chat")
-_DAY = timedelta(days=1)
 
 
 def no_shared_mode(a: Participant, b: Participant) -> tuple[str, str]:
@@ -27,73 +28,62 @@ def unknown_zone(person: Participant) -> tuple[str, str]:
             f"If {person.name} could set an IANA time zone such as Europe/London, they could be scheduled.")
 
 
-def no_overlap(a: Participant, b: Participant, minutes: int, span: Interval) -> tuple[str, str]:
+def program_over(a: Participant, b: Participant, end: date) -> tuple[str, str]:
+    """`end` is the Monday (UTC) after the programme's last week."""
+    return (f"The programme ended on {(end - timedelta(days=1)).isoformat()}, so there is no week left for "
+            f"{a.name} and {b.name} to meet.",
+            f"If the programme were extended, or {a.name} and {b.name} joined one that is still running, "
+            "they could be scheduled.")
+
+
+def no_overlap(a: Participant, b: Participant, minutes: int, spans: Sequence[Interval]) -> tuple[str, str]:
+    """`spans` are the weeks (UTC) that would have had a session."""
     reason = (f"{a.name} ({a.timezone}) and {b.name} ({b.timezone}) have no {minutes}-minute overlap "
               "in their weekly availability.")
-    for person, other in ((a, b), (b, a)):
-        if not person.availability:
-            return reason, _add_a_window(person, other, minutes)
-    wide = (span[0] - _DAY, span[1] + _DAY)
-    options = [option for person, other in ((a, b), (b, a)) for option in _stretches(person, other, minutes, wide)]
-    if not options:
-        return reason, (f"If {a.name} and {b.name} could each offer a window of at least {minutes} minutes "
-                        "at the same moment of the week, they could be scheduled.")
-    return reason, min(options, key=lambda option: option[0])[1]
+    ranked = best_change(a, b, timedelta(minutes=minutes), spans)
+    return reason, (_describe(ranked, minutes) if ranked else _together(a, b, minutes, spans[0]))
 
 
-def _stretches(person: Participant, other: Participant, minutes: int, span: Interval) -> list[tuple[timedelta, str]]:
-    """Every way for `person` to stretch one window, start earlier or stay later, to meet `other`."""
-    tz, length = zone(person.timezone), timedelta(minutes=minutes)
-    theirs = availability(other, span)
-    found = []
-    day = span[0].astimezone(tz).date()
-    while day <= span[1].astimezone(tz).date():
-        weekday = WEEKDAYS[day.weekday()]
-        for window_day, start, end in person.availability:
-            pieces = window_on(tz, day, start, end) if window_day == weekday else []
-            if not pieces:
-                continue
-            mine = (pieces[0][0], pieces[-1][1])
-            for lo, hi in theirs:
-                base = max(mine[0], lo)
-                if hi - base >= length and base + length > mine[1]:
-                    new_end = (base + length).astimezone(tz)
-                    if new_end.date() == day or new_end.time() == datetime.min.time():
-                        shift = base + length - mine[1]
-                        found.append((shift, _later(person, other, weekday, end, _clock(new_end, day), shift, minutes)))
-                top = min(mine[1], hi)
-                if top - lo >= length and top - length < mine[0]:
-                    new_start = (top - length).astimezone(tz)
-                    if new_start.date() == day:
-                        shift = mine[0] - (top - length)
-                        found.append((shift, _earlier(person, other, weekday, start, _clock(new_start, day), shift, minutes)))
-        day += _DAY
-    return found
+def _describe(ranked: Ranked, minutes: int) -> str:
+    change = ranked.change
+    person, other, (weekday, start, end) = change.person, change.other, change.window
+    day = DAY_NAMES[weekday]
+    if change.old is None:
+        also = "also " if person.availability else ""
+        text = (f"If {person.name} could {also}be available on {day}s {start}–{end} ({person.timezone}), "
+                f"when {other.name} is available, {person.name} and {other.name} would share a "
+                f"{minutes}-minute slot")
+    elif start != change.old[1]:
+        text = (f"If {person.name} could start {duration(change.cost)} earlier on {day}s "
+                f"({start} instead of {change.old[1]}, {person.timezone}), {person.name} and {other.name} "
+                f"would share a {minutes}-minute slot")
+    else:
+        text = (f"If {person.name} could stay {duration(change.cost)} later on {day}s "
+                f"(until {end} instead of {change.old[2]}, {person.timezone}), {person.name} and {other.name} "
+                f"would share a {minutes}-minute slot")
+    if ranked.weeks < ranked.total:
+        text += f" in {ranked.weeks} of the {ranked.total} weeks with a session"
+    return text + "."
 
 
-def _clock(local: datetime, day) -> str:
-    return "24:00" if local.date() > day else local.strftime("%H:%M")
+def _together(a: Participant, b: Participant, minutes: int, span: Interval) -> str:
+    """No single person's change is enough (say every window is shorter than a session): one time
+    both could offer, where they already come closest."""
+    if not a.availability and not b.availability:
+        return (f"If {a.name} and {b.name} could each add a weekly availability window of at least "
+                f"{minutes} minutes at the same time of the week, they could be scheduled.")
+    mine, theirs = availability(a, span), availability(b, span)
+    shared = intersect(mine, theirs)
+    start = max(shared, key=lambda i: i[1] - i[0])[0] if shared else (mine or theirs)[0][0]
+    length = timedelta(minutes=minutes)
+    return (f"If {a.name} could be available on {_when(a, start, length)} and {b.name} at the same time, "
+            f"{_when(b, start, length)}, they could share a {minutes}-minute slot.")
 
 
-def _earlier(person, other, weekday, old, new, shift, minutes) -> str:
-    return (f"If {person.name} could start {duration(shift)} earlier on {DAY_NAMES[weekday]}s "
-            f"({new} instead of {old}, {person.timezone}), {person.name} and {other.name} "
-            f"would share a {minutes}-minute slot.")
-
-
-def _later(person, other, weekday, old, new, shift, minutes) -> str:
-    return (f"If {person.name} could stay {duration(shift)} later on {DAY_NAMES[weekday]}s "
-            f"(until {new} instead of {old}, {person.timezone}), {person.name} and {other.name} "
-            f"would share a {minutes}-minute slot.")
-
-
-def _add_a_window(person: Participant, other: Participant, minutes: int) -> str:
-    hint = ""
-    if other.availability:
-        weekday, start, end = other.availability[0]
-        hint = f", for example matching {other.name}'s {DAY_NAMES[weekday]} {start}-{end} ({other.timezone})"
-    return (f"If {person.name} could add a weekly availability window of at least {minutes} minutes{hint}, "
-            "they could be scheduled.")
+def _when(person: Participant, start: datetime, length: timedelta) -> str:
+    tz = zone(person.timezone)
+    first, last = start.astimezone(tz), (start + length).astimezone(tz)
+    return f"{DAY_NAMES[WEEKDAYS[first.weekday()]]}s {first:%H:%M}–{last:%H:%M} ({person.timezone})"
 
 
 def duration(delta: timedelta) -> str:

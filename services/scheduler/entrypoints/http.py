@@ -28,18 +28,21 @@ def routes(ctx: Context) -> APIRouter:
             raise not_found("person")
         sessions: list[Session] = []
         partner_of: dict[str, str] = {}
+        version_of: dict[str, int] = {}
         for doc in await repo.schedules_of(org_id, person_id, ("active",)):
             partner_id = doc["person_b"] if doc["person_a"] == person_id else doc["person_a"]
             partner = await repo.person(org_id, partner_id)
             for session in sessions_of(doc):
                 sessions.append(session)
                 partner_of[session.session_id] = (partner.display_name if partner else "") or partner_id
+                version_of[session.session_id] = doc["version"]
 
         def summary(session: Session) -> str:
             title = "Kickoff" if session.kind == "kickoff" else f"Session {session.number}"
             return f"{title} with {partner_of[session.session_id]} (Reciprocal)"
 
-        body = sessions_calendar(person_id, me.display_name, sessions, summary_for=summary)
+        body = sessions_calendar(person_id, me.display_name, sessions, summary_for=summary,
+                                 sequence_for=lambda s: version_of[s.session_id])
         return Response(body, media_type="text/calendar; charset=utf-8")
 
     return api

@@ -83,3 +83,11 @@ def test_flagged_session_is_tentative_and_explained():
     s = sessions()[0].model_copy(update={"flagged": "No shared slot this week"})
     (event,) = parse(sessions_calendar("p-ana", "Ana", [s], summary_for=summary)).walk("VEVENT")
     assert str(event["STATUS"]) == "TENTATIVE" and "No shared slot this week" in str(event["DESCRIPTION"])
+
+
+def test_sequence_follows_each_sessions_own_schedule_version():
+    mine, other = sessions(), sessions(a=ANA, b=OTHER, match="m-2")
+    versions = {"m-1": 3, "m-2": 1}
+    cal = parse(sessions_calendar("p-ana", "Ana", mine + other, summary_for=summary,
+                                  sequence_for=lambda s: versions[s.session_id.split("-s")[0]]))
+    assert {(str(e["UID"]).split("-s")[0], int(e["SEQUENCE"])) for e in cal.walk("VEVENT")} == {("m-1", 3), ("m-2", 1)}

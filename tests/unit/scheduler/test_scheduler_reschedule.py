@@ -81,21 +81,31 @@ def test_longer_program_adds_sessions_after_the_existing_ones():
     assert updated[10].starts_at - sessions[-1].starts_at == timedelta(weeks=1)
 
 
-def test_no_overlap_any_more_flags_the_future_and_keeps_the_past():
+def test_no_overlap_any_more_flags_the_future_keeps_the_past_and_says_it_is_lost():
     sessions = original()
     ben_gone = replace(BEN, availability=(("sat", "10:00", "11:00"),))
-    assert isinstance(reschedule_result(sessions, ANA, ben_gone, PLAN, now=MID), Unschedulable)
-    updated = reschedule(sessions, ANA, ben_gone, PLAN, now=MID)
+    result = reschedule_result(sessions, ANA, ben_gone, PLAN, now=MID)
+    assert isinstance(result.lost, Unschedulable) and "no 60-minute overlap" in result.lost.reason
+    assert result.lost.suggestion.startswith("If ") and "Saturdays" in result.lost.suggestion
+    updated = result.sessions
+    assert updated == reschedule(sessions, ANA, ben_gone, PLAN, now=MID)
     assert updated[:5] == sessions[:5]
-    assert all(s.flagged and "no 60-minute overlap" in s.flagged for s in updated[5:])
+    assert all(s.flagged and s.flagged.startswith("No 60-minute time in the week of") for s in updated[5:])
     assert [s.starts_at for s in updated] == [s.starts_at for s in sessions]
 
 
-def test_lost_meeting_mode_is_unschedulable():
+def test_while_some_future_week_still_fits_nothing_is_lost():
+    sessions = original()
+    assert reschedule_result(sessions, ANA, BEN, PLAN, now=MID).lost is None
+
+
+def test_lost_meeting_mode_flags_the_future_with_the_reason():
     sessions = original()
     ben_phone = replace(BEN, meeting_modes=("phone",))
     result = reschedule_result(sessions, ANA, ben_phone, PLAN, now=MID)
-    assert isinstance(result, Unschedulable) and "meeting mode" in result.reason
+    assert isinstance(result.lost, Unschedulable) and "meeting mode" in result.lost.reason
+    assert result.sessions[:5] == sessions[:5]
+    assert all(s.flagged == result.lost.reason for s in result.sessions[5:])
 
 
 def test_series_grid_survives_when_the_first_week_is_read_back():
@@ -119,4 +129,5 @@ def test_a_pair_that_was_unschedulable_gets_a_fresh_series_once_it_fits():
     assert fresh[0].starts_at > MID
     ben_gone = replace(BEN, availability=(("sat", "10:00", "11:00"),))
     assert reschedule([], ANA, ben_gone, PLAN, now=MID, match_id="m-9") == []
-    assert isinstance(reschedule_result([], ANA, ben_gone, PLAN, now=MID, match_id="m-9"), Unschedulable)
+    result = reschedule_result([], ANA, ben_gone, PLAN, now=MID, match_id="m-9")
+    assert result.sessions == [] and isinstance(result.lost, Unschedulable)

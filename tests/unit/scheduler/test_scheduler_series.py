@@ -150,6 +150,7 @@ def test_plan_series_is_deterministic():
     (("chat",), "", ("video", "chat"), "", "chat"),
     (("in_person",), "", ("in_person",), "", None),
     (("in_person",), "Pune", ("in_person",), "London", None),
+    (("in_person",), "London HQ", ("in_person",), "london hq", "in_person"),  # as the matcher compares
     (("video",), "", ("phone",), "", None),
 ])
 def test_meeting_mode(a_modes, a_site, b_modes, b_site, expected):
@@ -168,3 +169,74 @@ def test_no_shared_mode_suggestion_names_the_person_and_mode():
     b = person("b", "Ben", "Europe/London", ("tue", "09:00", "12:00"), modes=("phone",))
     result = plan_series("m", a, b, plan(), now=NOW)
     assert result.suggestion == "If Ben could also meet by video, as Ana does, they could be scheduled."
+
+
+def test_accepted_after_the_programme_began_gets_only_the_weeks_left():
+    # A 12-week programme from Monday 2026-10-26 ends 2027-01-18; accepted on 2027-01-01.
+    late = plan("weekly", weeks=12, starts_on=utc(2026, 10, 26))
+    sessions = schedule(p=late, now=utc(2027, 1, 1)).sessions
+    assert [(s.number, s.kind) for s in sessions] == [(1, "kickoff"), (2, "teaching")]
+    assert [s.starts_at.date() for s in sessions] == [date(2027, 1, 5), date(2027, 1, 12)]
+
+
+def test_late_acceptance_restarts_the_cadence_from_the_next_week_until_the_end():
+    late = plan("biweekly", weeks=12, starts_on=utc(2026, 10, 26))
+    sessions = schedule(p=late, now=utc(2026, 12, 2)).sessions  # first free week: 2026-12-07
+    assert [s.starts_at.date() for s in sessions] == [date(2026, 12, 8), date(2026, 12, 22), date(2027, 1, 5)]
+
+
+def test_accepted_after_the_programme_ended_is_unschedulable():
+    result = plan_series("m-1", PRIYA, SAM, plan("weekly", weeks=12, starts_on=utc(2026, 10, 26)),
+                         now=utc(2027, 2, 1))
+    assert isinstance(result, Unschedulable)
+    assert result.reason.startswith("The programme ended on 2027-01-17")
+    assert "Priya and Sam" in result.suggestion
+
+
+def test_a_programme_not_yet_started_gets_the_full_series():
+    sessions = schedule(p=plan("monthly", weeks=13, starts_on=utc(2027, 3, 3)), now=utc(2027, 1, 1)).sessions
+    assert len(sessions) == session_count("monthly", 13) == 4
+
+
+def test_weeks_run_monday_to_monday_utc_whatever_the_zones():
+    # Sydney's Monday 08:00 is Sunday 21:00 UTC: the last day of the UTC week before.
+    mia = person("p-mia", "Mia", "Australia/Sydney", ("mon", "07:00", "10:00"))
+    leo = person("p-leo", "Leo", "Europe/London", ("sun", "20:00", "23:00"))
+    sessions = schedule(a=mia, b=leo, p=plan(weeks=3, starts_on=utc(2027, 1, 4)), now=utc(2027, 1, 1)).sessions
+    assert [s.starts_at for s in sessions] == [utc(2027, 1, 10, 21), utc(2027, 1, 17, 21), utc(2027, 1, 24, 21)]
+
+
+WEEK_OF_JAN_4 = plan(weeks=3, starts_on=utc(2027, 1, 4))
+
+
+def series_for(a, b, p=WEEK_OF_JAN_4):
+    return plan_series("m", a, b, p, now=utc(2027, 1, 1), a_teaches_b=[], b_teaches_a=[])
+
+
+def test_a_session_lies_inside_one_window_not_across_two_touching_ones():
+    ana = person("a", "Ana", "Europe/London", ("mon", "09:00", "10:00"), ("mon", "10:00", "11:00"))
+    ben = person("b", "Ben", "Europe/London", ("mon", "09:00", "11:00"))
+    for s in series_for(ana, ben).sessions:
+        assert inside(ana, s.starts_at, s.ends_at) and inside(ben, s.starts_at, s.ends_at)
+        assert s.starts_at.strftime("%H:%M") in ("09:00", "10:00")
+
+
+def test_a_session_does_not_run_across_midnight_from_one_window_into_the_next():
+    both = (("mon", "23:00", "24:00"), ("tue", "00:00", "01:00"))
+    ana, ben = person("a", "Ana", "Europe/London", *both), person("b", "Ben", "Europe/London", *both)
+    for s in series_for(ana, ben).sessions:
+        assert inside(ana, s.starts_at, s.ends_at) and inside(ben, s.starts_at, s.ends_at)
+
+
+def test_touching_windows_shorter_than_the_session_do_not_add_up():
+    ana = person("a", "Ana", "Europe/London", ("mon", "09:00", "10:00"), ("mon", "10:00", "11:00"))
+    ben = person("b", "Ben", "Europe/London", ("mon", "09:00", "11:00"))
+    assert isinstance(series_for(ana, ben, plan(weeks=3, minutes_=90, starts_on=utc(2027, 1, 4))), Unschedulable)
+
+
+def test_overlapping_windows_of_one_person_are_not_joined():
+    ana = person("a", "Ana", "Europe/London", ("sun", "06:00", "10:15"))
+    ben = person("b", "Ben", "Australia/Sydney", ("sun", "17:00", "19:15"), ("sun", "19:00", "21:15"))  # +11 h
+    sessions = series_for(ana, ben, plan(weeks=3, minutes_=90, starts_on=utc(2027, 1, 4))).sessions
+    for s in sessions:
+        assert inside(ana, s.starts_at, s.ends_at) and inside(ben, s.starts_at, s.ends_at), s.local_times

@@ -104,3 +104,21 @@ def test_to_utc_resolves_missing_and_repeated_wall_clock_times():
     from datetime import datetime
     assert to_utc(datetime(2026, 3, 8, 2, 30), NY) == utc(2026, 3, 8, 7)  # doesn't exist: the jump
     assert to_utc(datetime(2026, 11, 1, 1, 30), NY) == utc(2026, 11, 1, 5, 30)  # repeated: the first
+
+
+def test_windows_that_touch_or_overlap_stay_separate_intervals():
+    p = person("a", "A", "Europe/London", ("mon", "09:00", "10:00"), ("mon", "10:00", "11:00"),
+               ("mon", "23:00", "24:00"), ("tue", "00:00", "01:00"),
+               ("wed", "09:00", "12:00"), ("wed", "11:00", "13:00"))
+    assert availability(p, (utc(2027, 1, 4), utc(2027, 1, 11))) == [
+        (utc(2027, 1, 4, 9), utc(2027, 1, 4, 10)), (utc(2027, 1, 4, 10), utc(2027, 1, 4, 11)),
+        (utc(2027, 1, 4, 23), utc(2027, 1, 5)), (utc(2027, 1, 5), utc(2027, 1, 5, 1)),
+        (utc(2027, 1, 6, 9), utc(2027, 1, 6, 12)), (utc(2027, 1, 6, 11), utc(2027, 1, 6, 13)),
+    ]
+
+
+def test_overlap_is_one_interval_per_pair_of_windows():
+    a = person("a", "A", "Europe/London", ("mon", "09:00", "12:00"))
+    b = person("b", "B", "Europe/London", ("mon", "09:00", "10:30"), ("mon", "10:00", "12:00"))
+    assert overlap(a, b, (utc(2027, 1, 4), utc(2027, 1, 11))) == [
+        (utc(2027, 1, 4, 9), utc(2027, 1, 4, 10, 30)), (utc(2027, 1, 4, 10), utc(2027, 1, 4, 12))]

@@ -45,27 +45,55 @@ def test_suggestion_stay_later():
         "Ana and Ben would share a 60-minute slot.")
 
 
-def test_someone_without_windows():
+def test_someone_without_windows_is_offered_a_window_of_the_partners_in_their_own_zone():
     ana = person("a", "Ana", "Europe/London")
     ben = person("b", "Ben", "Europe/Berlin", ("mon", "11:00", "15:00"))
     assert result_for(ana, ben).suggestion == (
-        "If Ana could add a weekly availability window of at least 60 minutes, for example matching "
-        "Ben's Monday 11:00-15:00 (Europe/Berlin), they could be scheduled.")
+        "If Ana could be available on Mondays 10:00–11:00 (Europe/London), when Ben is available, "
+        "Ana and Ben would share a 60-minute slot.")
 
 
-def test_windows_too_short_for_the_session():
+def test_windows_on_different_days_get_a_concrete_window_nearest_the_persons_own():
+    ana = person("a", "Ana", "Europe/London", ("mon", "09:00", "10:00"))
+    ben = person("b", "Ben", "Asia/Kolkata", ("wed", "15:00", "17:00"))  # Wednesday 09:30-11:30 London
+    assert result_for(ana, ben).suggestion == (
+        "If Ana could also be available on Wednesdays 09:30–10:30 (Europe/London), when Ben is available, "
+        "Ana and Ben would share a 60-minute slot.")
+
+
+def test_windows_too_short_for_the_session_get_one_time_for_both():
     ana = person("a", "Ana", "Europe/London", ("mon", "09:00", "09:30"))
-    ben = person("b", "Ben", "Europe/London", ("mon", "09:00", "09:30"))
-    assert "at least 60 minutes" in result_for(ana, ben).suggestion
+    ben = person("b", "Ben", "Asia/Kolkata", ("mon", "14:30", "15:00"))  # the same half hour
+    assert result_for(ana, ben).suggestion == (
+        "If Ana could be available on Mondays 09:00–10:00 (Europe/London) and Ben at the same time, "
+        "Mondays 14:30–15:30 (Asia/Kolkata), they could share a 60-minute slot.")
+
+
+def test_nobody_with_windows_still_gets_named():
+    result = result_for(person("a", "Ana", "Europe/London"), person("b", "Ben", "Europe/Berlin"))
+    assert result.suggestion.startswith("If Ana and Ben could each add a weekly availability window")
 
 
 def test_a_suggestion_never_crosses_midnight():
     ana = person("a", "Ana", "Europe/London", ("mon", "22:30", "24:00"))
     ben = person("b", "Ben", "Europe/London", ("tue", "00:00", "00:45"))
-    # Ben starting earlier means Monday 23:xx and Ana staying later means Tuesday: other days.
+    # Stretching across midnight is no option; a window on Ana's side of midnight is.
     assert result_for(ana, ben).suggestion == (
-        "If Ana and Ben could each offer a window of at least 60 minutes at the same moment of the week, "
-        "they could be scheduled.")
+        "If Ben could also be available on Mondays 23:00–24:00 (Europe/London), when Ana is available, "
+        "Ben and Ana would share a 60-minute slot.")
+
+
+def test_the_suggestion_looks_at_every_week_of_the_programme_not_just_the_first():
+    # Ana's half hour meets Ben's hour except while New York is on summer time and London is
+    # not (2027-03-14 to 03-28), when Ben's hour is Ana's 13:00-14:00. The first two weeks are
+    # in that gap; the other six are not, so Ana staying later helps most.
+    ana = person("a", "Ana", "Europe/London", ("tue", "14:00", "14:30"))
+    ben = person("b", "Ben", "America/New_York", ("tue", "09:00", "10:00"))
+    result = plan_series("m", ana, ben, plan("weekly", weeks=8, starts_on=utc(2027, 3, 15)), now=utc(2027, 1, 1))
+    assert isinstance(result, Unschedulable)
+    assert result.suggestion == (
+        "If Ana could stay 30 min later on Tuesdays (until 15:00 instead of 14:30, Europe/London), "
+        "Ana and Ben would share a 60-minute slot in 6 of the 8 weeks with a session.")
 
 
 def test_unknown_time_zone_is_reported_not_raised():

@@ -1,0 +1,58 @@
+"""The series' weeks: Monday 00:00 UTC to the next Monday 00:00 UTC.
+
+Weeks are anchored in UTC, not in either person's zone, so a week means the same stretch of
+time whoever moves to another zone; session n always lives in week (n - 1) * step of its series.
+"""
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from services.scheduler.domain.model import SeriesPlan, as_utc
+from services.scheduler.domain.slots import Interval
+
+CADENCE_WEEKS = {"weekly": 1, "biweekly": 2, "monthly": 4}
+
+
+def session_count(cadence: str, duration_weeks: int) -> int:
+    """Sessions fall in weeks 0, step, 2*step, ... below duration_weeks, where step is 1 (weekly),
+    2 (biweekly) or 4 (monthly), so: weekly gives duration_weeks sessions, biweekly
+    ceil(duration_weeks / 2) and monthly ceil(duration_weeks / 4)."""
+    step = CADENCE_WEEKS[cadence]
+    return -(-duration_weeks // step)
+
+
+def first_monday(start: datetime) -> date:
+    """The Monday of the first calendar week that begins on or after `start` (by its UTC date)."""
+    start = as_utc(start)
+    day = start.date() + timedelta(days=0 if start.time() == time() else 1)
+    return day + timedelta(days=(7 - day.weekday()) % 7)
+
+
+def monday_of(instant: datetime) -> date:
+    day = as_utc(instant).date()
+    return day - timedelta(days=day.weekday())
+
+
+def week_span(monday: date) -> Interval:
+    start = datetime.combine(monday, time(), UTC)
+    return start, start + timedelta(weeks=1)
+
+
+def program_end(plan: SeriesPlan, series_monday: date) -> date:
+    """The Monday after the programme's last week. A programme with dates runs duration_weeks from
+    the first Monday on or after its start; one without runs that long from the series' first week."""
+    first = first_monday(plan.starts_on) if plan.starts_on else series_monday
+    return first + timedelta(weeks=plan.duration_weeks)
+
+
+def week_monday(series_monday: date, cadence: str, number: int) -> date:
+    """The Monday of session `number`'s week."""
+    return series_monday + timedelta(weeks=CADENCE_WEEKS[cadence] * (number - 1))
+
+
+def series_numbers(plan: SeriesPlan, series_monday: date) -> list[int]:
+    """Session numbers 1, 2, ... whose weeks begin before the programme ends."""
+    end = program_end(plan, series_monday)
+    numbers: list[int] = []
+    while week_monday(series_monday, plan.cadence, len(numbers) + 1) < end:
+        numbers.append(len(numbers) + 1)
+    return numbers

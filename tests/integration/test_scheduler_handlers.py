@@ -1,0 +1,214 @@
+"""The scheduler's service layer against a real MongoDB (no broker needed): stuck states, tenant
+isolation of keys, what a reschedule publishes, and timers whose schedule is gone."""
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+import pytest
+
+from services.scheduler import handlers
+from services.scheduler.adapters.repository import SchedulerRepository
+from services.scheduler.domain import first_monday
+from services.scheduler.settings import SchedulerSettings
+from shared.contract import Event, MatchAccepted, MatchWithdrawn, ProfileChanged, ProgramConfigured
+from shared.store import Store, UnitOfWork
+
+STARTS_ON = datetime.combine(first_monday(datetime.now(UTC)) + timedelta(weeks=2), time(), UTC)
+TUESDAY_MORNING = ("tue", "09:00", "12:00")
+
+
+def program(org: str) -> ProgramConfigured:
+    return ProgramConfigured(org_id=org, program_id="prog", name="Pilot", cadence="weekly", duration_weeks=4,
+                             session_minutes=60, starts_on=STARTS_ON)
+
+
+def profile(org: str, person_id: str, *windows: tuple[str, str, str], tz: str = "Europe/London",
+            version: int = 1, changed: tuple[str, ...] = ("availability",), **extra: Any) -> ProfileChanged:
+    return ProfileChanged(org_id=org, person_id=person_id, display_name=person_id.title(), timezone=tz,
+                          availability=[{"weekday": d, "start": s, "end": e} for d, s, e in windows],
+                          version=version, changed_fields=list(changed), **extra)
+
+
+def accepted(org: str, match_id: str = "m-1") -> MatchAccepted:
+    return MatchAccepted(org_id=org, match_id=match_id, program_id="prog", person_a="ana", person_b="ben")
+
+
+@dataclass
+class Scheduler:
+    store: Store
+    uow: UnitOfWork
+    repo: SchedulerRepository
+    settings: SchedulerSettings
+
+    async def handle(self, event: Event) -> None:
+        if isinstance(event, ProgramConfigured):
+            await handlers.program_configured(event, self.uow, self.repo, self.settings)
+        elif isinstance(event, ProfileChanged):
+            await handlers.profile_changed(event, self.uow, self.repo, self.settings)
+        elif isinstance(event, MatchAccepted):
+            await handlers.match_accepted(event, self.uow, self.repo, self.settings)
+        else:
+            await handlers.match_withdrawn(event, self.uow, self.repo)
+
+    async def published(self, topic: str, org: str | None = None) -> list[dict[str, Any]]:
+        docs = await self.store.db["outbox"].find({"topic": topic}).sort("_id", 1).to_list(None)
+        events = [json.loads(d["value"]) for d in docs]
+        return [e for e in events if org is None or e["org_id"] == org]
+
+    async def schedule(self, org: str, match_id: str = "m-1") -> dict[str, Any]:
+        return await self.repo.schedule(org, match_id)
+
+    async def timers(self, org: str, **where: Any) -> list[dict[str, Any]]:
+        return await self.repo.timers.find({"org_id": org, **where}).to_list(None)
+
+
+@pytest.fixture
+async def scheduler(infrastructure) -> AsyncIterator[Scheduler]:
+    store = Store(infrastructure.mongo_url, f"scheduler_test_{uuid.uuid4().hex[:8]}")
+    await store.ensure_plumbing_indexes()
+    repo = SchedulerRepository(store.db)
+    await repo.ensure_indexes()
+    try:
+        yield Scheduler(store, UnitOfWork(store, "scheduler"), repo, SchedulerSettings())
+    finally:
+        await store.client.drop_database(store.db.name)
+        await store.close()
+
+
+async def test_an_unschedulable_pair_is_tried_again_when_someone_widens_their_availability(scheduler):
+    await scheduler.handle(program("acme"))
+    await scheduler.handle(profile("acme", "ana", TUESDAY_MORNING))
+    await scheduler.handle(profile("acme", "ben", ("wed", "09:00", "12:00")))
+    await scheduler.handle(accepted("acme"))
+    assert (await scheduler.schedule("acme"))["status"] == "unschedulable"
+    assert len(await scheduler.published("schedules.unschedulable")) == 1
+
+    # Nothing that matters changed: no second notice.
+    await scheduler.handle(profile("acme", "ben", ("wed", "09:00", "12:00"), version=2, changed=("timezone",)))
+    assert len(await scheduler.published("schedules.unschedulable")) == 1
+
+    await scheduler.handle(profile("acme", "ben", ("wed", "09:00", "12:00"), ("tue", "10:00", "12:00"), version=3))
+    created = await scheduler.published("schedules.created")
+    assert len(created) == 1 and created[0]["version"] == 1 and len(created[0]["sessions"]) == 4
+    doc = await scheduler.schedule("acme")
+    assert doc["status"] == "active" and "reason" not in doc
+    assert len(await scheduler.timers("acme", status="pending")) == 4
+
+
+async def test_a_withdrawn_match_that_was_still_waiting_is_never_scheduled(scheduler):
+    await scheduler.handle(accepted("acme"))  # neither the people nor the programme are known yet
+    assert (await scheduler.schedule("acme"))["status"] == "waiting"
+    await scheduler.handle(MatchWithdrawn(org_id="acme", match_id="m-1", program_id="prog", person_a="ana",
+                                          person_b="ben", reason="expired"))
+    assert (await scheduler.schedule("acme"))["status"] == "cancelled"
+    await scheduler.handle(program("acme"))
+    await scheduler.handle(profile("acme", "ana", TUESDAY_MORNING))
+    await scheduler.handle(profile("acme", "ben", TUESDAY_MORNING))
+    assert await scheduler.published("schedules.created") == []
+    assert await scheduler.published("schedules.updated") == []
+    assert await scheduler.timers("acme") == []
+
+
+async def test_a_withdrawn_unschedulable_match_stays_cancelled_when_availability_widens(scheduler):
+    await scheduler.handle(program("acme"))
+    await scheduler.handle(profile("acme", "ana", TUESDAY_MORNING))
+    await scheduler.handle(profile("acme", "ben", ("wed", "09:00", "12:00")))
+    await scheduler.handle(accepted("acme"))
+    await scheduler.handle(MatchWithdrawn(org_id="acme", match_id="m-1", program_id="prog", person_a="ana",
+                                          person_b="ben", reason="ended"))
+    await scheduler.handle(profile("acme", "ben", TUESDAY_MORNING, version=2))
+    assert (await scheduler.schedule("acme"))["status"] == "cancelled"
+    assert await scheduler.published("schedules.created") == []
+
+
+async def test_losing_every_slot_ahead_tells_both_people_and_a_no_op_keeps_the_version(scheduler):
+    await scheduler.handle(program("acme"))
+    await scheduler.handle(profile("acme", "ana", TUESDAY_MORNING))
+    await scheduler.handle(profile("acme", "ben", ("tue", "10:00", "13:00")))
+    await scheduler.handle(accepted("acme"))
+    assert (await scheduler.schedule("acme"))["version"] == 1
+
+    same_times = profile("acme", "ben", ("tue", "10:00", "13:00"), version=2, changed=("site",), site="Leeds")
+    await scheduler.handle(same_times)
+    assert (await scheduler.schedule("acme"))["version"] == 1 and await scheduler.published("schedules.updated") == []
+
+    await scheduler.handle(profile("acme", "ben", ("sat", "10:00", "11:00"), version=3))
+    (updated,) = await scheduler.published("schedules.updated")
+    assert updated["version"] == 2 and all(s["flagged"] for s in updated["sessions"])
+    (lost,) = await scheduler.published("schedules.unschedulable")
+    assert "no 60-minute overlap" in lost["reason"] and lost["suggestion"].startswith("If ")
+
+    await scheduler.handle(profile("acme", "ben", ("sat", "10:00", "11:00"), version=4))  # the same again
+    assert (await scheduler.schedule("acme"))["version"] == 2
+    assert len(await scheduler.published("schedules.updated")) == 1
+    assert len(await scheduler.published("schedules.unschedulable")) == 1
+
+
+async def test_the_same_match_id_in_two_orgs_never_collides(scheduler):
+    for org, ben_window in (("acme", TUESDAY_MORNING), ("globex", ("thu", "14:00", "16:00"))):
+        await scheduler.handle(program(org))
+        await scheduler.handle(profile(org, "ana", TUESDAY_MORNING, ("thu", "14:00", "16:00")))
+        await scheduler.handle(profile(org, "ben", ben_window))
+        await scheduler.handle(accepted(org))
+    acme, globex = await scheduler.schedule("acme"), await scheduler.schedule("globex")
+    assert acme["status"] == globex["status"] == "active" and acme["_id"] != globex["_id"]
+    assert {datetime.fromisoformat(s["starts_at"]).weekday() for s in acme["sessions"]} == {1}
+    assert {datetime.fromisoformat(s["starts_at"]).weekday() for s in globex["sessions"]} == {3}
+    assert len(await scheduler.timers("acme", status="pending")) == len(await scheduler.timers("globex")) == 4
+
+    await scheduler.handle(MatchWithdrawn(org_id="acme", match_id="m-1", program_id="prog", person_a="ana",
+                                          person_b="ben", reason="ended"))
+    assert (await scheduler.schedule("acme"))["status"] == "cancelled"
+    assert (await scheduler.schedule("globex"))["status"] == "active"
+    assert await scheduler.timers("acme", status="pending") == []
+    assert len(await scheduler.timers("globex", status="pending")) == 4
+
+
+async def test_a_timer_whose_schedule_is_gone_is_cancelled_and_the_others_still_fire(scheduler):
+    await scheduler.handle(program("acme"))
+    await scheduler.handle(profile("acme", "ana", TUESDAY_MORNING))
+    await scheduler.handle(profile("acme", "ben", TUESDAY_MORNING))
+    await scheduler.handle(accepted("acme"))
+    await scheduler.repo.timers.insert_one({
+        "_id": "acme/gone-s01@x", "org_id": "acme", "match_id": "gone", "session_id": "gone-s01",
+        "due_at": datetime(2000, 1, 1, tzinfo=UTC), "hours_before": 24, "status": "pending"})
+    later = STARTS_ON + timedelta(weeks=8)
+    fired = await handlers.fire_due_reminders(scheduler.uow, scheduler.repo, later)
+    assert fired == 4
+    assert [t["status"] for t in await scheduler.timers("acme", match_id="gone")] == ["cancelled"]
+    assert len(await scheduler.published("sessions.upcoming")) == 4
+    assert await handlers.fire_due_reminders(scheduler.uow, scheduler.repo, later) == 0
+
+    # Ben moves to Dublin (London's clock): the same instants, re-rendered; fired reminders stay fired.
+    await scheduler.handle(profile("acme", "ben", TUESDAY_MORNING, tz="Europe/Dublin", version=2, changed=("timezone",)))
+    assert len(await scheduler.published("schedules.updated")) == 1
+    assert await scheduler.timers("acme", status="pending") == []
+
+
+async def test_a_reconfigured_programme_retries_pairs_it_could_not_schedule(scheduler):
+    await scheduler.handle(program("acme").model_copy(update={"session_minutes": 120}))
+    await scheduler.handle(profile("acme", "ana", TUESDAY_MORNING))
+    await scheduler.handle(profile("acme", "ben", ("tue", "10:00", "11:30")))
+    await scheduler.handle(accepted("acme"))
+    assert (await scheduler.schedule("acme"))["status"] == "unschedulable"
+    await scheduler.handle(program("acme"))  # 60-minute sessions now
+    (created,) = await scheduler.published("schedules.created")
+    assert len(created["sessions"]) == 4 and (await scheduler.schedule("acme"))["status"] == "active"
+
+
+async def test_one_broken_timer_does_not_hold_back_the_others(scheduler):
+    await scheduler.handle(program("acme"))
+    await scheduler.handle(profile("acme", "ana", TUESDAY_MORNING))
+    await scheduler.handle(profile("acme", "ben", TUESDAY_MORNING))
+    await scheduler.handle(accepted("acme"))
+    await scheduler.repo.schedules.insert_one({"_id": "acme/broken", "org_id": "acme", "match_id": "broken",
+                                               "status": "active", "sessions": [{"not": "a session"}]})
+    await scheduler.repo.timers.insert_one({
+        "_id": "acme/broken-s01@x", "org_id": "acme", "match_id": "broken", "session_id": "broken-s01",
+        "due_at": datetime(2000, 1, 1, tzinfo=UTC), "hours_before": 24, "status": "pending"})
+    assert await handlers.fire_due_reminders(scheduler.uow, scheduler.repo, STARTS_ON + timedelta(weeks=8)) == 4
+    assert [t["status"] for t in await scheduler.timers("acme", match_id="broken")] == ["pending"]
