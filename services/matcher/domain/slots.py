@@ -4,9 +4,13 @@ A signature is (timezone, windows). Each one is laid onto the program timeline (
 `availability.intervals`) as a bitmap at a resolution g that divides every interval end point,
 the session length and the week, so bitmaps are exact. A session of L minutes fits in week w iff
 some slot starting in week w begins a run of L free minutes in both bitmaps; with E = "a run of
-L starts here" (an erosion, which distributes over AND), that is a dot product E_a . E_b > 0 per
-week. The worst-week total is the minimum over weeks of A_w . B_w. Both match
+L starts here" (an erosion, which distributes over AND), that is E_a & E_b != 0 in week w. The
+worst-week total is the minimum over weeks of popcount(A_w & B_w) * g. Both match
 `availability.overlap_of` exactly.
+
+Bitmaps are packed 64 slots to a word, one row per signature in a buffer that grows by doubling;
+a signature's row against all others (`row`) is cached and, when signatures are added, extended
+by the new columns only.
 """
 
 from datetime import datetime
@@ -25,8 +29,9 @@ class SlotTable:
         self.ids: dict[Signature, int] = {}
         self.intervals: list[Intervals] = []
         self.resolution = gcd(session_minutes, WEEK)
-        self._free: np.ndarray | None = None  # (S, weeks, slots/week) uint8: minute block free
-        self._runs: np.ndarray | None = None  # (S, weeks, slots/week) uint8: a session can start here
+        self._free: np.ndarray | None = None  # (capacity, weeks, words) uint64: minute block free
+        self._runs: np.ndarray | None = None  # (capacity, weeks, words) uint64: a session can start here
+        self._count = 0  # rows of _free/_runs in use
         self._rows: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def __len__(self) -> int:
@@ -42,12 +47,13 @@ class SlotTable:
             g = self.resolution
             for s, t in ivs:
                 g = gcd(gcd(g, s), t)
-            if g != self.resolution:
+            if g != self.resolution:  # a finer grid: every bitmap and cached row is redone (rare)
                 self.resolution = g
                 self._free = self._runs = None
+                self._count = 0
+                self._rows.clear()
             else:
                 self._append_bitmaps([ivs])
-            self._rows.clear()
         return sid
 
     def _bitmaps(self, rows: list[Intervals]) -> tuple[np.ndarray, np.ndarray]:
@@ -68,46 +74,70 @@ class SlotTable:
         if need <= total:
             runs[:, : total - need + 1] = (csum[:, need:] - csum[:, : total - need + 1]) == need
         shape = (len(rows), self.weeks, per_week)
-        return free.reshape(shape).astype(np.uint8), runs.reshape(shape).astype(np.uint8)
+        return _pack(free.reshape(shape)), _pack(runs.reshape(shape))
 
     def _append_bitmaps(self, rows: list[Intervals]) -> None:
         if self._free is None:
             return
         free, runs = self._bitmaps(rows)
-        self._free = np.concatenate([self._free, free])
-        self._runs = np.concatenate([self._runs, runs])
+        if self._count + len(rows) > len(self._free):
+            size = max(2 * len(self._free), self._count + len(rows))
+            self._free = _resized(self._free, size)
+            self._runs = _resized(self._runs, size)
+        self._free[self._count : self._count + len(rows)] = free
+        self._runs[self._count : self._count + len(rows)] = runs
+        self._count += len(rows)
 
     def _ensure(self) -> tuple[np.ndarray, np.ndarray]:
-        if self._free is None or len(self._free) != len(self.intervals):
+        if self._free is None or self._count != len(self.intervals):
             self._free, self._runs = self._bitmaps(self.intervals)
-        return self._free, self._runs
+            self._count = len(self.intervals)
+            self._rows.clear()
+        return self._free[: self._count], self._runs[: self._count]
 
     def row(self, sid: int) -> tuple[np.ndarray, np.ndarray]:
         """(slot_ok, weekly_minutes) of signature `sid` against every signature, cached."""
+        free, runs = self._ensure()
         cached = self._rows.get(sid)
-        if cached is None:
-            free, runs = self._ensure()
-            fits = np.ones(len(free), dtype=bool)
-            weekly = np.full(len(free), np.iinfo(np.int64).max, dtype=np.int64)
-            for w in range(self.weeks):
-                fits &= (runs[:, w, :].astype(np.float32) @ runs[sid, w, :].astype(np.float32)) > 0
-                shared = free[:, w, :].astype(np.float32) @ free[sid, w, :].astype(np.float32)
-                np.minimum(weekly, np.rint(shared).astype(np.int64) * self.resolution, out=weekly)
+        done = 0 if cached is None else len(cached[0])
+        if done < len(free):
+            fits, weekly = self._against(sid, slice(done, len(free)))
+            if cached is not None:
+                fits, weekly = np.concatenate([cached[0], fits]), np.concatenate([cached[1], weekly])
             cached = self._rows[sid] = (fits, weekly)
         return cached
 
-    def matrix(self, block: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    def _against(self, sid: int, cols: slice) -> tuple[np.ndarray, np.ndarray]:
+        free, runs = self._free[cols], self._runs[cols]
+        both_runs, both_free = runs & self._runs[sid], free & self._free[sid]
+        # per week: any common run start (OR over the words), and the common free slots (popcount)
+        starts = both_runs[:, :, 0].copy()
+        shared = np.bitwise_count(both_free[:, :, 0]).astype(np.int64)
+        for k in range(1, both_runs.shape[2]):
+            starts |= both_runs[:, :, k]
+            shared += np.bitwise_count(both_free[:, :, k])
+        fits = (starts != 0).all(axis=1)
+        if not self.weeks:
+            return fits, np.full(len(fits), np.iinfo(np.int64).max, dtype=np.int64)
+        return fits, shared.min(axis=1) * self.resolution
+
+    def matrix(self) -> tuple[np.ndarray, np.ndarray]:
         """(slot_ok, weekly_minutes), both S x S, for every pair of signatures."""
-        free, runs = self._ensure()
-        n = len(free)
-        fits = np.ones((n, n), dtype=bool)
-        weekly = np.full((n, n), np.iinfo(np.int64).max, dtype=np.int64)
-        for w in range(self.weeks):
-            rw = runs[:, w, :].astype(np.float32)
-            fw = free[:, w, :].astype(np.float32)
-            for lo in range(0, n, block):
-                hi = min(lo + block, n)
-                fits[lo:hi] &= (rw[lo:hi] @ rw.T) > 0
-                np.minimum(weekly[lo:hi], np.rint(fw[lo:hi] @ fw.T).astype(np.int64) * self.resolution,
-                           out=weekly[lo:hi])
-        return fits, weekly
+        free, _ = self._ensure()
+        rows = [self.row(s) for s in range(len(free))]
+        return np.stack([r[0] for r in rows]), np.stack([r[1] for r in rows])
+
+
+def _pack(bits: np.ndarray) -> np.ndarray:
+    """(k, weeks, slots) bool -> (k, weeks, words) uint64, 64 slots a word."""
+    packed = np.packbits(bits, axis=2, bitorder="little")
+    pad = -packed.shape[2] % 8
+    if pad:
+        packed = np.pad(packed, ((0, 0), (0, 0), (0, pad)))
+    return np.ascontiguousarray(packed).view(np.uint64)
+
+
+def _resized(arr: np.ndarray, size: int) -> np.ndarray:
+    out = np.zeros((size, *arr.shape[1:]), dtype=arr.dtype)
+    out[: len(arr)] = arr
+    return out

@@ -22,7 +22,7 @@ def milp_optimum(edges, weights, capacity) -> float:
     incidence = coo_matrix((np.ones(2 * m), (np.concatenate([edges[:, 0], edges[:, 1]]),
                                              np.tile(np.arange(m), 2))), shape=(n, m))
     res = milp(-np.asarray(weights, dtype=float), integrality=np.ones(m), bounds=Bounds(0, 1),
-               constraints=LinearConstraint(incidence, 0, capacity))
+               constraints=LinearConstraint(incidence, 0, capacity), options={"mip_rel_gap": 0})
     assert res.success
     return -res.fun
 
