@@ -52,7 +52,7 @@ def reschedule_result(existing: list[Session], a: Participant, b: Participant, p
     future = {s.number: s for s in existing if s.starts_at > now}
     monday = series_monday(existing, plan)
     last = max(s.number for s in existing)
-    numbers = sorted(set(future) | {n for n in series_numbers(plan, monday) if n > last})
+    numbers = sorted(set(future) | {n for n in series_numbers(plan) if n > last})
     mondays = {n: week_monday(monday, plan.cadence, n) for n in numbers}
     placed = place_all(a, b, plan, mondays=mondays, not_before=now + timedelta(seconds=1),
                        preferred={n: s.starts_at for n, s in future.items()})

@@ -10,8 +10,8 @@ from services.scheduler.domain.agenda import kickoff_agenda, learner_goals, teac
 from services.scheduler.domain.model import Participant, SeriesPlan, as_utc
 from services.scheduler.domain.placement import Placement, place, weeks_of
 from services.scheduler.domain.slots import known_zone, zone
-from services.scheduler.domain.suggest import REMOTE_MODES, no_overlap, no_shared_mode, program_over, unknown_zone
-from services.scheduler.domain.weeks import first_monday, program_end, series_numbers, week_monday, week_span
+from services.scheduler.domain.suggest import REMOTE_MODES, no_overlap, no_shared_mode, unknown_zone
+from services.scheduler.domain.weeks import first_monday, series_numbers, week_monday, week_span
 
 
 @dataclass(frozen=True)
@@ -46,9 +46,8 @@ def plan_series(match_id: str, a: Participant, b: Participant, plan: SeriesPlan,
     """Place the whole series, one session per cadence step, in weeks that run Monday to Monday UTC.
 
     The series starts in the first week that begins on or after both `now` and the programme's
-    start. It only uses the programme's weeks: a match accepted after the programme began gets
-    the cadence slots that remain (restarting the cadence from that first week), not a full
-    series that would run past the programme's end; with no week left it is unschedulable.
+    start, and always has the full count for the cadence and duration_weeks: a pair accepted
+    after the programme began still gets every session it was promised, from that week on.
 
     One usual weekly time is chosen; an occurrence that falls outside either window moves to the
     week's best shared slot, and if the week has none it keeps a best-effort time and is flagged.
@@ -57,9 +56,7 @@ def plan_series(match_id: str, a: Participant, b: Participant, plan: SeriesPlan,
     if plan.starts_on and plan.starts_on > start:
         start = plan.starts_on
     monday = first_monday(start)
-    numbers = series_numbers(plan, monday)
-    if not numbers:
-        return Unschedulable(*program_over(a, b, program_end(plan, monday)))
+    numbers = series_numbers(plan)
     mondays = {n: week_monday(monday, plan.cadence, n) for n in numbers}
     return build_series(match_id, a, b, plan, mondays=mondays, not_before=start,
                         a_teaches_b=a_teaches_b, b_teaches_a=b_teaches_a)

@@ -1,7 +1,7 @@
 """Why a pair cannot be scheduled, and the smallest change that would fix it, in words."""
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from services.scheduler.domain.changes import Ranked, best_change
 from services.scheduler.domain.model import Participant
@@ -26,14 +26,6 @@ def no_shared_mode(a: Participant, b: Participant) -> tuple[str, str]:
 def unknown_zone(person: Participant) -> tuple[str, str]:
     return (f"{person.name}'s time zone {person.timezone!r} is not a known IANA time zone.",
             f"If {person.name} could set an IANA time zone such as Europe/London, they could be scheduled.")
-
-
-def program_over(a: Participant, b: Participant, end: date) -> tuple[str, str]:
-    """`end` is the Monday (UTC) after the programme's last week."""
-    return (f"The programme ended on {(end - timedelta(days=1)).isoformat()}, so there is no week left for "
-            f"{a.name} and {b.name} to meet.",
-            f"If the programme were extended, or {a.name} and {b.name} joined one that is still running, "
-            "they could be scheduled.")
 
 
 def no_overlap(a: Participant, b: Participant, minutes: int, spans: Sequence[Interval]) -> tuple[str, str]:

@@ -37,22 +37,11 @@ def week_span(monday: date) -> Interval:
     return start, start + timedelta(weeks=1)
 
 
-def program_end(plan: SeriesPlan, series_monday: date) -> date:
-    """The Monday after the programme's last week. A programme with dates runs duration_weeks from
-    the first Monday on or after its start; one without runs that long from the series' first week."""
-    first = first_monday(plan.starts_on) if plan.starts_on else series_monday
-    return first + timedelta(weeks=plan.duration_weeks)
-
-
 def week_monday(series_monday: date, cadence: str, number: int) -> date:
     """The Monday of session `number`'s week."""
     return series_monday + timedelta(weeks=CADENCE_WEEKS[cadence] * (number - 1))
 
 
-def series_numbers(plan: SeriesPlan, series_monday: date) -> list[int]:
-    """Session numbers 1, 2, ... whose weeks begin before the programme ends."""
-    end = program_end(plan, series_monday)
-    numbers: list[int] = []
-    while week_monday(series_monday, plan.cadence, len(numbers) + 1) < end:
-        numbers.append(len(numbers) + 1)
-    return numbers
+def series_numbers(plan: SeriesPlan) -> list[int]:
+    """Session numbers 1, 2, ...: one per cadence step within duration_weeks of the series' first week."""
+    return list(range(1, session_count(plan.cadence, plan.duration_weeks) + 1))
