@@ -95,7 +95,7 @@ async def test_an_availability_change_moves_only_the_sessions_that_no_longer_fit
 
 async def test_a_withdrawn_match_cancels_the_sessions_ahead_and_their_reminders(stack):
     org = f"org-{uuid.uuid4().hex[:6]}"
-    stack.restart_service("scheduler", RECIPROCAL_REMINDER_HOURS_BEFORE=EVERY_REMINDER_DUE,
+    stack.restart_service("scheduler", kill=False, RECIPROCAL_REMINDER_HOURS_BEFORE=EVERY_REMINDER_DUE,
                           RECIPROCAL_TIMER_POLL_S="3600")
     topics = ["schedules.created", "schedules.updated", "sessions.upcoming"]
     try:
@@ -111,7 +111,7 @@ async def test_a_withdrawn_match_cancels_the_sessions_ahead_and_their_reminders(
             await tap.wait_for(lambda t: of_org(t.events("schedules.updated"), org), what="the cancellation")
 
             # Every reminder left is due now: the kept series' fire, the withdrawn one's must not.
-            stack.restart_service("scheduler", RECIPROCAL_REMINDER_HOURS_BEFORE=EVERY_REMINDER_DUE,
+            stack.restart_service("scheduler", kill=False, RECIPROCAL_REMINDER_HOURS_BEFORE=EVERY_REMINDER_DUE,
                                   RECIPROCAL_TIMER_POLL_S="0.2")
             created = {e["match_id"]: e for e in of_org(tap.events("schedules.created"), org)}
             kept = len(created["m-kept"]["sessions"])
@@ -128,7 +128,7 @@ async def test_a_withdrawn_match_cancels_the_sessions_ahead_and_their_reminders(
         feed = httpx.get(f"{url}/people/ann/sessions.ics", headers={"X-Org-Id": org})
         assert icalendar.Calendar.from_ical(feed.content).walk("VEVENT") == []
     finally:
-        stack.restart_service("scheduler")
+        stack.restart_service("scheduler", kill=False)
 
 
 async def test_the_same_person_and_match_ids_in_another_org_see_nothing_of_this_org(stack):
