@@ -68,9 +68,10 @@ class OutboxRelay:
         return True
 
     async def flush(self) -> int:
-        """Publish every pending event; returns how many were published."""
+        """Publish every pending event while leading, renewing the lease before each batch so a long
+        backlog never outlives it; returns how many were published."""
         total = 0
-        while True:
+        while await self.lead():
             docs = await self.store.db[OUTBOX].find({"published": False}).sort("_id", 1).to_list(self.batch)
             if not docs:
                 return total
@@ -81,13 +82,13 @@ class OutboxRelay:
             )
             total += len(docs)
             self.published += len(docs)
+        return total
 
     async def _run(self) -> None:
         while True:
             self._wake.clear()
             try:
-                if await self.lead():
-                    await self.flush()
+                await self.flush()
             except asyncio.CancelledError:
                 raise
             except Exception:

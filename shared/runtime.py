@@ -60,7 +60,8 @@ def build_context(spec: ServiceSpec, settings: ServiceSettings) -> Context:
         store, lambda docs: publish_many(broker, docs),
         owner=settings.instance_id, poll_s=settings.outbox_poll_s, lease_s=settings.outbox_lease_s,
     )
-    uow = UnitOfWork(store, settings.service, on_commit=relay.kick)
+    # The ledger is keyed by service, not by consumer group: a replay under another group is a no-op.
+    uow = UnitOfWork(store, f"reciprocal-{settings.service}", on_commit=relay.kick)
     ctx = Context(settings, store, broker, relay, uow, registry)
     broker.include_router(event_router(settings, spec.consumers(ctx)))
     return ctx

@@ -216,7 +216,7 @@ class Deliverer:
         except TransientFailure as exc:
             await self._retry_or_fail(delivery, attempts, str(exc), exc.retry_after_s)
         except Exception as exc:
-            log.exception("delivery.unexpected_error", attempts=attempts)
+            log.error("delivery.unexpected_error", attempts=attempts, error_type=type(exc).__name__)  # text may be personal
             await self._retry_or_fail(delivery, attempts, f"unexpected {type(exc).__name__}")
         else:
             if suppressed:

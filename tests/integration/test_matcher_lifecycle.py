@@ -37,7 +37,7 @@ async def processed(stack, *events: dict, timeout: float = 30.0) -> None:
         ledger = client["reciprocal_matcher"]["processed_events"]
         ids = [str(e["event_id"]) for e in events]
         for _ in range(int(timeout / 0.2)):
-            if await ledger.count_documents({"consumer": "matcher", "event_id": {"$in": ids}}) == len(ids):
+            if await ledger.count_documents({"consumer": "reciprocal-matcher", "event_id": {"$in": ids}}) == len(ids):
                 return
             await asyncio.sleep(0.2)
         raise TimeoutError(f"matcher did not process {ids}")

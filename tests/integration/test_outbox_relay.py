@@ -4,10 +4,11 @@ published once; a graceful stop hands over at once, a dead leader's lease expire
 import asyncio
 import uuid
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.outbox import OutboxRelay
-from shared.store import OUTBOX, Store
+from shared.outbox import RELAY_LEASE, OutboxRelay
+from shared.store import LEASES, OUTBOX, Store
 
 
 def rows(n: int) -> list[dict[str, Any]]:
@@ -66,5 +67,25 @@ async def test_two_replicas_publish_each_row_once_and_hand_over(infrastructure):
     finally:
         await a.stop()
         await b.stop()
+        await store.client.drop_database(store.db.name)
+        await store.close()
+
+
+async def test_a_relay_that_loses_its_lease_mid_backlog_stops_publishing(infrastructure):
+    store = Store(infrastructure.mongo_url, f"relay_{uuid.uuid4().hex[:8]}")
+    seen: list[str] = []
+
+    async def publish_then_lose_the_lease(docs: list[dict[str, Any]]) -> None:
+        seen.extend(d["event_id"] for d in docs)
+        await store.db[LEASES].update_one({"_id": RELAY_LEASE}, {"$set": {
+            "owner": "someone-else", "expires_at": datetime.now(UTC) + timedelta(minutes=1)}})
+
+    relay = OutboxRelay(store, publish_then_lose_the_lease, owner="a", lease_s=60.0, batch=5)
+    try:
+        await store.ensure_plumbing_indexes()
+        await store.db[OUTBOX].insert_many(rows(20))
+        assert await relay.flush() == 5  # the lease is checked before every batch, not once per pass
+        assert len(seen) == 5
+    finally:
         await store.client.drop_database(store.db.name)
         await store.close()

@@ -49,7 +49,7 @@ class PoolCache:
         if entry is None or entry.program != program:
             docs = await self.source.pool_docs(program)
             self.loads += 1
-            people = [_person(doc, program) for doc in docs]
+            people = [person_from_doc(doc, program) for doc in docs]
             entry = _Entry(program, PoolIndex(program, people, now=started), started - self.overlap,
                            {doc["person_id"]: doc.get("rev", "") for doc in docs})
             self.entries[key] = entry
@@ -61,7 +61,7 @@ class PoolCache:
             if entry.revs.get(pid) == rev:
                 continue
             entry.revs[pid] = rev
-            person = _person(doc, program)
+            person = person_from_doc(doc, program)
             if person.active and program.program_id in person.program_ids:
                 entry.index.upsert(person)
             elif pid in entry.index:
@@ -70,5 +70,6 @@ class PoolCache:
         return entry.index
 
 
-def _person(doc: dict[str, Any], program: Program) -> Person:
+def person_from_doc(doc: dict[str, Any], program: Program) -> Person:
+    """A stored people document as the matcher's domain Person, with the program's skill aliases."""
     return person_from_profile(ProfileChanged.model_validate(doc["profile"]), program.skill_aliases)

@@ -7,13 +7,12 @@ from typing import Any
 from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.matcher.adapters.pools import PoolCache
-from services.matcher.domain import Person, PoolIndex, Program, person_from_profile
+from services.matcher.adapters.pools import PoolCache, person_from_doc
+from services.matcher.domain import Person, PoolIndex, Program
 from shared.contract import ProfileChanged
 from shared.store import Tx
 
 OPEN = ("proposed", "accepted")
-BLOCKING = ("declined", "expired", "ended")
 
 
 @dataclass
@@ -100,14 +99,14 @@ class MatcherRepository:
 
     async def pool(self, program: Program, tx: Tx | None = None) -> dict[str, Person]:
         """Active people of one program, their skills normalised with the program's taxonomy extension."""
-        return {doc["person_id"]: _person(doc, program) async for doc in self.people.find(
+        return {doc["person_id"]: person_from_doc(doc, program) async for doc in self.people.find(
             {"org_id": program.org_id, "program_ids": program.program_id, "active": True}, session=_s(tx))}
 
     async def persons(self, program: Program, person_ids: Iterable[str], tx: Tx | None = None) -> dict[str, Person]:
         """These people as they are now (whatever their status), normalised for `program`."""
         cursor = self.people.find({"org_id": program.org_id, "person_id": {"$in": sorted(set(person_ids))}},
                                   session=_s(tx))
-        return {doc["person_id"]: _person(doc, program) async for doc in cursor}
+        return {doc["person_id"]: person_from_doc(doc, program) async for doc in cursor}
 
     async def pool_index(self, program: Program) -> PoolIndex:
         """The program's vectorised pool as last committed (cached, refreshed incrementally)."""
@@ -193,10 +192,6 @@ def repository(ctx: Any) -> MatcherRepository:
         overlap = getattr(ctx.settings, "pool_refresh_overlap_s", 5.0)
         repo = ctx.extras["matcher.repository"] = MatcherRepository(ctx.store.db, overlap_s=overlap)
     return repo
-
-
-def _person(doc: dict[str, Any], program: Program) -> Person:
-    return person_from_profile(ProfileChanged.model_validate(doc["profile"]), program.skill_aliases)
 
 
 def _s(tx: Tx | None) -> Any:
