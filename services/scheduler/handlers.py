@@ -223,29 +223,16 @@ def _teachings(items: list[dict[str, Any]]) -> list[Teaching]:
     return [Teaching.model_validate(t) for t in items]
 
 
+def _about(doc: dict[str, Any]) -> dict[str, Any]:
+    """The fields every scheduler event carries about its match."""
+    return {key: doc[key] for key in ("org_id", "match_id", "program_id", "person_a", "person_b")} | {
+        "correlation_id": doc.get("correlation_id")}
+
+
 def _schedule_event(event_cls: type[Event], doc: dict[str, Any], sessions: list[Session], **extra: Any) -> Event:
-    return event_cls(
-        org_id=doc["org_id"],
-        correlation_id=doc.get("correlation_id"),
-        schedule_id=doc["schedule_id"],
-        match_id=doc["match_id"],
-        program_id=doc["program_id"],
-        person_a=doc["person_a"],
-        person_b=doc["person_b"],
-        sessions=sessions,
-        version=doc["version"],
-        **extra,
-    )
+    return event_cls(**_about(doc), schedule_id=doc["schedule_id"], sessions=sessions, version=doc["version"],
+                     **extra)
 
 
 def _unschedulable_event(doc: dict[str, Any], result: Unschedulable) -> ScheduleUnschedulable:
-    return ScheduleUnschedulable(
-        org_id=doc["org_id"],
-        correlation_id=doc.get("correlation_id"),
-        match_id=doc["match_id"],
-        program_id=doc["program_id"],
-        person_a=doc["person_a"],
-        person_b=doc["person_b"],
-        reason=result.reason,
-        suggestion=result.suggestion,
-    )
+    return ScheduleUnschedulable(**_about(doc), reason=result.reason, suggestion=result.suggestion)
