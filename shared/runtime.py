@@ -50,6 +50,12 @@ class ServiceSpec:
     setup: Callable[[Context], Awaitable[None]] | None = None
     teardown: Callable[[Context], Awaitable[None]] | None = None
     jobs: list[Callable[[Context], Awaitable[None]]] = field(default_factory=list)
+    readiness: dict[str, "ReadinessCheck"] = field(default_factory=dict)
+    """Service-specific checks that /readyz adds to its broker and database probes, by name:
+    each returns False when the service's own loop is stuck (for example, a backlog too old)."""
+
+
+ReadinessCheck = Callable[[Context], Awaitable[bool]]
 
 
 def build_context(spec: ServiceSpec, settings: ServiceSettings) -> Context:
@@ -133,6 +139,8 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
     @app.get("/readyz", tags=["operations"])
     async def readyz() -> JSONResponse:
         checks = {"broker": await _check(ctx.broker.ping(timeout=2)), "database": await _check(ctx.store.ping())}
+        for name, check in spec.readiness.items():
+            checks[name] = await _check(check(ctx))
         ready = all(checks.values())
         return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
 
