@@ -15,6 +15,7 @@ The scheme (RFC 5545 / RFC 5546):
   cancels the master, which cancels the series.
 """
 
+import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -27,8 +28,10 @@ _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_DNS, "calendar.reciprocal")
 
 
 def series_uid(org_id: str, schedule_id: str) -> str:
-    """The UID of a schedule's series: the same in every tenant-separated calendar, never shared across tenants."""
-    return f"{uuid.uuid5(_NAMESPACE, f'{org_id}\x1f{schedule_id}')}@{DOMAIN}"
+    """The UID of a schedule's series: derived from the tenant and the schedule, so stable for the
+    schedule's life and never the same for two tenants."""
+    name = json.dumps([org_id, schedule_id])  # unambiguous: ("a", "bc") is not ("ab", "c")
+    return f"{uuid.uuid5(_NAMESPACE, name)}@{DOMAIN}"
 
 
 @dataclass(frozen=True)
