@@ -180,3 +180,10 @@ def test_a_rejection_has_at_most_the_bounded_number_of_errors():
     assert len(found) == L.REJECTION_ERRORS_MAX
     assert found[0].field == "offers[0].level"
     assert (found[-1].field, found[-1].message) == ("profile", f"and {2 * 50 - L.REJECTION_ERRORS_MAX + 1} more errors")
+
+
+def test_a_rejection_names_the_person_only_with_values_inside_their_limits():
+    from services.profiles.handlers import within
+
+    assert within("Ana", L.NAME_MAX) == "Ana" and within("A" * L.NAME_MAX, L.NAME_MAX) == "A" * L.NAME_MAX
+    assert within("A" * (L.NAME_MAX + 1), L.NAME_MAX) == ""
