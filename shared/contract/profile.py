@@ -41,9 +41,10 @@ def _known_zone(name: str) -> str:
     return name
 
 
-Text = Annotated[str, Field(min_length=1, max_length=L.NAME_MAX, pattern=NONBLANK)]
+RequiredName = Annotated[str, Field(min_length=1, max_length=L.NAME_MAX, pattern=NONBLANK)]
 Skill = Annotated[str, Field(min_length=1, max_length=L.SKILL_MAX, pattern=NONBLANK, examples=["social media"])]
-Id = Annotated[str, Field(max_length=L.ID_MAX)]
+Ref = Annotated[str, Field(max_length=L.ID_MAX)]
+"""The id of something else: a program, a manager."""
 Tag = Annotated[str, Field(max_length=L.LANGUAGE_MAX)]
 ClockTime = Annotated[str, Field(pattern=HHMM_PATTERN, description="HH:MM (00:00 to 24:00) in the person's own zone.")]
 TimeZone = Annotated[
@@ -57,6 +58,7 @@ class Content(BaseModel):
 
 class OfferContent(Content):
     model_config = ConfigDict(title="Offer")
+
     skill: Skill
     level: int = Field(default=3, ge=L.LEVEL_MIN, le=L.LEVEL_MAX, description="1 (basic) to 5 (expert).")
     note: str | None = Field(default=None, max_length=L.NOTE_MAX)
@@ -64,6 +66,7 @@ class OfferContent(Content):
 
 class WantContent(Content):
     model_config = ConfigDict(title="Want")
+
     skill: Skill
     goal: str = Field(
         min_length=1, max_length=L.GOAL_MAX, pattern=NONBLANK, examples=["lead my first team meeting"],
@@ -87,6 +90,7 @@ class WantContent(Content):
 
 class WindowContent(Content):
     model_config = ConfigDict(title="Window")
+
     weekday: Weekday
     start: ClockTime = Field(examples=["09:00"])
     end: ClockTime = Field(examples=["12:30"], description="HH:MM after the start, in the person's own zone.")
@@ -104,16 +108,16 @@ class ProfileContent(Content):
     """What a person tells us about themselves, with every rule a profile must meet."""
 
     person_id: Annotated[str, Field(min_length=1, max_length=L.ID_MAX)]
-    program_ids: list[Id] = Field(min_length=1, max_length=L.PROGRAMS_MAX)
-    display_name: Text
+    program_ids: list[Ref] = Field(min_length=1, max_length=L.PROGRAMS_MAX)
+    display_name: RequiredName
     email: str = Field(max_length=L.EMAIL_MAX, pattern=EMAIL_PATTERN, examples=["ana@example.com"])
-    department: Text
+    department: RequiredName
     site: str = Field(default="", max_length=L.NAME_MAX)
     timezone: TimeZone = "UTC"
     languages: list[Tag] = Field(default_factory=lambda: ["en"], min_length=1, max_length=L.LANGUAGES_MAX)
     locale: Tag = "en"
     career_stage: CareerStage = "mid"
-    manager_id: Id | None = Field(default=None, description="Not the person themselves.")
+    manager_id: Ref | None = Field(default=None, description="Not the person themselves.")
     offers: list[OfferContent] = Field(min_length=1, max_length=L.OFFERS_MAX)
     wants: list[WantContent] = Field(min_length=1, max_length=L.WANTS_MAX)
     interests: list[Annotated[str, Field(max_length=L.SKILL_MAX)]] = Field(

@@ -43,6 +43,20 @@ def test_the_profiles_submitted_schema_shows_every_limit(schemas):
     assert schema["x-kafka-key"] == "person_id"
 
 
+def test_the_asyncapi_document_shows_the_profile_limits(tmp_path):
+    from importlib import import_module
+
+    from reciprocal.embedded import SERVICES
+    from shared.contract.schemas import write_asyncapi
+
+    write_asyncapi(tmp_path / "asyncapi.json", [import_module(f"services.{n}.app").SPEC for n in SERVICES])
+    schemas = json.loads((tmp_path / "asyncapi.json").read_text())["components"]["schemas"]
+    submitted = schemas["ProfileSubmitted"]["properties"]
+    assert submitted["offers"]["maxItems"] == L.OFFERS_MAX and submitted["max_partners"]["maximum"] == L.PARTNERS_MAX
+    assert schemas["OfferContent"]["properties"]["level"]["maximum"] == L.LEVEL_MAX
+    assert schemas["MatchResponded"]["properties"]["reason"]["anyOf"][0]["maxLength"] == L.REASON_MAX
+
+
 def test_the_other_ingress_schemas_are_bounded(schemas):
     program = schemas["programs.configured"]["properties"]
     assert program["program_id"]["maxLength"] == L.ID_MAX and program["name"]["maxLength"] == L.NAME_MAX
