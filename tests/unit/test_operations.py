@@ -24,7 +24,8 @@ DLQ_HEADERS = {"content-type": "application/json", "dlq-error-type": "schema_inv
 
 def test_a_dead_letter_reads_its_reasons_and_event_id_from_the_body_when_headers_lack_it():
     letter = dead_letter_of(record(b'{"event_id": "e1"}', DLQ_HEADERS))
-    assert (letter.event_id, letter.error_type, letter.attempts, letter.original_offset) == ("e1", "schema_invalid", 1, 41)
+    assert (letter.event_id, letter.error_type, letter.attempts) == ("e1", "schema_invalid", 1)
+    assert letter.original_offset == 41
     assert letter.position == "2:7" and letter.key == "p1"
     not_json = dead_letter_of(record(b"\x00garbage", {**DLQ_HEADERS, "dlq-error-type": "not_json"}))
     assert not_json.event_id is None and not_json.original_topic == "profiles.submitted"
