@@ -269,7 +269,7 @@ def dlq_list(
         typer.echo(f"{len(letters)} dead letters in {dlq_of(topic)}")
     for d in letters:
         typer.echo(
-            f"\n{d.position}  key={d.key}  event_id={d.event_id or '-'}\n"
+            f"\n{d.position}  key={d.key}  event_id={d.event_id}{' (from its position)' * d.event_id_from_position}\n"
             f"  {d.error_type}: {d.error_message}\n"
             f"  group={d.consumer_group}  attempts={d.attempts}  "
             f"from {d.original_topic}:{d.original_partition}:{d.original_offset}"

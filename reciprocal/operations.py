@@ -5,6 +5,7 @@ They speak only Kafka, so they work against any stack (embedded or real) given i
 
 import json
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,6 +23,8 @@ DLQ_SUFFIX = ".dlq"
 DLQ_HEADER_PREFIX = "dlq-"
 REPLAY_HEADER = "reciprocal-replay"
 REPLAYED_FROM_HEADER = "reciprocal-replayed-from"
+POSITION_IDS = uuid.UUID("5f0c3a9e-3d6b-4c1e-9a51-7d2b8f0e6c41")
+"""Namespace of the event ids given to dead letters that carry none, from their place in the `.dlq` topic."""
 
 
 class OperationError(Exception):
@@ -101,7 +104,8 @@ class DeadLetter:
     partition: int
     offset: int
     key: str | None
-    event_id: str | None
+    event_id: str
+    event_id_from_position: bool
     error_type: str | None
     error_message: str | None
     consumer_group: str | None
@@ -136,7 +140,8 @@ def dead_letter_of(record: ConsumerRecord) -> DeadLetter:
     return DeadLetter(
         dlq_topic=record.topic, partition=record.partition, offset=record.offset,
         key=record.key.decode(errors="replace") if record.key is not None else None,
-        event_id=str(event_id) if event_id else None,
+        event_id=str(event_id or position_event_id(record.topic, record.partition, record.offset)),
+        event_id_from_position=not event_id,
         error_type=headers.get("dlq-error-type"), error_message=headers.get("dlq-error-message"),
         consumer_group=headers.get("dlq-consumer-group"), attempts=_int(headers.get("dlq-attempts")),
         original_topic=headers.get("dlq-original-topic") or record.topic.removesuffix(DLQ_SUFFIX),
@@ -144,6 +149,12 @@ def dead_letter_of(record: ConsumerRecord) -> DeadLetter:
         original_offset=_int(headers.get("dlq-original-offset")),
         value=record.value or b"", headers=headers,
     )
+
+
+def position_event_id(topic: str, partition: int, offset: int) -> str:
+    """A dead letter without an event id gets one from its place, the same on every listing and replay, so
+    that an operator can name it (and its fixed line), and a replayed copy is still de-duplicated."""
+    return str(uuid.uuid5(POSITION_IDS, f"{topic}:{partition}:{offset}"))
 
 
 async def list_dead_letters(bootstrap: str, topic: str, *, idle_ms: int = 1500) -> list[DeadLetter]:
@@ -179,19 +190,27 @@ def select(letters: list[DeadLetter], ids: Iterable[str], *, everything: bool) -
     unique: list[DeadLetter] = []
     seen: set[str] = set()
     for letter in chosen:
-        if letter.event_id is not None and letter.event_id in seen:
-            continue
-        seen.add(letter.event_id or letter.position)
-        unique.append(letter)
+        if letter.event_id not in seen:
+            seen.add(letter.event_id)
+            unique.append(letter)
     return unique, [i for i in wanted if i not in found]
 
 
 def replay_headers(letter: DeadLetter) -> list[tuple[str, bytes]]:
     """The original headers without the dead-letter ones, marked as a replay of where it came from."""
     kept = {k: v for k, v in letter.headers.items() if not k.startswith(DLQ_HEADER_PREFIX)}
+    kept["event_id"] = letter.event_id
     kept[REPLAY_HEADER] = "true"
     kept[REPLAYED_FROM_HEADER] = f"{letter.dlq_topic}:{letter.position}"
     return [(k, v.encode()) for k, v in kept.items()]
+
+
+def with_event_id(value: bytes, event_id: str) -> bytes:
+    """The value with `event_id` filled in if it is a JSON object without one (else unchanged)."""
+    doc = _json_object(value)
+    if doc is None or doc.get("event_id"):
+        return value
+    return json.dumps({"event_id": event_id, **doc}).encode()
 
 
 def contract_error(topic: str, value: bytes) -> str | None:
@@ -221,7 +240,7 @@ async def replay_dead_letters(
     await producer.start()
     try:
         for letter in chosen:
-            value = fixed.get(letter.event_id or "", letter.value)
+            value = with_event_id(fixed.get(letter.event_id, letter.value), letter.event_id)
             if (error := contract_error(letter.original_topic, value)) is not None:
                 outcome.still_invalid.append((letter, error))
                 continue

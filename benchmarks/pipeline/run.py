@@ -20,7 +20,7 @@ from benchmarks.pipeline import population
 from benchmarks.pipeline.hop import bare_hop_seconds
 from benchmarks.pipeline.metrics import per_message, scrape
 from benchmarks.pipeline.observe import EventWatch, MailWatch
-from benchmarks.pipeline.report import render
+from benchmarks.pipeline.report import render, seconds
 from benchmarks.pipeline.stats import backlog_growth, percentile, sustained
 from reciprocal.embedded import SERVICES, EmbeddedStack
 from reciprocal.wire import stamp_envelope
@@ -261,7 +261,8 @@ def run(config: Config, stacks: Stacks = fresh_stack, progress: Callable[[str], 
         with stacks() as stack:
             level = asyncio.run(measure_level(stack, rate, config))
         report.levels.append(level)
-        progress(f"  p50 {level.p50_s:.2f} s, p99 {level.p99_s:.2f} s, {level.missing} missing")
+        progress(f"  p50 {seconds(level.p50_s, config.deadline_s)}, p99 {seconds(level.p99_s, config.deadline_s)}, "
+                 f"{level.missing} of {level.submitted} missing")
     if config.import_size:
         progress(f"bulk import of {config.import_size} profiles ...")
         with stacks() as stack:

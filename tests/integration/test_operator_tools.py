@@ -110,3 +110,28 @@ def test_dead_letters_are_listed_with_reasons_and_a_fixed_replay_takes_effect_on
     assert headers["reciprocal-replay"] == b"true" and not any(k.startswith("dlq-") for k in headers)
     assert replayed[0].key == body["person_id"].encode()
     assert [(c["person_id"], c["version"], c["max_partners"]) for c in changes] == [(body["person_id"], 1, 2)]
+
+
+def test_a_dead_letter_that_is_not_json_is_named_by_its_listed_id_and_replayed_fixed(stack, tmp_path: Path):
+    org = f"org-{uuid.uuid4().hex[:6]}"
+    person = profile(org, f"bo-{org}", offers=["sql"], wants=["coaching"])
+
+    async def garble() -> None:
+        async with Frontend(stack.kafka_bootstrap) as fe, Tap(stack.kafka_bootstrap, ["profiles.submitted.dlq"]) as t:
+            await fe.publish_raw("profiles.submitted", b"\x00" + org.encode(), key=person["person_id"].encode())
+            await t.wait_for(lambda t: any(r.key == person["person_id"].encode() for r in t.records), what="dlq")
+
+    asyncio.run(garble())
+    boot = ("--bootstrap", stack.kafka_bootstrap)
+    letters = json_lines(cli("dlq", "list", "profiles.submitted", "--json", *boot).stdout)
+    letter = next(d for d in letters if d["key"] == person["person_id"])
+    assert letter["error_type"] == "not_json" and letter["event_id_from_position"]
+    again = json_lines(cli("dlq", "list", "profiles.submitted", "--json", *boot).stdout)
+    assert letter["event_id"] in {d["event_id"] for d in again}, "the same id on every listing"
+
+    fixed = tmp_path / "fixed.jsonl"
+    fixed.write_text(json.dumps({"event_id": letter["event_id"], **person}) + "\n")
+    replay = ("dlq", "replay", "profiles.submitted.dlq", "--id", letter["event_id"], "--fixed", str(fixed), *boot)
+    changes, (results, _) = asyncio.run(_changes_after_replays(stack, org, [lambda: cli(*replay)] * 2))
+    assert [r.exit_code for r in results] == [0, 0]
+    assert [(c["person_id"], c["version"]) for c in changes] == [(person["person_id"], 1)]

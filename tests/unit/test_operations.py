@@ -8,6 +8,7 @@ from aiokafka.structs import ConsumerRecord
 
 from reciprocal.operations import (
     OperationError, contract_error, dead_letter_of, dlq_of, prepare_line, read_fixed, replay_headers, select,
+    with_event_id,
 )
 
 
@@ -28,7 +29,16 @@ def test_a_dead_letter_reads_its_reasons_and_event_id_from_the_body_when_headers
     assert letter.original_offset == 41
     assert letter.position == "2:7" and letter.key == "p1"
     not_json = dead_letter_of(record(b"\x00garbage", {**DLQ_HEADERS, "dlq-error-type": "not_json"}))
-    assert not_json.event_id is None and not_json.original_topic == "profiles.submitted"
+    assert not_json.event_id_from_position and not_json.original_topic == "profiles.submitted"
+    again = dead_letter_of(record(b"\x00garbage", DLQ_HEADERS))
+    assert again.event_id == not_json.event_id != dead_letter_of(record(b"x", DLQ_HEADERS, offset=8)).event_id
+    assert not letter.event_id_from_position
+
+
+def test_a_replayed_value_without_an_event_id_gets_the_dead_letters_one():
+    assert json.loads(with_event_id(b'{"org_id": "a"}', "e7")) == {"event_id": "e7", "org_id": "a"}
+    assert with_event_id(b'{"event_id": "e1"}', "e7") == b'{"event_id": "e1"}'
+    assert with_event_id(b"junk", "e7") == b"junk"
 
 
 def test_either_topic_or_its_dlq_names_the_dlq_and_unknown_topics_are_refused():
@@ -42,11 +52,14 @@ def test_replays_are_chosen_once_per_event_id_by_id_or_position():
     other = dead_letter_of(record(b"junk", DLQ_HEADERS, offset=3))
     chosen, missing = select([*twice, other], ["e1", "2:3", "e9"], everything=False)
     assert [d.position for d in chosen] == ["2:1", "2:3"] and missing == ["e9"]
+    assert select([*twice, other], [other.event_id], everything=False)[0] == [other]
     assert len(select([*twice, other], [], everything=True)[0]) == 2
 
 
 def test_a_replay_drops_the_dead_letter_headers_and_says_where_it_came_from():
     headers = dict(replay_headers(dead_letter_of(record(b"{}", {**DLQ_HEADERS, "event_id": "e1"}))))
+    anonymous = dead_letter_of(record(b"{}", DLQ_HEADERS))
+    assert dict(replay_headers(anonymous))["event_id"] == anonymous.event_id.encode()
     assert headers == {"content-type": b"application/json", "event_id": b"e1", "reciprocal-replay": b"true",
                        "reciprocal-replayed-from": b"profiles.submitted.dlq:2:7"}
 
