@@ -15,6 +15,10 @@ def seconds(value: float | None, deadline: float | None = None) -> str:
     return f"{value * 1000:.1f} ms" if value < 0.1 else f"{value:.2f} s"
 
 
+def ratio(value: float) -> str:
+    return "-" if math.isinf(value) or math.isnan(value) else f"{value:,.0f}x"
+
+
 def table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
@@ -32,14 +36,14 @@ def render(report: "Report") -> str:
           *(seconds(v, cfg.deadline_s) for v in (lv.p50_s, lv.p95_s, lv.p99_s)),
           f"{lv.backlog_growth_per_s:.2f}", f"{lv.completed_per_s:.2f}", "yes" if lv.held else "no"]
          for lv in report.levels]))
-    out += ["", "Stage split (p50; the stages of one email add up to its latency):", ""]
+    out += ["", "Stage split (p50 of each stage; the three stages of one email add up to its latency):", ""]
     out.append(table(["offered /s", "submit -> profiles.changed", "-> matches.proposed", "-> email"],
                      [[f"{lv.rate:g}", *(seconds(lv.stage_p50_s[s]) for s in lv.stage_p50_s)]
                       for lv in report.levels]))
     out += ["", "Against the bare broker (aiokafka produce -> consume on the same broker, measured before each level):",
             ""]
     out.append(table(["offered /s", "bare hop p50", "bare hop p99", "pipeline p50 / (3 hops x bare hop p50)"],
-                     [[f"{lv.rate:g}", seconds(lv.hop_p50_s), seconds(lv.hop_p99_s), f"{lv.ratio_to_bare_hops:,.0f}x"]
+                     [[f"{lv.rate:g}", seconds(lv.hop_p50_s), seconds(lv.hop_p99_s), ratio(lv.ratio_to_bare_hops)]
                       for lv in report.levels]))
     out.append("")
     if any(lv.breakdown for lv in report.levels):
@@ -65,8 +69,10 @@ def render(report: "Report") -> str:
                        f"{seconds(b.all_proposed_s)} ({b.size / b.all_proposed_s:.1f}/s).")
         else:
             out.append(f"Bulk import of {b.size:,} profiles: NOT complete within {cfg.import_timeout_s:g} s: "
-                       f"{b.changed_seen:,} profiles.changed and {b.proposed_seen:,} people proposed seen"
+                       f"{b.changed_seen:,} profiles.changed ({b.changed_per_s:.1f}/s) and {b.proposed_seen:,} people "
+                       f"proposed ({b.proposed_per_s:.1f}/s) seen"
                        + (f"; every profiles.changed after {seconds(b.all_changed_s)}" if b.all_changed_s else "")
-                       + ".")
+                       + (f"; at that pace every proposal would take about {seconds(b.size / b.proposed_per_s)}"
+                          if b.proposed_per_s else "") + ".")
     out.append(f"Whole run: {report.seconds:.0f} s.")
     return "\n".join(out)

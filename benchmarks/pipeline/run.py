@@ -75,6 +75,9 @@ class BulkImport:
     proposed_seen: int
     all_changed_s: float | None
     all_proposed_s: float | None
+    changed_per_s: float
+    proposed_per_s: float
+    """People per second seen changed / proposed from the start of the import to the last one seen."""
 
 
 @dataclass
@@ -246,10 +249,14 @@ async def measure_import(stack: EmbeddedStack, size: int, timeout: float) -> Bul
         await producer.stop()
     seen_changed = [events.changed[i] for i in ids if i in events.changed]
     seen_proposed = [events.proposed[i] for i in ids if i in events.proposed]
+    def rate(seen: list[float]) -> float:
+        return len(seen) / (max(seen) - t0) if seen and max(seen) > t0 else 0.0
+
     return BulkImport(
         size=len(people), complete=bool(proposed), changed_seen=len(seen_changed), proposed_seen=len(seen_proposed),
         all_changed_s=max(seen_changed) - t0 if changed else None,
         all_proposed_s=max(seen_proposed) - t0 if proposed else None,
+        changed_per_s=rate(seen_changed), proposed_per_s=rate(seen_proposed),
     )
 
 
