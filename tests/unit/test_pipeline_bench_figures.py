@@ -57,3 +57,24 @@ def test_no_breakdown_when_the_histograms_are_not_exposed():
     plain = {"profiles": totals_of(OTHER), "matcher": totals_of(HISTOGRAMS)}
     assert not plain["profiles"].exposed
     assert per_message(plain, plain) is None
+
+
+def _level(breakdown):  # noqa: ANN001, ANN202
+    from benchmarks.pipeline.run import Level
+
+    return Level(rate=5, submitted=10, arrived=10, missing=0, p50_s=1.0, p95_s=1.5, p99_s=2.0,
+                 backlog_growth_per_s=0.0, completed_per_s=5.0, held=True,
+                 stage_p50_s={"submit->changed": 0.2, "changed->proposed": 0.4, "proposed->email": 0.4},
+                 stage_mean_s={}, hop_p50_s=0.002, hop_p99_s=0.005, ratio_to_bare_hops=166.7, breakdown=breakdown)
+
+
+def test_the_report_shows_the_breakdown_when_measured_and_says_so_when_not():
+    from benchmarks.pipeline.report import render
+    from benchmarks.pipeline.run import Config, Report
+
+    without = render(Report(Config(), levels=[_level(None)]))
+    assert "breakdown: not available" in without and "Sustained maximum offered rate: 5 profiles/s" in without
+    spent = {"stage_mean_s": 0.3, "handler_s": 0.1, "db_s": 0.05, "broker_and_waiting_s": 0.2}
+    with_it = render(Report(Config(), levels=[_level({"submit->changed": spent})]))
+    assert "| 5 | submit->changed | 0.30 s | 0.10 s | 50.0 ms | 0.20 s |" in with_it
+    assert "not available" not in with_it and "| 5 | 2.0 ms | 5.0 ms | 167x |" in with_it
