@@ -12,6 +12,10 @@ def seconds(value: float | None, deadline: float | None = None) -> str:
         return "-"
     if math.isinf(value):
         return f"> {deadline:g} s" if deadline else "never"
+    if value >= 3600:
+        return f"{value / 3600:.1f} h"
+    if value >= 120:
+        return f"{value / 60:.1f} min"
     return f"{value * 1000:.1f} ms" if value < 0.1 else f"{value:.2f} s"
 
 

@@ -78,3 +78,10 @@ def test_the_report_shows_the_breakdown_when_measured_and_says_so_when_not():
     with_it = render(Report(Config(), levels=[_level({"submit->changed": spent})]))
     assert "| 5 | submit->changed | 0.30 s | 0.10 s | 50.0 ms | 0.20 s |" in with_it
     assert "not available" not in with_it and "| 5 | 2.0 ms | 5.0 ms | 167x |" in with_it
+
+
+def test_durations_print_in_a_readable_unit():
+    from benchmarks.pipeline.report import seconds
+
+    assert [seconds(v) for v in (0.0021, 1.5, 600, 11632)] == ["2.1 ms", "1.50 s", "10.0 min", "3.2 h"]
+    assert seconds(math.inf, 30) == "> 30 s" and seconds(None) == "-"
