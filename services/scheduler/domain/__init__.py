@@ -1,4 +1,5 @@
-"""The scheduler's pure logic: slots across time zones, the series, rescheduling, reminders, iCalendar."""
+"""The scheduler's pure logic: slot choice (availability itself is `shared.availability`), the series,
+rescheduling, reminders, iCalendar."""
 
 from services.scheduler.domain.agenda import kickoff_agenda, learner_goals, teaching_agenda
 from services.scheduler.domain.ics import session_uid, sessions_calendar
@@ -10,7 +11,7 @@ from services.scheduler.domain.reschedule import Rescheduled, reschedule, resche
 from services.scheduler.domain.series import (
     Scheduled, SeriesResult, Unschedulable, plan_series, session_id, shared_mode,
 )
-from services.scheduler.domain.slots import availability, best_slot, overlap, window_on
+from services.scheduler.domain.slots import availability, best_slot, overlap
 from services.scheduler.domain.weeks import CADENCE_WEEKS, first_monday, session_count, week_span
 
 __all__ = [
@@ -18,5 +19,5 @@ __all__ = [
     "as_utc", "availability", "best_slot", "first_monday", "kickoff_agenda", "learner_goals",
     "overlap", "participant_from_profile", "pending_reminders", "plan_from_program", "plan_series",
     "reminder_due_at", "reschedule", "reschedule_result", "series_monday", "session_count", "session_id",
-    "session_uid", "sessions_calendar", "shared_mode", "teaching_agenda", "week_span", "window_on",
+    "session_uid", "sessions_calendar", "shared_mode", "teaching_agenda", "week_span",
 ]
