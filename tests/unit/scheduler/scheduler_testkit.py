@@ -5,20 +5,16 @@ import random
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from shared.contract.timefmt import minutes_of
 from services.scheduler.domain import Participant, SeriesPlan
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-def minutes(hhmm: str) -> int:
-    h, m = hhmm.split(":")
-    return int(h) * 60 + int(m)
-
-
 def _window_instants(tz: ZoneInfo, day: date, window: tuple[str, str, str]) -> tuple[datetime, datetime]:
     """A window's ends on a local date, by wall-clock arithmetic (zoneinfo's fold=0)."""
     midnight = datetime.combine(day, time(), tz)
-    return tuple((midnight + timedelta(minutes=minutes(hhmm_))).astimezone(UTC) for hhmm_ in window[1:])
+    return tuple((midnight + timedelta(minutes=minutes_of(hhmm_))).astimezone(UTC) for hhmm_ in window[1:])
 
 
 def local_inside(person: Participant, instant: datetime) -> list[tuple[str, str, str]]:

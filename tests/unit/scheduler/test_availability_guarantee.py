@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from shared.contract.events import ProfileChanged, ProgramConfigured
+from shared.contract.timefmt import minutes_of
 from services.matcher.domain import ineligibility, person_from_profile, program_from_event, program_start, reason_code
 from services.matcher.domain.slots import SlotTable
 from services.scheduler.domain import (
@@ -145,7 +146,7 @@ def windows_like(draw, tz_from: str | None, source: Windows, tz_to: str, referen
 def split(draw, window: tuple[str, str, str]) -> list[tuple[str, str, str]]:
     """The window itself, or two windows that together cover it: touching or overlapping."""
     weekday, start, end = window
-    s, e = (int(x[:2]) * 60 + int(x[3:]) for x in (start, end))
+    s, e = minutes_of(start), minutes_of(end)
     if e - s < 30 or not draw(st.booleans()):
         return [window]
     cut = s + 15 * draw(st.integers(1, (e - s) // 15 - 1))
