@@ -23,7 +23,7 @@ import httpx
 from reciprocal.processes import free_port, spawn, stop, wait_for_port
 from shared.messaging import create_topics
 
-SERVICES = ("profiles", "matcher", "scheduler", "notifier")
+SERVICES = ("profiles", "matcher", "scheduler", "notifier", "progress")
 
 
 def tansu_binary() -> str:
