@@ -427,7 +427,9 @@ class BalanceFields(Part):
     person_a: str
     person_b: str
     status: Literal["active", "ended"]
-    sessions_due: int = Field(ge=0, description="Scheduled sessions that have ended by now.")
+    sessions_scheduled: int = Field(ge=0, description="Sessions of the partnership's series, cancelled ones left out.")
+    sessions_due: int = Field(
+        ge=0, description="Sessions whose check-in was requested (after they ended) or that someone checked in to.")
     sessions_held: int = Field(ge=0, description="Sessions at least one partner said happened (kickoff included).")
     a_teaches_b: DirectionBalance
     b_teaches_a: DirectionBalance

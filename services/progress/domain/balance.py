@@ -43,7 +43,7 @@ def ledger(p: "Partnership") -> BalanceFields:
     taught = a_teaches_b.held + b_teaches_a.held
     return BalanceFields(
         match_id=p.match_id, program_id=p.program_id, person_a=p.person_a, person_b=p.person_b,
-        status=p.status.value, sessions_due=p.sessions_due,
+        status=p.status.value, sessions_scheduled=len(p.sessions), sessions_due=p.sessions_due,
         sessions_held=sum(1 for sid in p.sessions if p.held(sid)),
         a_teaches_b=a_teaches_b, b_teaches_a=b_teaches_a,
         share_taught_by_a=round(a_teaches_b.held / taught, 4) if taught else None,

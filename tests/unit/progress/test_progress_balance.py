@@ -77,6 +77,7 @@ def test_a_cancelling_update_removes_the_sessions_ahead_but_keeps_answered_ones(
     check(p, 2, A, "yes")
     p.schedule(sessions[1:], version=2, cancelled=True, thresholds=DEFAULTS, now=NOW)
     assert list(p.sessions) == ["m1-s01", "m1-s02"]
+    assert ledger(p).sessions_scheduled == 2
     p.schedule(sessions, version=2, cancelled=False, thresholds=DEFAULTS, now=NOW)  # stale version: ignored
     assert list(p.sessions) == ["m1-s01", "m1-s02"]
 
