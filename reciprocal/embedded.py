@@ -27,7 +27,7 @@ from reciprocal.processes import (
 )
 from shared.messaging import create_topics
 
-SERVICES = ("profiles", "matcher", "scheduler", "notifier")
+SERVICES = ("profiles", "matcher", "scheduler", "notifier", "progress")
 
 
 def tansu_binary() -> str:
