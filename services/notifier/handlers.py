@@ -148,6 +148,12 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _forget(attempt: "asyncio.Future[None]") -> None:
+    """Collect the outcome of a send given up on, so it is not reported as never retrieved."""
+    if not attempt.cancelled():
+        attempt.exception()
+
+
 class Deliverer:
     """Sends due email and webhook deliveries, up to `delivery_concurrency` at once, each send bounded
     by `delivery_send_timeout_s`, so one hanging server holds one slot and never the others.
@@ -173,6 +179,7 @@ class Deliverer:
         self.webhooks = WebhookSender(settings)
         self.in_flight: dict[str, asyncio.Task[None]] = {}
         self.held: dict[str, datetime] = {}
+        self.abandoned: set[asyncio.Future[None]] = set()
 
     async def run(self, wakeup: asyncio.Event) -> None:
         """Deliver until cancelled: refill free slots whenever a send ends, new deliveries are
@@ -256,13 +263,24 @@ class Deliverer:
             structlog.contextvars.unbind_contextvars("delivery_id", "channel")
 
     async def _send(self, delivery: Delivery) -> None:
+        """Send, or give up after delivery_send_timeout_s. A cancelled client may still wait to say
+        goodbye (aiosmtplib sends QUIT, which a server that stopped answering never acknowledges):
+        the slot does not wait for that; the client finishes on its own, within its own timeout."""
         sender = self.mailer if delivery.channel == "email" else self.webhooks
         timeout_s = self.settings.delivery_send_timeout_s
+        attempt = asyncio.ensure_future(sender.send(delivery.send_request()))
         try:
-            async with asyncio.timeout(timeout_s):
-                await sender.send(delivery.send_request())
-        except TimeoutError as exc:
-            raise TransientFailure(f"no answer within {timeout_s:g} s") from exc
+            done, _ = await asyncio.wait({attempt}, timeout=timeout_s)
+        except BaseException:
+            attempt.cancel()
+            raise
+        if not done:
+            attempt.cancel()
+            self.abandoned.add(attempt)
+            attempt.add_done_callback(_forget)
+            attempt.add_done_callback(self.abandoned.discard)
+            raise TransientFailure(f"no answer within {timeout_s:g} s")
+        attempt.result()
 
     async def _suppression(self, delivery: Delivery) -> str | None:
         contacts = await self.repo.contacts_of(delivery.org_id, [delivery.person_id])
@@ -292,7 +310,7 @@ class Deliverer:
     async def close(self) -> None:
         """Stop sending: interrupted sends keep their claims, which this replica takes back when it
         restarts (or another once the lease expires)."""
-        tasks = list(self.in_flight.values())
+        tasks = [*self.in_flight.values(), *self.abandoned]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -63,8 +63,9 @@ class Table:
 class Sender:
     """Answers at once, except for the recipients it is told to keep waiting until released."""
 
-    def __init__(self, *hanging: str) -> None:
+    def __init__(self, *hanging: str, goodbye_s: float = 0) -> None:
         self.hanging = set(hanging)
+        self.goodbye_s = goodbye_s  # how long a cancelled send still waits (a QUIT nobody answers)
         self.release = asyncio.Event()
         self.in_flight = 0
         self.most_in_flight = 0
@@ -75,7 +76,11 @@ class Sender:
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
         try:
             if request["to"] in self.hanging:
-                await self.release.wait()
+                try:
+                    await self.release.wait()
+                except asyncio.CancelledError:
+                    await asyncio.sleep(self.goodbye_s)
+                    raise
             await asyncio.sleep(0)
             self.sent.append(request["_id"])
         finally:
@@ -189,6 +194,20 @@ async def test_a_send_that_never_answers_is_cut_off_and_retried_while_the_others
     silent = table.rows["silent"]
     assert (silent.status, silent.attempts, silent.last_error) == (DeliveryStatus.PENDING, 1, "no answer within 0.2 s")
     assert silent.next_attempt_at >= NOW + timedelta(seconds=1)
+
+
+async def test_a_send_timeout_frees_the_slot_even_if_the_client_is_slow_to_hang_up():
+    table = Table(due("silent", minutes_ago=9), due("next"))
+    sender = Sender("silent@acme.test", goodbye_s=60)
+    d = deliverer(table, sender, delivery_send_timeout_s=0.2, delivery_concurrency=1)
+    await d.fill()
+    await drain(d)
+    assert table.status("silent") == DeliveryStatus.PENDING and len(d.abandoned) == 1
+    await d.fill()
+    await drain(d)
+    assert sender.sent == ["next"]
+    await d.close()
+    assert not d.abandoned
 
 
 async def test_a_sender_whose_claim_was_taken_over_records_nothing():
