@@ -173,7 +173,10 @@ class Deliverer:
         self.repo = repo
         self.settings = settings
         self.claimant = Claimant(instance=owner, run=uuid4().hex)
-        self.policy = RetryPolicy(settings.delivery_attempts, settings.delivery_backoff_s, settings.delivery_backoff_max_s)
+        self.policy = RetryPolicy(
+            attempts=settings.delivery_attempts, backoff_s=settings.delivery_backoff_s,
+            max_s=settings.delivery_backoff_max_s,
+        )
         self.clock = clock
         self.mailer = Mailer(settings)
         self.webhooks = WebhookSender(settings)
@@ -206,7 +209,8 @@ class Deliverer:
             return 0
         now = self.clock()
         self.held = {did: until for did, until in self.held.items() if until > now}
-        due = await self.repo.due_deliveries(now, self.claimant, limit=free, skip=self.held.keys() | self.in_flight.keys())
+        skip = self.held.keys() | self.in_flight.keys()
+        due = await self.repo.due_deliveries(now, self.claimant, limit=free, skip=skip)
         claimable = []
         for delivery in due:
             if delivery.claimable_by(self.claimant, now):

@@ -20,7 +20,7 @@ class NotifierSettings(ServiceSettings):
     delivery_attempts: int = Field(default=8, ge=1, description="Tries per delivery before notifications.failed.")
     delivery_backoff_s: float = Field(default=1.0, gt=0, description="First retry backoff; doubles, plus jitter.")
     delivery_backoff_max_s: float = Field(default=300.0, gt=0, description="Longest wait between tries.")
-    delivery_concurrency: int = Field(default=8, ge=1, description="Emails and webhooks in flight at once, per replica.")
+    delivery_concurrency: int = Field(default=8, ge=1, description="Sends in flight at once, per replica.")
     delivery_send_timeout_s: float = Field(default=30.0, gt=0, description="Longest one send may take in all.")
     delivery_lease_s: float = Field(
         default=60.0, gt=0, description="How long a claim keeps other replicas off a delivery; longer than a send."

@@ -132,7 +132,8 @@ class NotifierRepository:
             "$or": [
                 {"status": DeliveryStatus.PENDING, "next_attempt_at": {"$lte": now}},
                 {"status": DeliveryStatus.SENDING, "lease_expires_at": {"$lte": now}},
-                {"status": DeliveryStatus.SENDING, "lease_expires_at": None, "claimed_at": {"$lte": now - LEGACY_LEASE}},
+                {"status": DeliveryStatus.SENDING, "lease_expires_at": None,
+                 "claimed_at": {"$lte": now - LEGACY_LEASE}},
                 {"status": DeliveryStatus.SENDING, "claimed_by": claimant.instance, "claim_run": {"$ne": claimant.run}},
             ]
         }

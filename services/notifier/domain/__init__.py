@@ -1,7 +1,6 @@
 """The notifier's pure logic: contacts, messages, invites, webhook signing, retries and deliveries."""
 
 from services.notifier.domain.deliveries import (
-    FINISHED,
     Claimant,
     Delivery,
     DeliveryStatus,
@@ -40,5 +39,5 @@ __all__ = [
     "SIGNATURE_HEADER", "TIMESTAMP_HEADER", "TIMESTAMP_FIELD", "IDEMPOTENCY_HEADER", "sign", "verify",
     "encode_body", "signed_request", "webhook_payload", "delivery_id", "message_id", "suppression",
     "retry_delay", "retry_after_seconds", "RetryPolicy", "encode_cursor", "decode_cursor",
-    "Delivery", "DeliveryStatus", "Claimant", "IllegalTransition", "FINISHED",
+    "Delivery", "DeliveryStatus", "Claimant", "IllegalTransition"
 ]

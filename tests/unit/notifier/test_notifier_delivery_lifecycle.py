@@ -26,8 +26,10 @@ def sending(**over) -> Delivery:
 
 def finished(status: DeliveryStatus) -> Delivery:
     delivery = sending()
-    {DeliveryStatus.SENT: lambda: delivery.mark_sent(NOW), DeliveryStatus.FAILED: lambda: delivery.fail("HTTP 410", NOW),
-     DeliveryStatus.SUPPRESSED: lambda: delivery.suppress("recipient withdrawn", NOW)}[status]()
+    finish = {DeliveryStatus.SENT: lambda: delivery.mark_sent(NOW),
+              DeliveryStatus.FAILED: lambda: delivery.fail("HTTP 410", NOW),
+              DeliveryStatus.SUPPRESSED: lambda: delivery.suppress("recipient withdrawn", NOW)}
+    finish[status]()
     return delivery
 
 
@@ -127,7 +129,8 @@ ILLEGAL = {
 }
 for status in (DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.SUPPRESSED):
     ILLEGAL |= {
-        f"claim a {status} delivery": (lambda s=status: finished(s), lambda d: d.claim(ME, NOW + timedelta(days=1), 60)),
+        f"claim a {status} delivery": (lambda s=status: finished(s),
+                                       lambda d: d.claim(ME, NOW + timedelta(days=1), 60)),
         f"mark a {status} delivery sent": (lambda s=status: finished(s), lambda d: d.mark_sent(NOW)),
         f"retry a {status} delivery": (lambda s=status: finished(s),
                                        lambda d: d.mark_transient_failure("x", NOW, POLICY)),

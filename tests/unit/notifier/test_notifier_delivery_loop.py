@@ -12,7 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from services.notifier.domain import Claimant, Contact, Delivery, DeliveryStatus
-from services.notifier.handlers import HELD_RETRY, Deliverer
+from services.notifier.handlers import HELD_RETRY, Deliverer, measure_backlog
 from services.notifier.settings import NotifierSettings
 from shared.contract import NotificationSent
 from shared.store import Tx
@@ -250,3 +250,20 @@ def test_a_lease_must_outlast_a_send():
     assert NotifierSettings(delivery_send_timeout_s=30, delivery_lease_s=31)
     with pytest.raises(ValidationError, match="longer than RECIPROCAL_DELIVERY_SEND_TIMEOUT_S"):
         NotifierSettings(delivery_send_timeout_s=30, delivery_lease_s=30)
+
+
+class Backlogged:
+    def __init__(self, pending: int, waiting_since: datetime | None) -> None:
+        self.answer = (pending, waiting_since)
+
+    async def backlog(self, now: datetime) -> tuple[int, datetime | None]:
+        return self.answer
+
+
+async def test_the_backlog_is_stuck_once_a_due_delivery_waited_past_the_threshold():
+    stuck = await measure_backlog(Backlogged(3, NOW - timedelta(seconds=121)), NOW)  # type: ignore[arg-type]
+    assert (stuck.pending, stuck.oldest_due_s) == (3, 121.0) and stuck.stuck(120)
+    fresh = await measure_backlog(Backlogged(3, NOW - timedelta(seconds=5)), NOW)  # type: ignore[arg-type]
+    assert not fresh.stuck(120)
+    idle = await measure_backlog(Backlogged(0, None), NOW)  # type: ignore[arg-type]
+    assert (idle.pending, idle.oldest_due_s, idle.stuck(0)) == (0, 0.0, False)
