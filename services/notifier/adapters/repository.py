@@ -154,24 +154,23 @@ class NotifierRepository:
                     await session.abort_transaction()
                     return False
                 await session.commit_transaction()
-                return True
         except OperationFailure as exc:
             if exc.has_error_label("TransientTransactionError"):
                 return False
             raise
+        delivery.version += 1
+        return True
 
     async def save(self, delivery: Delivery, tx: Tx | None = None) -> bool:
         """Write the delivery's new state, guarded by the version it was read at. False if it changed
-        since (another sender took over an expired claim): this copy is stale and is not written."""
+        since (another sender took over an expired claim): this copy is stale and is not written.
+        The copy keeps its version: a transaction that is retried writes it again under the same guard."""
         guard = {"_id": delivery.id, "version": delivery.version or None}  # None: a row from before versions
         state = {k: v for k, v in delivery_doc(delivery).items() if k in MUTABLE}
         result = await self.deliveries.update_one(
             guard, {"$set": {**state, "version": delivery.version + 1}}, session=tx.session if tx else None
         )
-        if result.matched_count != 1:
-            return False
-        delivery.version += 1
-        return True
+        return result.matched_count == 1
 
     async def backlog(self, now: datetime) -> tuple[int, datetime | None]:
         """How many deliveries are pending (due or waiting to retry), and since when the longest-waiting

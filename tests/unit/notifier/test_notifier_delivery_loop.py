@@ -38,13 +38,16 @@ class Table:
 
     async def claim(self, delivery: Delivery) -> bool:
         self.claims.append(delivery.id)
-        return delivery.id not in self.held and await self.save(delivery)
+        if delivery.id in self.held or not await self.save(delivery):
+            return False
+        delivery.version += 1
+        return True
 
     async def save(self, delivery: Delivery, tx: Tx | None = None) -> bool:
         if self.rows[delivery.id].version != delivery.version:
             return False
-        delivery.version += 1
         self.rows[delivery.id] = copy.deepcopy(delivery)
+        self.rows[delivery.id].version += 1
         return True
 
     async def contacts_of(self, org_id: str, person_ids: list[str], tx: Tx | None = None) -> dict[str, Contact]:
@@ -223,6 +226,25 @@ async def test_a_sender_whose_claim_was_taken_over_records_nothing():
     await drain(d)
     assert sender.sent == ["slow"] and table.emitted == []
     assert table.rows["slow"].claimed_by == "replica-b"
+
+
+class RetryingTable(Table):
+    """A unit of work whose first try is rolled back (a transient error at commit) and run again."""
+
+    async def run(self, cause: Any, work: Any) -> Any:
+        before = copy.deepcopy(self.rows)
+        await work(Tx(None, None, cause))  # type: ignore[arg-type]
+        self.rows = before
+        return await super().run(cause, work)
+
+
+async def test_an_outcome_whose_transaction_is_retried_is_still_recorded_once():
+    table = RetryingTable(due("a"))
+    d = deliverer(table, Sender())
+    await d.fill()
+    await drain(d)
+    assert table.status("a") == DeliveryStatus.SENT
+    assert [type(e) for e in table.emitted] == [NotificationSent]
 
 
 async def test_run_refills_a_slot_as_soon_as_a_send_ends():
