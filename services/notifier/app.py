@@ -19,5 +19,6 @@ SPEC = ServiceSpec(
     publishes=(NotificationSent, NotificationFailed),
     http=http.routes,
     setup=setup,
-    jobs=[jobs.deliver_notifications],
+    jobs=[jobs.deliver_notifications, jobs.watch_delivery_backlog],
+    readiness={"deliveries": jobs.delivery_backlog_ready},
 )

@@ -20,8 +20,15 @@ class NotifierSettings(ServiceSettings):
     delivery_attempts: int = Field(default=8, ge=1, description="Tries per delivery before notifications.failed.")
     delivery_backoff_s: float = Field(default=1.0, gt=0, description="First retry backoff; doubles, plus jitter.")
     delivery_backoff_max_s: float = Field(default=300.0, gt=0, description="Longest wait between tries.")
-    delivery_lease_s: float = 60.0
+    delivery_concurrency: int = Field(default=8, ge=1, description="Sends in flight at once, per replica.")
+    delivery_send_timeout_s: float = Field(default=30.0, gt=0, description="Longest one send may take in all.")
+    delivery_lease_s: float = Field(
+        default=60.0, gt=0, description="How long a claim keeps other replicas off a delivery; longer than a send."
+    )
     delivery_poll_s: float = 1.0
+    delivery_backlog_ready_s: float = Field(
+        default=120.0, gt=0, description="/readyz fails once a due delivery has waited this long for a sender."
+    )
 
     @model_validator(mode="after")
     def _one_tls_mode(self) -> Self:
@@ -29,5 +36,14 @@ class NotifierSettings(ServiceSettings):
             raise ValueError(
                 "RECIPROCAL_SMTP_STARTTLS and RECIPROCAL_SMTP_USE_TLS are mutually exclusive: use SMTP_USE_TLS for "
                 "implicit TLS (usually port 465) or SMTP_STARTTLS to upgrade a plain connection (usually port 587)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_send(self) -> Self:
+        if self.delivery_lease_s <= self.delivery_send_timeout_s:
+            raise ValueError(
+                "RECIPROCAL_DELIVERY_LEASE_S must be longer than RECIPROCAL_DELIVERY_SEND_TIMEOUT_S: a claim whose "
+                "lease runs out while its send may still be going lets another replica send the same message"
             )
         return self
