@@ -45,7 +45,7 @@ class ServiceSettings(BaseSettings):
         description="The producer's max_request_size; keep it at or below the broker's message.max.bytes.",
     )
     fetch_max_wait_ms: int = Field(
-        default=10, ge=0, description="How long the broker may hold a consumer's fetch when nothing is there."
+        default=20, ge=0, description="How long the broker may hold a consumer's fetch when nothing is there."
     )
 
     @model_validator(mode="after")

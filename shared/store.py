@@ -33,8 +33,10 @@ def is_duplicate_on(exc: DuplicateKeyError, *fields: str) -> bool:
 
 
 class Store:
-    def __init__(self, url: str, database: str) -> None:
-        self.client: AsyncMongoClient = AsyncMongoClient(url, tz_aware=True, uuidRepresentation="standard")
+    def __init__(self, url: str, database: str, **client_options: Any) -> None:
+        self.client: AsyncMongoClient = AsyncMongoClient(
+            url, tz_aware=True, uuidRepresentation="standard", **client_options
+        )
         self.db: AsyncDatabase = self.client[database]
 
     async def ping(self) -> bool:
