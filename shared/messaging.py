@@ -22,6 +22,8 @@ from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from faststream import AckPolicy, BaseMiddleware
 from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.kafka.annotations import KafkaMessage
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 from tenacity import AsyncRetrying, retry_if_not_exception_type, stop_after_attempt, wait_exponential_jitter
 
@@ -33,6 +35,7 @@ from shared.settings import ServiceSettings
 from shared.store import AlreadyProcessed, DeadLetterLog
 
 log = structlog.get_logger()
+tracer = trace.get_tracer("reciprocal.messaging")
 
 JSON_HEADERS = {"content-type": "application/json"}
 
@@ -89,7 +92,7 @@ async def publish_many(broker: KafkaBroker, docs: list[dict[str, Any]], max_byte
     for doc in docs:
         key, value = doc["key"].encode(), bytes(doc["value"])
         correlation_id = doc.get("correlation_id") or doc["event_id"]
-        headers = {**JSON_HEADERS, "event_id": doc["event_id"]}
+        headers = {**JSON_HEADERS, **doc.get("trace_headers", {}), "event_id": doc["event_id"]}
         size = record_size(key, value, {**headers, "correlation_id": correlation_id})
         if size > max_bytes:
             sent.append(Unpublishable(TOO_LARGE, f"{size} bytes; consumers accept at most {max_bytes}"))
@@ -149,14 +152,20 @@ def event_router(
 
     @router.subscriber(*by_topic, decoder=_raw_body, include_in_schema=False, **consumer_options(settings))
     async def consume(msg: KafkaMessage) -> None:
-        topic = msg.raw_message.topic
-        model, handle = by_topic[topic]
+        record = msg.raw_message
+        model, handle = by_topic[record.topic]
         started = time.perf_counter()
+        # The producer's trace (W3C headers) continues here and into the events this one causes.
+        parent = propagate.extract({k: v.decode(errors="replace") for k, v in record.headers or ()})
         try:
-            await handle(model.model_validate_json(msg.body))
+            with tracer.start_as_current_span(
+                f"{record.topic} process", context=parent, kind=SpanKind.CONSUMER,
+                attributes={"messaging.system": "kafka", "messaging.destination.name": record.topic},
+            ):
+                await handle(model.model_validate_json(msg.body))
         finally:
             if metrics:
-                metrics.handler_seconds.labels(topic).observe(time.perf_counter() - started)
+                metrics.handler_seconds.labels(record.topic).observe(time.perf_counter() - started)
 
     return router
 

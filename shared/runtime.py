@@ -3,6 +3,7 @@ and an HTTP app with /healthz, /readyz, /metrics and the service's AsyncAPI docs
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +12,7 @@ import structlog
 import uvicorn
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import HTMLResponse, JSONResponse
+from opentelemetry import trace
 from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.specification import AsyncAPI, get_asyncapi_html
@@ -114,9 +116,31 @@ def asyncapi_document(*brokers: KafkaBroker, title: str, description: str) -> An
     return AsyncAPI(*brokers, title=title, description=description, version="1.0.0").to_specification()
 
 
+def tracer_provider(service: str) -> Any | None:
+    """An OpenTelemetry SDK provider exporting over OTLP/HTTP, only when OTEL_EXPORTER_OTLP_ENDPOINT is set
+    (the exporter reads it and the other OTEL_* variables itself). Without one, trace context is still
+    propagated through Kafka headers; no spans are recorded."""
+    if not os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        return None
+    try:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    except ImportError:
+        log.warning("tracing.exporter_not_installed", hint="install the otlp extra: pip install 'reciprocal[otlp]'")
+        return None
+    provider = TracerProvider(resource=Resource.create({"service.name": f"reciprocal-{service}"}))
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    return provider
+
+
 def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> FastAPI:
     settings = settings or spec.settings_cls(service=spec.name)
     configure_logging(spec.name, settings.log_level)
+    provider = tracer_provider(spec.name)
+    if provider is not None:
+        trace.set_tracer_provider(provider)
     ctx = build_context(spec, settings)
     jobs: list[asyncio.Task[None]] = []
 
@@ -142,6 +166,8 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
             if spec.teardown:
                 await spec.teardown(ctx)
             await ctx.store.close()
+            if provider is not None:
+                provider.shutdown()  # flushes the spans still queued
             log.info("service.stopped")
 
     app = FastAPI(title=f"Reciprocal {spec.name}", description=spec.description, lifespan=lifespan)

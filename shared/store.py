@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from opentelemetry import propagate
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
@@ -73,6 +74,8 @@ class AlreadyProcessed(Exception):
 
 
 def outbox_doc(event: Event) -> dict[str, Any]:
+    trace_headers: dict[str, str] = {}
+    propagate.inject(trace_headers)  # the current trace (W3C traceparent), if any: the relay publishes it later
     return {
         "event_id": str(event.event_id),
         "topic": topic_of(event),
@@ -81,6 +84,7 @@ def outbox_doc(event: Event) -> dict[str, Any]:
         "correlation_id": event.correlation_id,
         "created_at": datetime.now(UTC),
         "published": False,
+        **({"trace_headers": trace_headers} if trace_headers else {}),
     }
 
 

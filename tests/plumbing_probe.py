@@ -32,6 +32,7 @@ def probe_event(topic: str) -> type[Event]:
         event_type: Literal[topic] = topic  # type: ignore[valid-type]
         item: str
         blob: str = ""
+        echo: bool = False
 
     return Probe
 
@@ -48,9 +49,11 @@ class Probe:
 
     def __post_init__(self) -> None:
         self.model = probe_event(self.topic)
+        self.echo_model = probe_event(f"{self.topic}-echo")
 
     async def create_topics(self) -> None:
-        await create_topics(self.infrastructure.kafka_bootstrap, 1, [self.topic, dlq_topic(self.topic)])
+        await create_topics(self.infrastructure.kafka_bootstrap, 1,
+                            [self.topic, dlq_topic(self.topic), self.echo_model.topic()])
 
     def settings(self, **overrides: Any) -> ServiceSettings:
         return ServiceSettings(
@@ -68,6 +71,8 @@ class Probe:
 
                 async def work(tx: Tx) -> None:
                     await tx.db[EFFECTS].insert_one({"item": event.item}, session=tx.session)
+                    if event.echo:
+                        tx.emit(event.caused(self.echo_model, item=event.item))
 
                 await ctx.uow.run(event, work)
 
@@ -86,13 +91,13 @@ class Probe:
     def event(self, item: str, **fields: Any) -> bytes:
         return self.model(org_id="probe-org", item=item, **fields).model_dump_json().encode()
 
-    async def publish(self, *messages: tuple[bytes, bytes]) -> None:
+    async def publish(self, *messages: tuple[bytes, bytes], headers: list[tuple[str, bytes]] | None = None) -> None:
         producer = AIOKafkaProducer(bootstrap_servers=self.infrastructure.kafka_bootstrap,
                                     max_request_size=4 * 1024 * 1024)
         await producer.start()
         try:
             for key, value in messages:
-                await producer.send_and_wait(self.topic, value, key=key)
+                await producer.send_and_wait(self.topic, value, key=key, headers=headers)
         finally:
             await producer.stop()
 

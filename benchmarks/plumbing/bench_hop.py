@@ -67,14 +67,18 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=5.0)
     parser.add_argument("--count", type=int, default=150)
     parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--fetch-max-wait-ms", type=int, help="RECIPROCAL_FETCH_MAX_WAIT_MS for the service")
     args = parser.parse_args()
     stack = EmbeddedStack()
+    if args.fetch_max_wait_ms is not None:
+        stack.service_defaults = {"RECIPROCAL_FETCH_MAX_WAIT_MS": str(args.fetch_max_wait_ms)}
     try:
         stack.start(("profiles",))
         stages = asyncio.run(measure(stack, args.rate, args.count, args.warmup))
     finally:
         stack.stop()
-    print(f"at {args.rate}/s, n={args.count} (the handler stamps occurred_at when it emits):")
+    print(f"at {args.rate}/s, n={args.count}, fetch_max_wait_ms={args.fetch_max_wait_ms or 'default'} "
+          "(the handler stamps occurred_at when it emits):")
     for stage, latencies in stages.items():
         q = statistics.quantiles(sorted(latencies), n=100)
         print(f"  {stage:<24} p50 {q[49]:7.1f} ms  p90 {q[89]:7.1f} ms  p99 {q[98]:7.1f} ms  max {max(latencies):7.1f} ms")
