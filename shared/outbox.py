@@ -103,9 +103,12 @@ class OutboxRelay:
 
         Raises TransientPublishFailure once the rows that did go out are marked, if some did not."""
         total = 0
-        while await self.lead():
-            docs = await self.store.db[OUTBOX].find({"published": False}).sort("_id", 1).to_list(self.batch)
-            if not docs:
+        while True:
+            # Renew and read side by side: one round trip less between a commit and its publish.
+            leading, docs = await asyncio.gather(
+                self.lead(), self.store.db[OUTBOX].find({"published": False}).sort("_id", 1).to_list(self.batch)
+            )
+            if not leading or not docs:
                 return total
             outcomes = list(await self.publish_many(docs) or [None] * len(docs))
             done = [d["_id"] for d, outcome in zip(docs, outcomes, strict=True) if outcome is None]
@@ -123,7 +126,6 @@ class OutboxRelay:
                 raise TransientPublishFailure(f"{len(failed)} of {len(docs)} rows not published") from failed[0]
             if len(docs) < self.batch:
                 return total  # rows committed meanwhile kicked the relay: the next pass takes them
-        return total
 
     async def _move_aside(self, doc: dict[str, Any], why: Unpublishable) -> None:
         """Keep the row, with the reason, in outbox_dead (same _id: a retried move is harmless)."""
