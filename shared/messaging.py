@@ -55,8 +55,8 @@ NEVER_PUBLISHABLE: dict[type[Exception], str] = {
 def consumer_options(settings: ServiceSettings) -> dict[str, Any]:
     """At-least-once consumption: an explicit group, and commit only after the handler finished.
 
-    A fetch returns as soon as one byte is there, and waits at most `fetch_max_wait_ms` otherwise:
-    aiokafka's 500 ms default was most of a hop's latency on the embedded broker."""
+    A record that arrives while the broker holds a fetch often waits until the fetch returns, up to
+    `fetch_max_wait_ms`: aiokafka's 500 ms default was most of a hop's latency."""
     return {
         "group_id": settings.group_id,
         "auto_offset_reset": "earliest",

@@ -59,3 +59,18 @@ async def test_poison_and_oversize_messages_are_dead_lettered_once_even_across_a
 
 async def _has(probe: Probe, app, item: str) -> bool:
     return item in await probe.effects(app)
+
+
+async def test_a_message_too_large_even_for_its_dead_letter_is_pointed_to_not_copied(infrastructure):
+    """A broker that takes records over our producer's limit (the embedded one does): the dead letter
+    names the original's topic, partition and offset instead of carrying its bytes."""
+    probe = Probe(infrastructure)
+    await probe.create_topics()
+    async with probe.running() as (app, _):
+        await probe.publish((b"h", probe.event("h", blob="x" * (1024 * 1024 + 1))), (b"i", probe.event("i")))
+        await eventually(lambda: _has(probe, app, "i"), what="the message after the huge one")
+    [dead] = await read_topic(infrastructure.kafka_bootstrap, dlq_topic(probe.topic))
+    headers = headers_of(dead)
+    assert dead.key == b"h" and dead.value == b"" and headers["dlq-error-type"] == "too_large"
+    assert int(headers["dlq-value-omitted-bytes"]) > 1024 * 1024
+    assert (headers["dlq-original-topic"], headers["dlq-original-offset"]) == (probe.topic, "0")
