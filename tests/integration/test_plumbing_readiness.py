@@ -39,3 +39,21 @@ async def test_a_stuck_relay_turns_readyz_red_until_its_backlog_is_published(inf
 
         await eventually(green, what="/readyz to turn green once the relay took over")
         assert "reciprocal_outbox_pending 0.0" in (await http.get("/metrics")).text
+
+
+async def test_metrics_time_each_handler_and_its_transaction_per_topic(infrastructure):
+    probe = Probe(infrastructure)
+    await probe.create_topics()
+    async with probe.running() as (app, http):
+        await probe.publish((b"a", probe.event("a")), (b"b", probe.event("b")))
+
+        async def both() -> bool:
+            return await probe.effects(app) == ["a", "b"]
+
+        await eventually(both, what="both messages handled")
+        samples = {line.split()[0]: float(line.split()[1]) for line in (await http.get("/metrics")).text.splitlines()
+                   if line and not line.startswith("#")}
+    label = f'{{topic="{probe.topic}"}}'
+    assert samples[f"reciprocal_handler_seconds_count{label}"] == 2
+    assert samples[f"reciprocal_db_seconds_count{label}"] == 2
+    assert 0 < samples[f"reciprocal_db_seconds_sum{label}"] <= samples[f"reciprocal_handler_seconds_sum{label}"]
