@@ -43,3 +43,8 @@ def proposal(org_id: str, a: dict, b: dict, a_teaches: tuple[str, str], b_teache
         "b_teaches_a": [{"skill": b_teaches[0], "goal": b_teaches[1]}],
         "expires_at": (datetime.now(UTC) + timedelta(days=7)).isoformat(),
     }
+
+
+def bearer(stack, org_id: str, role: str = "admin", person: str | None = None) -> dict[str, str]:
+    """Headers with a bearer token of the stack's key: an admin of the org unless told otherwise."""
+    return {"Authorization": f"Bearer {stack.token(org_id, role, person)}"}
