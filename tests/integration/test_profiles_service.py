@@ -16,7 +16,7 @@ async def test_valid_profile_is_published_and_readable_only_by_its_tenant(stack)
     url = f"{stack.service_url('profiles')}/profiles/ada"
     assert httpx.get(url, headers=bearer(stack, org)).json()["timezone"] == "Europe/London"
     assert httpx.get(url, headers=bearer(stack, "someone-else")).status_code == 404
-    assert httpx.get(url).status_code == 422
+    assert httpx.get(url).status_code == 401
 
 
 async def test_bad_content_is_rejected_with_field_errors(stack):
