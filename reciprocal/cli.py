@@ -195,7 +195,7 @@ def token(
         raise typer.BadParameter(f"no state file at {state_file}: start the stack with `reciprocal up`")
     auth = json.loads(state_file.read_text())["auth"]
     try:
-        lifetime = TypeAdapter(timedelta).validate_python(ttl)
+        lifetime = timedelta(seconds=int(ttl)) if ttl.isdigit() else TypeAdapter(timedelta).validate_strings(ttl)
     except ValidationError:
         raise typer.BadParameter(f"--ttl {ttl!r}: give seconds, HH:MM:SS or an ISO 8601 duration") from None
     key = DevSigningKey(Path(auth["signing_key"]), auth["issuer"], auth["audience"])
