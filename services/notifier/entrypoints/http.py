@@ -14,7 +14,10 @@ from services.notifier.entrypoints import pages
 from shared.http import OrgId, not_found
 from shared.runtime import Context
 
-log = structlog.get_logger()
+
+def log() -> structlog.typing.FilteringBoundLogger:
+    """Looked up per use, so it follows the logging configuration in force (never a cached one)."""
+    return structlog.get_logger()
 
 FORM_MAX_BYTES = 16_384
 
@@ -76,9 +79,9 @@ def link_routes(ctx: Context) -> APIRouter:
         except LinkRefused as exc:
             return refusal(purpose, exc)
         if earlier := await handlers.answered(claims, repo):
-            log.info("link.already_answered", purpose=purpose, method="GET")
+            log().info("link.already_answered", purpose=purpose, method="GET")
             return pages.answered(claims.purpose, earlier.summary, published=False)
-        log.info("link.shown", purpose=purpose)
+        log().info("link.shown", purpose=purpose)
         return pages.confirmation(claims.purpose, dict(request.query_params))
 
     @api.post("/links/{purpose}/{token}", response_class=HTMLResponse, include_in_schema=False)
@@ -91,9 +94,9 @@ def link_routes(ctx: Context) -> APIRouter:
         try:
             answer = await handlers.answer_link(claims, form, ctx.uow, repo)
         except InvalidAnswer as exc:
-            log.info("link.invalid_answer", purpose=purpose)
+            log().info("link.invalid_answer", purpose=purpose)
             return pages.confirmation(claims.purpose, form, problem=str(exc), status=400)
-        log.info("link.answered" if answer.published else "link.already_answered", purpose=purpose, method="POST")
+        log().info("link.answered" if answer.published else "link.already_answered", purpose=purpose, method="POST")
         return pages.answered(claims.purpose, answer.summary, published=answer.published)
 
     return api
@@ -101,7 +104,7 @@ def link_routes(ctx: Context) -> APIRouter:
 
 def refusal(purpose: str, exc: LinkRefused) -> HTMLResponse:
     status = exc.status if purpose in set(Purpose) else 404
-    log.info("link.refused", purpose=purpose if status != 404 else "unknown", status=status)
+    log().info("link.refused", purpose=purpose if status != 404 else "unknown", status=status)
     return pages.refused(status)
 
 
