@@ -108,3 +108,47 @@ async def test_a_proposal_is_answered_by_its_links_once_and_both_accepting_makes
     for url in [*lena_links.values(), *jo_links.values(), end]:
         assert url.rsplit("/", 1)[1] not in log
     assert "link.answered" in log
+
+
+async def test_checkin_requests_and_nudges_reach_both_partners_with_working_links(stack):
+    from datetime import UTC, datetime, timedelta
+
+    from shared.contract import ProfileChanged
+
+    org = f"org-{uuid.uuid4().hex[:6]}"
+    ana = profile(org, f"ana-{org}", offers=["sql"], wants=["excel"])
+    bo = profile(org, f"bo-{org}", offers=["excel"], wants=["sql"])
+    pair = {"org_id": org, "match_id": f"m-{org}", "program_id": "pilot", "person_a": ana["person_id"],
+            "person_b": bo["person_id"]}
+    ended = datetime.now(UTC) - timedelta(minutes=5)
+    async with Frontend(stack.kafka_bootstrap) as fe, Tap(stack.kafka_bootstrap, ["sessions.checked-in"]) as tap, \
+            httpx.AsyncClient(timeout=10) as web:
+        for p in (ana, bo):
+            await fe.publish("profiles.changed", ProfileChanged(**p, version=1).model_dump(mode="json"))
+        await fe.publish("checkins.requested", {
+            **pair, "session_id": f"m-{org}-s02", "teacher": ana["person_id"], "learner": bo["person_id"],
+            "starts_at": (ended - timedelta(hours=1)).isoformat(), "ends_at": ended.isoformat()})
+        await fe.publish("partnerships.flagged", {**pair, "kind": "one_sided", "reason": "x",
+                                                  "neglected": {"teacher": bo["person_id"], "learner": ana["person_id"]},
+                                                  "neglected_goals": ["get better at excel"]})
+        await fe.publish("partnerships.flagged", {**pair, "kind": "fizzling", "reason": "two missed"})
+        for person in (ana, bo):
+            checkin = await mail_to(stack, person["email"], "How did your session with")
+            assert {"check-in"} == set(links_of(checkin))
+            await mail_to(stack, person["email"], "Your next session with")
+            fizzling = await mail_to(stack, person["email"], "Time to meet")
+            assert set(links_of(fizzling)) == {"end"}
+        swap = (await mail_to(stack, bo["email"], "Your next session with")).get_body(("plain",)).get_content()
+        assert "you'll teach" in " ".join(swap.split()) and "get better at excel" in swap
+
+        text = (await mail_to(stack, bo["email"], "How did your session with")).get_body(("plain",)).get_content()
+        moved = next(u for u in re.findall(r"\S+/links/check-in/\S+", text) if u.endswith("happened=moved"))
+        page = await web.get(moved)
+        assert page.status_code == 200 and 'value="moved" required checked' in page.text
+        for _ in range(2):
+            await web.post(moved, data={"happened": "moved"})
+        await tap.wait_for(lambda t: of_org(t.events("sessions.checked-in"), org), what="the check-in")
+        await asyncio.sleep(1)
+        [checked_in] = of_org(tap.events("sessions.checked-in"), org)
+        assert (checked_in["person_id"], checked_in["session_id"], checked_in["happened"]) == (
+            bo["person_id"], f"m-{org}-s02", "moved")
