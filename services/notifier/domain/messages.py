@@ -300,11 +300,11 @@ def _checkin_requested(
     """Ask how a session went: one link per 'did it happen' answer, leading to the ratings and a private note."""
     partner_id, partner = _partner(event, recipient, contacts)
     if event.teacher is None:
-        role = "your kickoff"
+        role = "It was your kickoff."
     elif event.teacher == recipient.person_id:
-        role = f"you taught {partner}"
+        role = f"You taught {partner}."
     else:
-        role = f"{partner} taught you"
+        role = f"{partner} taught you."
     links = background.links and background.links.check_in(
         event.org_id, recipient.person_id, event.match_id, event.session_id, event.occurred_at
     )

@@ -71,7 +71,7 @@ def test_a_checkin_request_goes_to_both_with_yes_no_moved_links_for_that_session
     assert [m.group(3) for m in URL.finditer(message.text)] == ["?happened=yes", "?happened=no", "?happened=moved"]
     claims = SIGNER.verify(Purpose.CHECK_IN, links_in(message.text)[0][1], event.occurred_at)
     assert (claims.person_id, claims.session_id) == (ANA, "s-2")
-    assert "you taught Ana Silva" in render(event, bo, contacts, LINKS).text
+    assert "You taught Ana Silva." in render(event, bo, contacts, LINKS).text
 
 
 def test_a_one_sided_nudge_says_the_next_session_swaps_and_which_goals(ana, bo, contacts):
