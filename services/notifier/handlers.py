@@ -108,13 +108,14 @@ async def _background(tx: Tx, repo: NotifierRepository, settings: NotifierSettin
 
 
 def link_signer(settings: NotifierSettings) -> LinkSigner | None:
-    """None without a secret (the service refuses to start so; some tests render without links)."""
+    """None without a secret: the service refuses to start so (see app.setup), but tests may render without links."""
     return LinkSigner(settings.link_secret.get_secret_value()) if settings.link_secret else None
 
 
 def link_issuer(settings: NotifierSettings) -> LinkIssuer | None:
     signer = link_signer(settings)
-    return signer and LinkIssuer(signer, settings.links_base_url, timedelta(days=settings.link_lifetime_days))
+    lifetime = timedelta(days=settings.link_lifetime_days)
+    return LinkIssuer(signer, settings.links_base_url, lifetime) if signer else None
 
 
 @dataclass(frozen=True)
@@ -124,8 +125,9 @@ class LinkAnswer:
 
 
 async def answered(claims: LinkClaims, repo: NotifierRepository) -> LinkAnswer | None:
+    """How the link was answered before, or None if it has not been."""
     earlier = await repo.used_link(claims.slot)
-    return earlier and LinkAnswer(False, earlier["summary"])
+    return LinkAnswer(False, earlier["summary"]) if earlier else None
 
 
 async def answer_link(
