@@ -16,6 +16,7 @@ from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.specification import AsyncAPI, get_asyncapi_html
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from shared.clock import Clock, configured_clock
 from shared.logging import configure_logging
 from shared.contract import Event
 from shared.messaging import Handler, consumer_options, event_router, make_broker, publish_many
@@ -36,6 +37,7 @@ class Context:
     relay: OutboxRelay
     uow: UnitOfWork
     registry: CollectorRegistry
+    clock: Clock = field(default_factory=Clock)
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -59,6 +61,7 @@ ReadinessCheck = Callable[[Context], Awaitable[bool]]
 
 
 def build_context(spec: ServiceSpec, settings: ServiceSettings) -> Context:
+    clock = configured_clock(settings.clock_speed, settings.clock_epoch, embedded=settings.embedded)
     registry = CollectorRegistry()
     broker = make_broker(settings, (KafkaPrometheusMiddleware(registry=registry, app_name=spec.name),))
     store = Store(settings.mongo_url, settings.database)
@@ -68,7 +71,7 @@ def build_context(spec: ServiceSpec, settings: ServiceSettings) -> Context:
     )
     # The ledger is keyed by service, not by consumer group: a replay under another group is a no-op.
     uow = UnitOfWork(store, f"reciprocal-{settings.service}", on_commit=relay.kick)
-    ctx = Context(settings, store, broker, relay, uow, registry)
+    ctx = Context(settings, store, broker, relay, uow, registry, clock)
     broker.include_router(event_router(settings, spec.consumers(ctx)))
     return ctx
 

@@ -2,6 +2,7 @@
 
 import os
 import socket
+from datetime import datetime
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,6 +30,11 @@ class ServiceSettings(BaseSettings):
         "at once instead of waiting for its old leases to expire.",
     )
     outbox_lease_s: float = Field(default=10.0, gt=0, description="How long an outbox relay leads without renewing.")
+    clock_speed: float = Field(default=1.0, gt=0, description="Virtual seconds per real second (see shared.clock); "
+                               "anything but 1 needs RECIPROCAL_EMBEDDED=1.")
+    clock_epoch: datetime | None = Field(default=None, description="RFC 3339: where virtual and real time coincide "
+                                         "(the embedded stack's start). Required when clock_speed is not 1.")
+    embedded: bool = Field(default=False, description="Set by the embedded stack; allows an accelerated clock.")
 
     @property
     def group_id(self) -> str:
