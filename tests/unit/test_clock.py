@@ -95,3 +95,30 @@ def test_a_service_refuses_to_start_with_an_accelerated_clock_outside_the_embedd
     monkeypatch.setenv("RECIPROCAL_EMBEDDED", "1")
     ctx = build_context(SPEC, SPEC.settings_cls(service=SPEC.name))
     assert ctx.clock.speed == 60 and ctx.clock.epoch == EPOCH
+
+
+def test_the_service_command_refuses_an_accelerated_clock_with_a_clear_error(monkeypatch):
+    from typer.testing import CliRunner
+
+    from reciprocal.cli import app
+
+    monkeypatch.setenv("RECIPROCAL_CLOCK_SPEED", "60")
+    monkeypatch.setenv("RECIPROCAL_CLOCK_EPOCH", "2027-01-04T09:00:00Z")
+    monkeypatch.delenv("RECIPROCAL_EMBEDDED", raising=False)
+    result = CliRunner().invoke(app, ["service", "scheduler"])
+    assert result.exit_code == 2 and "production runs at speed 1" in result.output
+
+
+def test_the_embedded_stack_gives_every_service_its_clock_and_records_it(tmp_path):
+    from reciprocal.embedded import SERVICES, EmbeddedStack
+
+    stack = EmbeddedStack(workdir=tmp_path, clock_speed=3600, clock_epoch=EPOCH,
+                          http_ports={name: 1 for name in SERVICES})
+    for name in SERVICES:
+        env = stack.service_env(name)
+        assert float(env["RECIPROCAL_CLOCK_SPEED"]) == 3600 and env["RECIPROCAL_EMBEDDED"] == "1"
+        assert datetime.fromisoformat(env["RECIPROCAL_CLOCK_EPOCH"]) == EPOCH
+    assert stack.state()["clock_speed"] == 3600 and stack.state()["clock_epoch"] == EPOCH.isoformat()
+    assert stack.clock.speed == 3600 and stack.clock.epoch == EPOCH
+    with pytest.raises(ClockRefused):
+        EmbeddedStack(workdir=tmp_path, clock_speed=0).clock
