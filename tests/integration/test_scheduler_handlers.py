@@ -354,3 +354,20 @@ async def test_an_ended_partnership_cancels_only_the_sessions_still_ahead(schedu
     assert doc["status"] == "cancelled" and [s["session_id"] for s in doc["sessions"]] == [
         sessions[0]["session_id"], sessions[1]["session_id"]]
     assert await scheduler.timers("acme", status="pending") == []
+
+
+async def test_the_reminder_loop_sleeps_until_the_next_timer_on_the_clock(scheduler):
+    assert await handlers.seconds_to_next_reminder(scheduler.repo, Clock(), 5.0) == 5.0  # no timer at all
+    created = await active_pair(scheduler)
+    first_due = datetime.fromisoformat(created["sessions"][0]["starts_at"]) - timedelta(hours=24)
+    two_hours_before = first_due - timedelta(hours=2)
+    fast = Clock(epoch=two_hours_before, speed=3600, wall=lambda: two_hours_before)
+    assert await handlers.seconds_to_next_reminder(scheduler.repo, fast, 5.0) == 2.0  # two virtual hours
+    assert await handlers.seconds_to_next_reminder(scheduler.repo, fast, 1.5) == 1.5  # never beyond the poll
+    real = Clock(wall=lambda: two_hours_before)
+    assert await handlers.seconds_to_next_reminder(scheduler.repo, real, 3 * 3600.0) == 2 * 3600.0
+    # A timer already due is not waited for (it fires on this pass or, failing, on the next poll).
+    at_first = Clock(epoch=first_due, speed=3600, wall=lambda: first_due + timedelta(seconds=1))
+    second_due = datetime.fromisoformat(created["sessions"][1]["starts_at"]) - timedelta(hours=24)
+    expected = (second_due - at_first.now()).total_seconds() / 3600
+    assert await handlers.seconds_to_next_reminder(scheduler.repo, at_first, 600.0) == pytest.approx(expected)
