@@ -26,8 +26,9 @@ from support import PROGRAM, of_org, profile
 pytestmark = pytest.mark.integration
 
 
-def endpoints(stack, name: str) -> list[tuple[str, str]]:
-    """(method, path template) of every route of the service's app that is not exempt from bearer tokens."""
+def endpoints(stack, name: str, *, exempt: bool = False) -> list[tuple[str, str]]:
+    """(method, path template) of every route of the service's app that is not exempt from bearer tokens
+    (or, with `exempt`, of those that are)."""
     env = {k: v for k, v in stack.service_env(name).items() if k.startswith("RECIPROCAL_AUTH_")}
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
@@ -42,7 +43,7 @@ def endpoints(stack, name: str) -> list[tuple[str, str]]:
     found = list(flat_routes(app.routes))
     assert set(app.openapi()["paths"]) <= {path for path, _ in found}
     return [(method, path) for path, methods in found for method in sorted(methods - {"HEAD"})
-            if not exempt_from_bearer(path)]
+            if exempt_from_bearer(path) == exempt]
 
 
 def flat_routes(routes: list, prefix: str = "") -> Iterator[tuple[str, set[str]]]:
@@ -177,3 +178,16 @@ def test_a_service_without_a_verification_key_refuses_to_start(stack) -> None:
         assert "RECIPROCAL_AUTH_JWKS_URL or RECIPROCAL_AUTH_PUBLIC_KEY" in stack.log_of("profiles-keyless").read_text()
     finally:
         stack.stop_service("profiles-keyless")
+
+
+async def test_the_signed_links_are_the_only_other_routes_without_a_bearer_token(stack, seeded) -> None:
+    """They answer on their own terms (their signature), never with the bearer challenge."""
+    links = [(method, path) for method, path in endpoints(stack, "notifier", exempt=True) if path.startswith("/links/")]
+    assert {method for method, _ in links} == {"GET", "POST"}
+    for method, template in links:
+        response = httpx.request(method, url_of(stack, "notifier", template, seeded))
+        assert response.status_code != 401 and "www-authenticate" not in response.headers, (method, template)
+        assert response.status_code in (400, 404, 410), (method, template, response.status_code)
+    others = {path for name in SERVICES for _, path in endpoints(stack, name, exempt=True) if not path.startswith("/links/")}
+    assert others <= {"/healthz", "/readyz", "/metrics", "/asyncapi", "/asyncapi.json", "/openapi.json", "/docs",
+                      "/docs/oauth2-redirect", "/redoc"}

@@ -279,13 +279,19 @@ async def test_the_dependency_answers_json_401_with_the_challenge_and_403_for_an
     assert mine.status_code == 200 and mine.json() == {"org": "acme"}
 
 
-async def test_logs_of_an_authenticated_request_hold_no_token(capsys: pytest.CaptureFixture[str]) -> None:
+async def test_logs_of_an_authenticated_request_hold_no_token(monkeypatch: pytest.MonkeyPatch) -> None:
     """Even careless logging of the headers, the token or a message quoting it is scrubbed."""
+    import io
+    import sys
+
     import structlog
     from fastapi import Request
 
     from shared.logging import configure_logging
 
+    # Our own buffer, never closed: loggers cached here stay usable by later tests (capsys's file is closed).
+    buffer = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", buffer)
     configure_logging("auth-test", "DEBUG")
     app = probe_app()
 
@@ -300,11 +306,10 @@ async def test_logs_of_an_authenticated_request_hold_no_token(capsys: pytest.Cap
         return {}
 
     token = jwt.encode(claims(), KEY, algorithm="ES256")
-    capsys.readouterr()
     assert (await call(app, "/people/ann/thing", {"Authorization": f"Bearer {token}"})).status_code == 200
     assert (await call(app, "/careless", {"Authorization": f"Bearer {token}"})).status_code == 200
     assert (await call(app, "/people/ann/thing", {"Authorization": f"Bearer {token[:-4]}AAAA"})).status_code == 401
-    out = capsys.readouterr().out
+    out = buffer.getvalue()
     assert "request.seen" in out and "calling with" in out
     signature = token.rsplit(".", 1)[1]
     assert token not in out and signature not in out and token.split(".")[1] not in out
