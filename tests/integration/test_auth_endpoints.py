@@ -3,7 +3,6 @@ and lets a caller see only their own data: no token or an expired one is 401, an
 participant or a missing role never gets the data. A new endpoint without the dependency fails here."""
 
 import asyncio
-import os
 import re
 import uuid
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from reciprocal.wire import Frontend, Tap
 from shared.auth import exempt_from_bearer
 from shared.runtime import create_app
 from shared.settings import ServiceSettings
-from support import PROGRAM, of_org, profile
+from support import PROGRAM, of_org, profile, verify_with
 
 pytestmark = pytest.mark.integration
 
@@ -29,16 +28,11 @@ pytestmark = pytest.mark.integration
 def endpoints(stack, name: str, *, exempt: bool = False) -> list[tuple[str, str]]:
     """(method, path template) of every route of the service's app that is not exempt from bearer tokens
     (or, with `exempt`, of those that are)."""
-    env = {k: v for k, v in stack.service_env(name).items() if k.startswith("RECIPROCAL_AUTH_")}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        verify_with(stack, monkeypatch)
         spec = import_module(f"services.{name}.app").SPEC
         app = create_app(spec, spec.settings_cls(service=name, mongo_url=stack.mongo_url,
                                                  kafka_bootstrap=stack.kafka_bootstrap, log_level="WARNING"))
-    finally:
-        for k, v in saved.items():
-            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
     assert isinstance(app.state.ctx.settings, ServiceSettings)
     found = list(flat_routes(app.routes))
     assert set(app.openapi()["paths"]) <= {path for path, _ in found}
