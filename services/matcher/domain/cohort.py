@@ -1,7 +1,7 @@
 """Whole-cohort optimisation: the assignment of maximum total score subject to capacities.
 
 The candidate graph has an edge for every eligible pair (all hard rules, capacity left on both
-sides) weighted by its score: the kernel (`kernel.assess`) on blocks of the cohort against the rest. Exact mode solves maximum-weight b-matching on the whole graph with
+sides) weighted by its score: the kernel (`kernel.assess_block`) on blocks of the cohort against the rest. Exact mode solves maximum-weight b-matching on the whole graph with
 blossom (`bmatching.max_weight_bmatching`). Fast mode (`bmatching.fast_bmatching`) solves the LP
 relaxation, rounds it with a local exact repair and reports the LP bound as a certificate; when the
 bound proves the result optimal it says so. By default (`exact=None`) cohorts of up to
@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from services.matcher.domain.bmatching import FastSolution, fast_bmatching, max_weight_bmatching
-from services.matcher.domain.kernel import NO_CAPACITY, NO_LOAD, REASON_CODES, Codebook, Columns, assess
+from services.matcher.domain.kernel import NO_CAPACITY, NO_LOAD, REASON_CODES, Codebook, Columns, assess, assess_block
 from services.matcher.domain.model import Person, Program
 from services.matcher.domain.scoring import Scored, explained
 
@@ -104,8 +104,7 @@ def candidate_graph(
     edge_parts, weight_parts = [], []
     for lo in range(0, n, BLOCK_ROWS):
         rows = np.arange(lo, min(lo + BLOCK_ROWS, n))
-        block = assess(columns, rows[:, None], columns, np.arange(lo, n)[None, :], load=load, blocked=blocked,
-                       prune=True)
+        block = assess_block(columns, rows, columns, np.arange(lo, n), load=load, blocked=blocked)
         keep = block.eligible & (block.cols > block.rows)
         edge_parts.append(np.stack([block.rows[keep], block.cols[keep]], axis=1))
         weight_parts.append(block.score[keep])
@@ -178,7 +177,7 @@ def solve(graph: CandidateGraph, *, exact: bool | None = None) -> CohortResult:
 def _no_partner_reasons(graph: CandidateGraph, i: int) -> list[str]:
     """Why nobody is eligible for row i: each rule with how many others it rules out, most first."""
     columns = graph.columns
-    result = assess(columns, np.array([i]), columns, None, load=graph.load, blocked=graph.blocked)
+    result = assess(columns, np.array([i]), columns, np.arange(columns.n), load=graph.load, blocked=graph.blocked)
     others = np.arange(columns.n) != i
     failing: dict[str, np.ndarray] = {}
     for code, _, ok in result.checks:

@@ -2,7 +2,7 @@
 
 Every attribute of every row lives in the kernel's `Columns`, which a profile change overwrites in
 place, so the pool never needs rebuilding and no row is ever rescored in Python. A query is one
-`kernel.assess` of the person (1 row, coded with the pool's `Codebook`) against every row, pruned to
+`kernel.assess_block` of the person (1 row, coded with the pool's `Codebook`) against every row, pruned to
 the rows where value flows both ways; capacity (`load`) and previous pairings (`blocked_pairs`) are
 rules of the kernel like the others. A removed person leaves a tombstone row (never eligible) that
 the next new person reuses.
@@ -13,7 +13,7 @@ from datetime import datetime
 
 import numpy as np
 
-from services.matcher.domain.kernel import NO_LOAD, Assessment, Codebook, Columns, assess
+from services.matcher.domain.kernel import NO_LOAD, Assessment, Codebook, Columns, assess_block
 from services.matcher.domain.model import Person, Program
 from services.matcher.domain.scoring import Scored, explained
 
@@ -25,6 +25,7 @@ class PoolIndex:
         self.program = program
         self.codebook = Codebook(program, now=now)
         self.columns = Columns(self.codebook, rows=256)
+        self.query: Columns | None = None  # one row: the person being ranked
         for p in people:
             self.upsert(p)
 
@@ -71,9 +72,13 @@ class PoolIndex:
         load: Mapping[str, int] = NO_LOAD,
     ) -> Assessment:
         """`p` against every row where value flows both ways (every other row is ineligible)."""
-        query = Columns(self.codebook, (p,))
+        if self.query is None:
+            self.query = Columns(self.codebook, (p,), postings=False)
+        else:
+            self.query.write(0, p)
+        query = self.query
         blocked = self.codebook.pair_keys(blocked_pairs, touching=p.person_id)
-        return assess(query, _QUERY, self.columns, None, load=load, blocked=blocked, prune=True)
+        return assess_block(query, _QUERY, self.columns, load=load, blocked=blocked)
 
     def ranked(
         self,

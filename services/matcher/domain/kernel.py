@@ -14,14 +14,17 @@ want codes, weighted by b's priorities.
 
 For every pair the result holds each hard rule's verdict (`checks`, in `REASON_CODES` order; rules
 about one person appear once per side), eligibility, both one-way values, their harmonic mean, the
-four bonuses and the score. With `prune=True` only the pairs where value flows both ways between two
-members are kept (every other pair is ineligible and scores 0) before the other rules run: the
-fast path for ranking a pool and for building the cohort graph.
+four bonuses and the score. `assess_block` is the fast path for ranking a pool and building the
+cohort graph: it keeps, from a block of rows x columns, only the pairs where value flows both ways
+between two members (every other pair is ineligible and scores 0), found with per-skill bitmaps of
+who offers and who wants what, before the other rules run on those pairs.
 """
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import repeat
+from operator import itemgetter
 from types import MappingProxyType
 
 import numpy as np
@@ -100,9 +103,11 @@ class _Lists:
 
     Column-major: codes[k] and values[k] are the k-th entries of every row, contiguous."""
 
-    def __init__(self, rows: int, width: int) -> None:
+    def __init__(self, rows: int, width: int, *, postings: bool = False) -> None:
         self.codes = np.zeros((width, rows), dtype=np.int32)
         self.values = np.zeros((width, rows), dtype=np.float64)
+        # postings[c]: bit r (little-endian within each byte) is set iff row r's list holds code c
+        self.postings = np.zeros((8, _bytes(rows)), dtype=np.uint8) if postings else None
 
     @property
     def width(self) -> int:
@@ -112,22 +117,45 @@ class _Lists:
         extra = rows - self.codes.shape[1]
         self.codes = np.concatenate([self.codes, np.zeros((self.width, extra), dtype=np.int32)], axis=1)
         self.values = np.concatenate([self.values, np.zeros((self.width, extra))], axis=1)
+        if self.postings is not None:
+            more = np.zeros((len(self.postings), _bytes(rows) - self.postings.shape[1]), dtype=np.uint8)
+            self.postings = np.concatenate([self.postings, more], axis=1)
 
     def set(self, r: int, items: list[tuple[int, float]]) -> None:
-        if len(items) > self.width:
-            extra = len(items) - self.width
+        count = len(items)
+        if count > self.width:
+            extra = count - self.width
             self.codes = np.concatenate([self.codes, np.zeros((extra, self.codes.shape[1]), dtype=np.int32)])
             self.values = np.concatenate([self.values, np.zeros((extra, self.values.shape[1]))])
-        self.codes[:, r] = 0
-        self.values[:, r] = 0.0
-        for k, (code, val) in enumerate(items):
-            self.codes[k, r] = code
-            self.values[k, r] = val
+        codes = [code for code, _ in items]
+        if self.postings is not None:
+            byte, bit = r >> 3, np.uint8(1 << (r & 7))
+            self.postings[self.codes[:, r], byte] &= ~bit
+            if count:
+                if max(codes) >= len(self.postings):
+                    more = max(max(codes) + 1, 2 * len(self.postings)) - len(self.postings)
+                    self.postings = np.concatenate([self.postings, np.zeros((more, self.postings.shape[1]),
+                                                                            dtype=np.uint8)])
+                self.postings[codes, byte] |= bit
+        self.codes[:count, r] = codes
+        self.codes[count:, r] = 0
+        self.values[:count, r] = [val for _, val in items]
+        self.values[count:, r] = 0.0
+
+    def holders(self, codes: np.ndarray, nbytes: int) -> np.ndarray:
+        """(len(codes[0]), nbytes) bitmaps: for column i of `codes` (codes by entry), the rows whose
+        list holds any of codes[:, i]."""
+        codes = np.where(codes < len(self.postings), codes, 0)
+        return np.bitwise_or.reduce(self.postings[codes, :nbytes], axis=0)
 
     def dense(self, rows: np.ndarray, size: int) -> np.ndarray:
         """(len(rows), size): row i holds rows[i]'s values at their codes (column 0 stays 0)."""
         out = np.zeros((len(rows), size))
-        out[np.arange(len(rows))[None, :], self.codes[:, rows]] = self.values[:, rows]  # a row's codes differ
+        if len(rows) == 1:
+            r = int(rows[0])
+            out[0, self.codes[:, r]] = self.values[:, r]
+        else:
+            out[np.arange(len(rows))[None, :], self.codes[:, rows]] = self.values[:, rows]  # a row's codes differ
         out[:, 0] = 0.0
         return out
 
@@ -139,15 +167,24 @@ class _Lists:
             codes = self.codes[:, cols]
             hit = dense[0][codes] if one else dense[local[None], codes]
             return (hit * self.values[:, cols] if weighted else hit).sum(axis=0)
-        out: np.ndarray | float = 0.0
+        out = None
         for k in range(self.width):  # the same sums, in the same order, one entry at a time
             codes = self.codes[k, cols]
             hit = dense[0][codes] if one else dense[local, codes]
-            out = out + (hit * self.values[k, cols] if weighted else hit)
-        return np.asarray(out)
+            if weighted:
+                hit *= self.values[k, cols]
+            if out is None:
+                out = hit
+            else:
+                out += hit
+        return out
 
 
-_SMALL = 4096
+_SMALL = 256  # entries: below this one gather for all k beats one per k
+
+
+def _bytes(rows: int) -> int:
+    return (rows + 7) // 8
 _INTS = ("stage", "dept", "site", "modes", "pid", "manager", "max_partners", "sig")
 _FLAGS = ("active", "in_org", "enrolled", "member")
 
@@ -170,10 +207,14 @@ class Columns:
     member: np.ndarray  # active & in_org & enrolled
     want_total: np.ndarray  # sum of want priorities
 
-    def __init__(self, codebook: Codebook, people: Iterable[Person] = (), *, rows: int | None = None) -> None:
+    def __init__(self, codebook: Codebook, people: Iterable[Person] = (), *, rows: int | None = None,
+                 postings: bool = True) -> None:
+        """`postings=False`: no bitmaps of who offers and wants what, so no use as the `b` side of
+        `assess_block` (a person to query with)."""
         people = list(people)
         self.codebook = codebook
         self.people: list[Person | None] = []  # by row; None on a tombstone
+        self.ids: list[str | None] = []  # person_id by row
         self.row: dict[str, int] = {}  # person_id -> row
         self.n = 0  # rows in use, tombstones included
         self.free: list[int] = []
@@ -183,7 +224,7 @@ class Columns:
         for name in _FLAGS:
             setattr(self, name, np.zeros(size, dtype=bool))
         self.want_total = np.zeros(size)
-        self.offers, self.wants = _Lists(size, 4), _Lists(size, 4)
+        self.offers, self.wants = _Lists(size, 4, postings=postings), _Lists(size, 4, postings=postings)
         self.langs, self.topics = _Lists(size, 2), _Lists(size, 4)
         for p in people:
             self.append(p)
@@ -203,24 +244,25 @@ class Columns:
             r = self.n
             self.n += 1
             self.people.append(None)
+            self.ids.append(None)
             if self.n > self.capacity:
                 self.grow(2 * self.n)
         self.row[person.person_id] = r
-        self._write(r, person)
+        self.write(r, person)
         return r
 
     def upsert(self, person: Person) -> int:
         r = self.row.get(person.person_id)
         if r is None:
             return self.append(person)
-        self._write(r, person)
+        self.write(r, person)
         return r
 
     def remove(self, person_id: str) -> None:
         r = self.row.pop(person_id, None)
         if r is None:
             return
-        self.people[r] = None
+        self.people[r] = self.ids[r] = None
         for name in _FLAGS:
             getattr(self, name)[r] = False
         self.pid[r] = self.manager[r] = -1
@@ -243,16 +285,17 @@ class Columns:
         """Partnerships in use (pending + accepted) of each of `rows`, from `load` by person id."""
         if not load:
             return 0
-        uniq, inverse = np.unique(rows, return_inverse=True)
-        people = self.people
-        got = np.fromiter((load.get(p.person_id, 0) if (p := people[r]) is not None else 0 for r in uniq.tolist()),
-                          dtype=np.int64, count=len(uniq))
-        return got[inverse].reshape(np.shape(rows))
+        flat = np.ravel(rows).tolist()
+        ids = itemgetter(*flat)(self.ids) if len(flat) > 1 else [self.ids[r] for r in flat]
+        got = np.fromiter(map(load.get, ids, repeat(0)), dtype=np.int64, count=len(flat))
+        return got.reshape(np.shape(rows))
 
-    def _write(self, r: int, p: Person) -> None:
+    def write(self, r: int, p: Person) -> None:
+        """Overwrite row r (in use) with `p`."""
         book = self.codebook
         program = book.program
         self.people[r] = p
+        self.ids[r] = p.person_id
         self.active[r] = p.active
         self.in_org[r] = p.org_id == program.org_id
         self.enrolled[r] = program.program_id in p.program_ids
@@ -306,95 +349,146 @@ def assess(
     a: Columns,
     rows: np.ndarray,
     b: Columns,
-    cols: np.ndarray | None = None,
+    cols: np.ndarray,
     *,
     load: Mapping[str, int] = NO_LOAD,
     blocked: np.ndarray | None = None,
     weekly: np.ndarray | None = None,
-    prune: bool = False,
 ) -> Assessment:
-    """Every hard rule and the score for the pairs (a `rows`, b `cols`), index arrays that broadcast
-    together; `cols=None` is every row of b, along the last axis. `load` counts each person's open
-    partnerships (capacity rule), `blocked` holds `Codebook.pair_keys` of pairs paired before,
-    `weekly` replaces the weekly overlap minutes behind the overlap bonus."""
+    """Every hard rule and the score for the pairs (a `rows`, b `cols`): index arrays that broadcast
+    together (two lists of pairs, or rows[:, None] against cols[None, :]). `load` counts each
+    person's open partnerships (capacity rule), `blocked` holds `Codebook.pair_keys` of pairs paired
+    before, `weekly` replaces the weekly overlap minutes behind the overlap bonus."""
+    return _judge(a, rows, b, cols, load=load, blocked=blocked, weekly=weekly, candidates=False)
+
+
+def assess_block(
+    a: Columns,
+    rows: np.ndarray,
+    b: Columns,
+    cols: np.ndarray | None = None,
+    *,
+    load: Mapping[str, int] = NO_LOAD,
+    blocked: np.ndarray | None = None,
+) -> Assessment:
+    """`assess` of the block `rows` x `cols` (every row of b if None), kept to the pairs where value
+    flows both ways between two members: every other pair is ineligible and scores 0. The result is
+    a list of pairs; capacity (a look-up per person in `load`) is read only for the pairs that pass
+    every other rule, and reads True on the others."""
+    rows = np.unique(np.asarray(rows, dtype=np.int64))
+    nbytes = _bytes(b.n)
+    members = np.packbits(b.member[: b.n], bitorder="little")
+    # the rows of b wanting something each a row offers, and offering something it wants
+    wanted = b.wants.holders(a.offers.codes[:, rows], nbytes)
+    offered = b.offers.holders(a.wants.codes[:, rows], nbytes)
+    both = wanted & offered & members
+    both[~a.member[rows]] = 0
+    both = np.unpackbits(both, axis=1, count=b.n, bitorder="little").view(bool)
+    if cols is not None:
+        cols = np.asarray(cols, dtype=np.int64)
+        both = both[:, cols]
+    i, j = np.nonzero(both)
+    return _judge(a, rows[i], b, j if cols is None else cols[j], load=load, blocked=blocked, weekly=None,
+                  candidates=True, block=(rows, i))
+
+
+def _judge(a: Columns, rows: np.ndarray, b: Columns, cols: np.ndarray, *, load: Mapping[str, int],
+           blocked: np.ndarray | None, weekly: np.ndarray | None, candidates: bool,
+           block: tuple[np.ndarray, np.ndarray] | None = None) -> Assessment:
+    """`candidates`: every pair is two members with value both ways (from `assess_block`, which
+    passes `block`: the distinct rows, sorted, and where each pair's row is among them)."""
     book = a.codebook
     if b.codebook is not book:
         raise ValueError("both sides must share one Codebook")
     program = book.program
-    rows = np.asarray(rows, dtype=np.int64)
-    uniq = np.unique(rows)
-    local = np.searchsorted(uniq, rows)
-    columns: np.ndarray | slice = slice(0, b.n) if cols is None else np.asarray(cols, dtype=np.int64)
-
-    skills = len(book.skills) + 1
-    covered_ab = b.wants.gather(a.offers.dense(uniq, skills), local, columns, weighted=True)
-    covered_ba = b.offers.gather(a.wants.dense(uniq, skills), local, columns, weighted=True)
-    value_ab = covered_ab / np.maximum(b.want_total[columns], 1.0)  # totals are 0 or whole numbers >= 1
-    value_ba = covered_ba / np.maximum(a.want_total[rows], 1.0)
-    harmonic = harmonic_mean(value_ab, value_ba)
-
-    if prune:
-        keep = (harmonic > 0) & a.member[rows] & b.member[columns]
-        at = np.nonzero(keep)
-        shape = keep.shape
-        rows = np.broadcast_to(rows, shape)[at]
-        cols = at[-1] if cols is None else np.broadcast_to(columns, shape)[at]
-        value_ab, value_ba, harmonic = (np.broadcast_to(x, shape)[at] for x in (value_ab, value_ba, harmonic))
+    rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+    if block is None:
+        uniq = np.unique(rows)
         local = np.searchsorted(uniq, rows)
-        columns = cols
-    elif cols is None:
-        cols = columns = np.arange(b.n)
+    else:
+        uniq, local = block
+    skills = len(book.skills) + 1
+    covered_ab = b.wants.gather(a.offers.dense(uniq, skills), local, cols, weighted=True)
+    covered_ba = b.offers.gather(a.wants.dense(uniq, skills), local, cols, weighted=True)
+    value_ab = covered_ab / np.maximum(b.want_total[cols], 1.0)  # totals are 0 or whole numbers >= 1
+    value_ba = covered_ba / np.maximum(a.want_total[rows], 1.0)
+    if candidates:  # both values are positive
+        harmonic = 2 * value_ab * value_ba / (value_ab + value_ba)
+    else:
+        harmonic = harmonic_mean(value_ab, value_ba)
     shape = np.broadcast_shapes(np.shape(rows), np.shape(cols), np.shape(harmonic))
+    passed = np.ones(shape, dtype=bool)
 
-    pid_a, pid_b = a.pid[rows], b.pid[columns]
-    shared_langs = b.langs.gather(a.langs.dense(uniq, len(book.langs) + 1), local, columns, weighted=False)
-    shared_topics = b.topics.gather(a.topics.dense(uniq, len(book.topics) + 1), local, columns, weighted=False)
-    modes = a.modes[rows] & b.modes[columns]
-    same_site = (a.site[rows] == b.site[columns]) & (a.site[rows] >= 0)
-    fits, minutes = _overlap(book.slots, a.sig[uniq], local, b.sig[columns])
-    if weekly is not None:
-        minutes = np.asarray(weekly)
-    dept_a, dept_b = a.dept[rows], b.dept[columns]
+    pid_a, pid_b = a.pid[rows], b.pid[cols]
+    shared_langs = b.langs.gather(a.langs.dense(uniq, len(book.langs) + 1), local, cols, weighted=False)
+    modes = a.modes[rows] & b.modes[cols]
+    same_site = (a.site[rows] == b.site[cols]) & (a.site[rows] >= 0)
+    fits, minutes = _overlap(book.slots, a.sig[uniq], local, b.sig[cols])
+    dept_a, dept_b = a.dept[rows], b.dept[cols]
+    fresh = passed
     if blocked is not None and len(blocked):
         fresh = ~np.isin(np.minimum(pid_a, pid_b) * _PAIR_KEY + np.maximum(pid_a, pid_b), blocked)
-    else:
-        fresh = np.ones(shape, dtype=bool)
+    # candidates are two members with value both ways: those checks pass by construction
     checks = [
         (SAME_PERSON, "", pid_a != pid_b),
-        (DIFFERENT_ORG, "", a.in_org[rows] & b.in_org[columns]),
-        (NOT_IN_PROGRAM, "a", a.enrolled[rows]),
-        (NOT_IN_PROGRAM, "b", b.enrolled[columns]),
-        (INACTIVE, "a", a.active[rows]),
-        (INACTIVE, "b", b.active[columns]),
-        (MANAGER_RELATIONSHIP, "", (a.manager[rows] != pid_b) & (b.manager[columns] != pid_a)),
+        (DIFFERENT_ORG, "", passed if candidates else a.in_org[rows] & b.in_org[cols]),
+        (NOT_IN_PROGRAM, "a", passed if candidates else a.enrolled[rows]),
+        (NOT_IN_PROGRAM, "b", passed if candidates else b.enrolled[cols]),
+        (INACTIVE, "a", passed if candidates else a.active[rows]),
+        (INACTIVE, "b", passed if candidates else b.active[cols]),
+        (MANAGER_RELATIONSHIP, "", (a.manager[rows] != pid_b) & (b.manager[cols] != pid_a)),
         (PREVIOUSLY_PAIRED, "", fresh),
-        (NO_CAPACITY, "a", a.used(rows, load) < a.max_partners[rows]),
-        (NO_CAPACITY, "b", b.used(columns, load) < b.max_partners[columns]),
+        (NO_CAPACITY, "a", None),  # below: it reads `load` person by person
+        (NO_CAPACITY, "b", None),
         (NO_SHARED_LANGUAGE, "", shared_langs > 0),
         (NO_SHARED_MEETING_MODE, "", ((modes & REMOTE_MODES) != 0) | (((modes & IN_PERSON) != 0) & same_site)),
         (INSUFFICIENT_OVERLAP, "", fits),
     ]
     if program.cross_department == "required":
         checks.append((SAME_DEPARTMENT, "", dept_a != dept_b))
-    checks += [(NO_VALUE, "a", value_ab > 0), (NO_VALUE, "b", value_ba > 0)]
-    checks = [(code, side, _shaped(ok, shape)) for code, side, ok in checks]
-    eligible = np.logical_and.reduce([ok for _, _, ok in checks])
+    checks += [(NO_VALUE, "a", passed if candidates else value_ab > 0), (NO_VALUE, "b", passed if candidates else value_ba > 0)]
+    checks = [(code, side, None if ok is None else _shaped(ok, shape)) for code, side, ok in checks]
+    eligible = np.logical_and.reduce([ok for _, _, ok in checks if ok is not None])
+    # capacity: for candidates, b's side is read only where every other rule passes (True elsewhere)
+    room_a = _shaped(_room(a, uniq, load)[local], shape)
+    if candidates and load:
+        ask = np.flatnonzero(eligible)
+        room_b = passed.copy()
+        room_b[ask] = _room(b, cols[ask], load)
+    else:
+        room_b = _shaped(_room(b, cols, load), shape)
+    at = [k for k, (code, _, _) in enumerate(checks) if code == NO_CAPACITY]
+    checks[at[0]], checks[at[1]] = (NO_CAPACITY, "a", room_a), (NO_CAPACITY, "b", room_b)
+    eligible &= room_a
+    eligible &= room_b
 
-    on = harmonic > 0
-    cross = np.where(on & (dept_a != dept_b),
-                     BONUS_CROSS_DEPARTMENT if program.cross_department != "any" else 0.0, 0.0)
-    stage = np.where(on, BONUS_CAREER_STAGE * np.abs(a.stage[rows] - b.stage[columns]) / 3, 0.0)
-    interests = np.where(on, BONUS_SHARED_INTERESTS * np.minimum(shared_topics, SHARED_INTERESTS_FULL)
-                         / SHARED_INTERESTS_FULL, 0.0)
+    shared_topics = b.topics.gather(a.topics.dense(uniq, len(book.topics) + 1), local, cols, weighted=False)
+    if weekly is not None:
+        minutes = np.asarray(weekly)
     full = OVERLAP_FULL_SESSIONS * program.session_minutes
-    overlap = np.where(on, BONUS_OVERLAP * np.minimum(np.maximum(minutes, 0), full) / full, 0.0)
-    score = np.where(on, harmonic + (((cross + stage) + interests) + overlap), 0.0)
-    full_shape = (lambda x: _shaped(x, shape))  # noqa: E731
+    bonuses = [
+        (dept_a != dept_b) * (BONUS_CROSS_DEPARTMENT if program.cross_department != "any" else 0.0),
+        BONUS_CAREER_STAGE * np.abs(a.stage[rows] - b.stage[cols]) / 3,
+        BONUS_SHARED_INTERESTS * np.minimum(shared_topics, SHARED_INTERESTS_FULL) / SHARED_INTERESTS_FULL,
+        BONUS_OVERLAP * np.minimum(np.maximum(minutes, 0), full) / full,
+    ]
+    if not candidates:  # bonuses count only when value flows both ways
+        on = harmonic > 0
+        bonuses = [np.where(on, x, 0.0) for x in bonuses]
+    cross, stage, interests, overlap = (_shaped(x, shape) for x in bonuses)
+    score = harmonic + (((cross + stage) + interests) + overlap)
+    if not candidates:
+        score = np.where(on, score, 0.0)
     return Assessment(
-        rows=full_shape(rows), cols=full_shape(cols), value_ab=full_shape(value_ab), value_ba=full_shape(value_ba),
-        harmonic=full_shape(harmonic), bonuses=tuple(full_shape(x) for x in (cross, stage, interests, overlap)),
-        score=full_shape(score), checks=tuple(checks), eligible=eligible,
+        rows=_shaped(rows, shape), cols=_shaped(cols, shape), value_ab=_shaped(value_ab, shape),
+        value_ba=_shaped(value_ba, shape), harmonic=_shaped(harmonic, shape), bonuses=(cross, stage, interests, overlap),
+        score=score, checks=tuple(checks), eligible=eligible,
     )  # fmt: skip
+
+
+def _room(people: Columns, rows: np.ndarray, load: Mapping[str, int]) -> np.ndarray:
+    """Whether each of `rows` has a partnership free."""
+    return people.used(rows, load) < people.max_partners[rows]
 
 
 def _shaped(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -406,10 +500,11 @@ def _overlap(slots: SlotTable, sigs_a: np.ndarray, local: np.ndarray,
     """(a session fits every week, worst week's shared minutes) per pair, from the SlotTable."""
     if len(sigs_a) == 0:
         return np.zeros(np.shape(sigs_b), dtype=bool), np.zeros(np.shape(sigs_b), dtype=np.int64)
+    if len(sigs_a) == 1:
+        fits, minutes = slots.row(int(sigs_a[0]))
+        return fits[sigs_b], minutes[sigs_b]
     uniq, inverse = np.unique(sigs_a, return_inverse=True)
     tables = [slots.row(int(s)) for s in uniq]
-    if len(tables) == 1:
-        return tables[0][0][sigs_b], tables[0][1][sigs_b]
     where = inverse[local]
     fits = np.stack([t[0] for t in tables])
     minutes = np.stack([t[1] for t in tables])
