@@ -137,15 +137,16 @@ class _Lists:
                     self.postings = np.concatenate([self.postings, np.zeros((more, self.postings.shape[1]),
                                                                             dtype=np.uint8)])
                 self.postings[codes, byte] |= bit
-        self.codes[:count, r] = codes
-        self.codes[count:, r] = 0
-        self.values[:count, r] = [val for _, val in items]
-        self.values[count:, r] = 0.0
+        pad = [0] * (self.width - count)
+        self.codes[:, r] = codes + pad
+        self.values[:, r] = [val for _, val in items] + pad
 
     def holders(self, codes: np.ndarray, nbytes: int) -> np.ndarray:
         """(len(codes[0]), nbytes) bitmaps: for column i of `codes` (codes by entry), the rows whose
         list holds any of codes[:, i]."""
         codes = np.where(codes < len(self.postings), codes, 0)
+        if codes.shape[1] == 1:
+            return np.bitwise_or.reduce(self.postings[codes[:, 0]], axis=0)[None, :nbytes]
         return np.bitwise_or.reduce(self.postings[codes, :nbytes], axis=0)
 
     def dense(self, rows: np.ndarray, size: int) -> np.ndarray:
@@ -156,8 +157,7 @@ class _Lists:
             out[0, self.codes[:, r]] = self.values[:, r]
         else:
             out[np.arange(len(rows))[None, :], self.codes[:, rows]] = self.values[:, rows]  # a row's codes differ
-        out[:, 0] = 0.0
-        return out
+        return out  # column 0 (padding) only ever receives 0
 
     def gather(self, dense: np.ndarray, local: np.ndarray, cols: np.ndarray | slice, *,
                weighted: bool) -> np.ndarray:
@@ -219,10 +219,9 @@ class Columns:
         self.n = 0  # rows in use, tombstones included
         self.free: list[int] = []
         size = rows if rows is not None else max(len(people), 1)
-        for name in _INTS:
-            setattr(self, name, np.zeros(size, dtype=np.int64))
-        for name in _FLAGS:
-            setattr(self, name, np.zeros(size, dtype=bool))
+        self._ints = np.zeros((len(_INTS), size), dtype=np.int64)  # one column per row: one write
+        self._flags = np.zeros((len(_FLAGS), size), dtype=bool)
+        self._views()
         self.want_total = np.zeros(size)
         self.offers, self.wants = _Lists(size, 4, postings=postings), _Lists(size, 4, postings=postings)
         self.langs, self.topics = _Lists(size, 2), _Lists(size, 4)
@@ -263,8 +262,7 @@ class Columns:
         if r is None:
             return
         self.people[r] = self.ids[r] = None
-        for name in _FLAGS:
-            getattr(self, name)[r] = False
+        self._flags[:, r] = False
         self.pid[r] = self.manager[r] = -1
         self.want_total[r] = 0.0
         for lists in (self.offers, self.wants, self.langs, self.topics):
@@ -275,11 +273,18 @@ class Columns:
         extra = size - self.capacity
         if extra <= 0:
             return
-        for name in (*_INTS, *_FLAGS, "want_total"):
-            arr = getattr(self, name)
-            setattr(self, name, np.concatenate([arr, np.zeros(extra, dtype=arr.dtype)]))
+        self._ints = np.concatenate([self._ints, np.zeros((len(_INTS), extra), dtype=np.int64)], axis=1)
+        self._flags = np.concatenate([self._flags, np.zeros((len(_FLAGS), extra), dtype=bool)], axis=1)
+        self._views()
+        self.want_total = np.concatenate([self.want_total, np.zeros(extra)])
         for lists in (self.offers, self.wants, self.langs, self.topics):
             lists.grow(size)
+
+    def _views(self) -> None:
+        for k, name in enumerate(_INTS):
+            setattr(self, name, self._ints[k])
+        for k, name in enumerate(_FLAGS):
+            setattr(self, name, self._flags[k])
 
     def used(self, rows: np.ndarray, load: Mapping[str, int]) -> np.ndarray | int:
         """Partnerships in use (pending + accepted) of each of `rows`, from `load` by person id."""
@@ -296,18 +301,18 @@ class Columns:
         program = book.program
         self.people[r] = p
         self.ids[r] = p.person_id
-        self.active[r] = p.active
-        self.in_org[r] = p.org_id == program.org_id
-        self.enrolled[r] = program.program_id in p.program_ids
-        self.member[r] = self.active[r] and self.in_org[r] and self.enrolled[r]
-        self.stage[r] = p.stage_index
-        self.dept[r] = book.depts.code(p.department.casefold())
-        self.site[r] = book.sites.code(p.site.casefold()) if p.site else -1
-        self.modes[r] = sum(1 << MODES.index(m) for m in p.meeting_modes if m in MODES)
-        self.pid[r] = book.pids.code(p.person_id)
-        self.manager[r] = book.pids.code(p.manager_id) if p.manager_id else -1
-        self.max_partners[r] = p.max_partners
-        self.sig[r] = book.slots.add(p.timezone, p.availability)
+        in_org, enrolled = p.org_id == program.org_id, program.program_id in p.program_ids
+        self._flags[:, r] = (p.active, in_org, enrolled, p.active and in_org and enrolled)
+        self._ints[:, r] = (  # in _INTS order
+            p.stage_index,
+            book.depts.code(p.department.casefold()),
+            book.sites.code(p.site.casefold()) if p.site else -1,
+            sum(1 << MODES.index(m) for m in p.meeting_modes if m in MODES),
+            book.pids.code(p.person_id),
+            book.pids.code(p.manager_id) if p.manager_id else -1,
+            p.max_partners,
+            book.slots.add(p.timezone, p.availability),
+        )
         self.offers.set(r, [(book.skills.code(s) + 1, lv / 5) for s, lv in p.offers])
         self.wants.set(r, [(book.skills.code(s) + 1, float(pr)) for s, _, pr in p.wants])
         self.want_total[r] = sum(pr for _, _, pr in p.wants)
@@ -375,7 +380,8 @@ def assess_block(
     flows both ways between two members: every other pair is ineligible and scores 0. The result is
     a list of pairs; capacity (a look-up per person in `load`) is read only for the pairs that pass
     every other rule, and reads True on the others."""
-    rows = np.unique(np.asarray(rows, dtype=np.int64))
+    rows = np.asarray(rows, dtype=np.int64)
+    rows = rows if len(rows) == 1 else np.unique(rows)
     nbytes = _bytes(b.n)
     members = np.packbits(b.member[: b.n], bitorder="little")
     # the rows of b wanting something each a row offers, and offering something it wants
@@ -419,24 +425,26 @@ def _judge(a: Columns, rows: np.ndarray, b: Columns, cols: np.ndarray, *, load: 
     shape = np.broadcast_shapes(np.shape(rows), np.shape(cols), np.shape(harmonic))
     passed = np.ones(shape, dtype=bool)
 
-    pid_a, pid_b = a.pid[rows], b.pid[cols]
+    ar = uniq if len(uniq) == 1 else rows  # a's row of each pair (one row: it broadcasts)
+    pid_a, pid_b = a.pid[ar], b.pid[cols]
     shared_langs = b.langs.gather(a.langs.dense(uniq, len(book.langs) + 1), local, cols, weighted=False)
-    modes = a.modes[rows] & b.modes[cols]
-    same_site = (a.site[rows] == b.site[cols]) & (a.site[rows] >= 0)
+    modes = a.modes[ar] & b.modes[cols]
+    site_a = a.site[ar]
+    same_site = (site_a == b.site[cols]) & (site_a >= 0)
     fits, minutes = _overlap(book.slots, a.sig[uniq], local, b.sig[cols])
-    dept_a, dept_b = a.dept[rows], b.dept[cols]
+    dept_a, dept_b = a.dept[ar], b.dept[cols]
     fresh = passed
     if blocked is not None and len(blocked):
         fresh = ~np.isin(np.minimum(pid_a, pid_b) * _PAIR_KEY + np.maximum(pid_a, pid_b), blocked)
     # candidates are two members with value both ways: those checks pass by construction
     checks = [
         (SAME_PERSON, "", pid_a != pid_b),
-        (DIFFERENT_ORG, "", passed if candidates else a.in_org[rows] & b.in_org[cols]),
-        (NOT_IN_PROGRAM, "a", passed if candidates else a.enrolled[rows]),
+        (DIFFERENT_ORG, "", passed if candidates else a.in_org[ar] & b.in_org[cols]),
+        (NOT_IN_PROGRAM, "a", passed if candidates else a.enrolled[ar]),
         (NOT_IN_PROGRAM, "b", passed if candidates else b.enrolled[cols]),
-        (INACTIVE, "a", passed if candidates else a.active[rows]),
+        (INACTIVE, "a", passed if candidates else a.active[ar]),
         (INACTIVE, "b", passed if candidates else b.active[cols]),
-        (MANAGER_RELATIONSHIP, "", (a.manager[rows] != pid_b) & (b.manager[cols] != pid_a)),
+        (MANAGER_RELATIONSHIP, "", (a.manager[ar] != pid_b) & (b.manager[cols] != pid_a)),
         (PREVIOUSLY_PAIRED, "", fresh),
         (NO_CAPACITY, "a", None),  # below: it reads `load` person by person
         (NO_CAPACITY, "b", None),
@@ -446,7 +454,8 @@ def _judge(a: Columns, rows: np.ndarray, b: Columns, cols: np.ndarray, *, load: 
     ]
     if program.cross_department == "required":
         checks.append((SAME_DEPARTMENT, "", dept_a != dept_b))
-    checks += [(NO_VALUE, "a", passed if candidates else value_ab > 0), (NO_VALUE, "b", passed if candidates else value_ba > 0)]
+    checks += [(NO_VALUE, "a", passed if candidates else value_ab > 0),
+               (NO_VALUE, "b", passed if candidates else value_ba > 0)]
     checks = [(code, side, None if ok is None else _shaped(ok, shape)) for code, side, ok in checks]
     eligible = np.logical_and.reduce([ok for _, _, ok in checks if ok is not None])
     # capacity: for candidates, b's side is read only where every other rule passes (True elsewhere)
@@ -468,7 +477,7 @@ def _judge(a: Columns, rows: np.ndarray, b: Columns, cols: np.ndarray, *, load: 
     full = OVERLAP_FULL_SESSIONS * program.session_minutes
     bonuses = [
         (dept_a != dept_b) * (BONUS_CROSS_DEPARTMENT if program.cross_department != "any" else 0.0),
-        BONUS_CAREER_STAGE * np.abs(a.stage[rows] - b.stage[cols]) / 3,
+        BONUS_CAREER_STAGE * np.abs(a.stage[ar] - b.stage[cols]) / 3,
         BONUS_SHARED_INTERESTS * np.minimum(shared_topics, SHARED_INTERESTS_FULL) / SHARED_INTERESTS_FULL,
         BONUS_OVERLAP * np.minimum(np.maximum(minutes, 0), full) / full,
     ]
@@ -492,7 +501,7 @@ def _room(people: Columns, rows: np.ndarray, load: Mapping[str, int]) -> np.ndar
 
 
 def _shaped(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    return x if np.shape(x) == shape else np.broadcast_to(x, shape)
+    return x if x.shape == shape else np.broadcast_to(x, shape)
 
 
 def _overlap(slots: SlotTable, sigs_a: np.ndarray, local: np.ndarray,
