@@ -72,13 +72,17 @@ class PoolIndex:
         load: Mapping[str, int] = NO_LOAD,
     ) -> Assessment:
         """`p` against every row where value flows both ways (every other row is ineligible)."""
-        if self.query is None:
-            self.query = Columns(self.codebook, (p,), postings=False)
-        else:
-            self.query.write(0, p)
-        query = self.query
-        blocked = self.codebook.pair_keys(blocked_pairs, touching=p.person_id)
-        return assess_block(query, _QUERY, self.columns, load=load, blocked=blocked)
+        r = self.columns.row.get(p.person_id)
+        if r is not None and (self.columns.people[r] is p or self.columns.people[r] == p):
+            a, rows = self.columns, np.array([r])
+        else:  # p as the pool does not have them
+            if self.query is None:
+                self.query = Columns(self.codebook, (p,), postings=False)
+            else:
+                self.query.write(0, p)
+            a, rows = self.query, _QUERY
+        blocked = self.codebook.pair_keys(blocked_pairs, touching=p.person_id)  # p has a person code now
+        return assess_block(a, rows, self.columns, load=load, blocked=blocked)
 
     def ranked(
         self,

@@ -95,7 +95,7 @@ class Codebook:
             x, y = (self.pids.get(pid) for pid in pair)
             if x is not None and y is not None:
                 keys.append(min(x, y) * _PAIR_KEY + max(x, y))
-        return np.unique(np.array(keys, dtype=np.int64))
+        return np.array(sorted(set(keys)), dtype=np.int64)
 
 
 class _Lists:
@@ -129,14 +129,16 @@ class _Lists:
             self.values = np.concatenate([self.values, np.zeros((extra, self.values.shape[1]))])
         codes = [code for code, _ in items]
         if self.postings is not None:
-            byte, bit = r >> 3, np.uint8(1 << (r & 7))
-            self.postings[self.codes[:, r], byte] &= ~bit
-            if count:
-                if max(codes) >= len(self.postings):
-                    more = max(max(codes) + 1, 2 * len(self.postings)) - len(self.postings)
-                    self.postings = np.concatenate([self.postings, np.zeros((more, self.postings.shape[1]),
-                                                                            dtype=np.uint8)])
-                self.postings[codes, byte] |= bit
+            byte, bit = r >> 3, 1 << (r & 7)
+            postings = self.postings
+            for code in self.codes[:, r].tolist():  # a few entries: scalar updates beat fancy indexing
+                if code:
+                    postings[code, byte] &= 0xFF ^ bit
+            if count and max(codes) >= len(postings):
+                more = max(max(codes) + 1, 2 * len(postings)) - len(postings)
+                postings = self.postings = np.concatenate([postings, np.zeros((more, postings.shape[1]), dtype=np.uint8)])
+            for code in codes:
+                postings[code, byte] |= bit
         pad = [0] * (self.width - count)
         self.codes[:, r] = codes + pad
         self.values[:, r] = [val for _, val in items] + pad
@@ -456,7 +458,8 @@ def _judge(a: Columns, rows: np.ndarray, b: Columns, cols: np.ndarray, *, load: 
         checks.append((SAME_DEPARTMENT, "", dept_a != dept_b))
     checks += [(NO_VALUE, "a", passed if candidates else value_ab > 0),
                (NO_VALUE, "b", passed if candidates else value_ba > 0)]
-    checks = [(code, side, None if ok is None else _shaped(ok, shape)) for code, side, ok in checks]
+    if not candidates:  # candidates: every array is already one entry per pair
+        checks = [(code, side, None if ok is None else _shaped(ok, shape)) for code, side, ok in checks]
     eligible = np.logical_and.reduce([ok for _, _, ok in checks if ok is not None])
     # capacity: for candidates, b's side is read only where every other rule passes (True elsewhere)
     room_a = _shaped(_room(a, uniq, load)[local], shape)
