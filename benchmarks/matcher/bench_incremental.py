@@ -21,7 +21,6 @@ both must pick the same partner for every query.
 
 import argparse
 import random
-import statistics
 import time
 from dataclasses import replace
 

@@ -136,7 +136,8 @@ class _Lists:
                     postings[code, byte] &= 0xFF ^ bit
             if count and max(codes) >= len(postings):
                 more = max(max(codes) + 1, 2 * len(postings)) - len(postings)
-                postings = self.postings = np.concatenate([postings, np.zeros((more, postings.shape[1]), dtype=np.uint8)])
+                postings = np.concatenate([postings, np.zeros((more, postings.shape[1]), dtype=np.uint8)])
+                self.postings = postings
             for code in codes:
                 postings[code, byte] |= bit
         pad = [0] * (self.width - count)
@@ -493,7 +494,8 @@ def _judge(a: Columns, rows: np.ndarray, b: Columns, cols: np.ndarray, *, load: 
         score = np.where(on, score, 0.0)
     return Assessment(
         rows=_shaped(rows, shape), cols=_shaped(cols, shape), value_ab=_shaped(value_ab, shape),
-        value_ba=_shaped(value_ba, shape), harmonic=_shaped(harmonic, shape), bonuses=(cross, stage, interests, overlap),
+        value_ba=_shaped(value_ba, shape), harmonic=_shaped(harmonic, shape),
+        bonuses=(cross, stage, interests, overlap),
         score=score, checks=tuple(checks), eligible=eligible,
     )  # fmt: skip
 
