@@ -271,8 +271,13 @@ def new_org(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:6]}"
 
 
+_CLIENTS: dict[str, AsyncMongoClient] = {}
+
+
 def database(stack: EmbeddedStack, service: str) -> Any:
-    return AsyncMongoClient(stack.mongo_url, tz_aware=True)[f"reciprocal_{service}"]
+    """The service's own database, read directly (one client per server for the whole session)."""
+    client = _CLIENTS.setdefault(stack.mongo_url, AsyncMongoClient(stack.mongo_url, tz_aware=True))
+    return client[f"reciprocal_{service}"]
 
 
 def received(stack: EmbeddedStack, instance: str) -> float:
