@@ -1,0 +1,105 @@
+"""Transient database faults through SecantusDB's `failCommand` failpoint: write conflicts,
+"shutting down" answers and dropped connections on inserts, updates, reads and commits, armed again
+and again during a burst through the whole chain. Each is retried: nothing is lost (no valid event
+dead-lettered), nothing is duplicated.
+
+The session's embedded stack starts secantusd-py without `--enable-test-commands`, so this module
+runs its own small stack: its own database server with test commands, its own broker and SMTP sink,
+the same four service processes (EmbeddedStack's `external_mongo`)."""
+
+import asyncio
+import contextlib
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pymongo import AsyncMongoClient
+
+from harness import CHAIN_TOPICS, Chain, CountingTap, dlq_topics, new_org, pair_people, report, size, totals
+from reciprocal.embedded import SERVICES, EmbeddedStack, secantus_binary
+from reciprocal.processes import free_port, spawn, stop, wait_for_port
+from reciprocal.wire import Frontend
+
+BACKEND_IS_EMBEDDED = __import__("os").environ.get("RECIPROCAL_TEST_BACKEND", "embedded") == "embedded"
+SUBMISSIONS = size(20, 100)
+FAULTS = [  # (what, failpoint data)
+    ("write_conflict", {"errorCode": 112, "errorLabels": ["TransientTransactionError"]}),
+    ("shutting_down", {"errorCode": 91}),
+    ("connection_dropped", {"closeConnection": True}),
+]
+COMMANDS = ["insert", "update", "find", "delete", "aggregate", "commitTransaction"]
+
+pytestmark = [
+    pytest.mark.faults_full,
+    pytest.mark.skipif(not BACKEND_IS_EMBEDDED, reason="needs SecantusDB's --enable-test-commands"),
+]
+
+
+@pytest.fixture(scope="module")
+def faulty_stack() -> Iterator[EmbeddedStack]:
+    workdir = Path(tempfile.mkdtemp(prefix="reciprocal-faults-"))
+    port = free_port()
+    mongo = spawn([secantus_binary(), "--host", "127.0.0.1", "--port", str(port), "--storage-path", ":memory:",
+                   "--log-level", "WARNING", "--enable-test-commands"], log=workdir / "logs" / "mongo.log")
+    wait_for_port(port, mongo)
+    stack = EmbeddedStack(workdir=workdir, external_mongo=f"mongodb://127.0.0.1:{port}/?directConnection=true")
+    ok = False
+    try:
+        stack.start_infrastructure()  # its own broker and SMTP sink
+        for name in SERVICES:
+            stack.start_service(name)
+        stack.wait_ready()
+        yield stack
+        ok = True
+    finally:
+        stop([mongo])
+        stack.stop(keep_workdir=not ok)
+
+
+async def arm(client: AsyncMongoClient, data: dict, times: int) -> None:
+    await client.admin.command({"configureFailPoint": "failCommand", "mode": {"times": times},
+                                "data": {"failCommands": COMMANDS, **data}})
+
+
+@pytest.mark.timeout(900)
+async def test_transient_database_faults_are_retried_and_nothing_is_lost_or_duplicated(faulty_stack):
+    stack = faulty_stack
+    started = time.monotonic()
+    org = new_org("dbfault")
+    admin = AsyncMongoClient(stack.mongo_url)
+    injected = {what: 0 for what, _ in FAULTS}
+    async with Frontend(stack.kafka_bootstrap) as fe, \
+            CountingTap(stack.kafka_bootstrap, [*CHAIN_TOPICS, *dlq_topics()]) as tap:
+        chain = Chain(stack, fe, tap, org, pair_people(org, SUBMISSIONS // 2))
+
+        async def keep_failing() -> None:
+            n = 0
+            while True:
+                what, data = FAULTS[n % len(FAULTS)]
+                await arm(admin, data, times=2)
+                injected[what] += 2
+                n += 1
+                await asyncio.sleep(0.4)
+
+        faults = asyncio.create_task(keep_failing())
+        try:
+            await chain.configure()
+            await chain.submit_all()
+            await chain.until(lambda: chain.proposed().seen >= len(chain.pairs) // 2, 300, "half the proposals")
+        finally:
+            faults.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await faults
+            await admin.admin.command({"configureFailPoint": "failCommand", "mode": "off"})
+        await chain.until(chain.complete, 300 + 3 * SUBMISSIONS, "every effect")
+        await tap.settle("notifications.sent", quiet=3.0)
+        stages = chain.stages()
+        dead = sum(len(tap.raw_by_topic[t]) for t in dlq_topics())
+    await admin.close()
+    counts = totals(stages)
+    report("db-failpoints", started, submitted=SUBMISSIONS, **{f"armed_{k}": v for k, v in injected.items()},
+           **counts, dead_lettered=dead)
+    assert counts["lost"] == 0 and dead == 0, (chain.summary(), dead)
+    assert counts["dup"] == 0 and counts["unexpected"] == 0, chain.summary()
