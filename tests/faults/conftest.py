@@ -6,9 +6,31 @@ RECIPROCAL_FAULTS=full: every service, full burst sizes (tests marked `faults_fu
 Each test prints one `FAULTS ...` line with its counts; they are repeated in the terminal summary.
 """
 
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
 from harness import FULL, REPORT
+from reciprocal.embedded import SERVICES, EmbeddedStack, secantus_binary
+from reciprocal.processes import free_port, spawn, stop, wait_for_port
+
+BACKEND = os.environ.get("RECIPROCAL_TEST_BACKEND", "embedded")
+
+# Behaviour the suite requires and `main` does not have yet, each fixed on another branch. In the
+# smoke part (`make test`) these are strict xfails, so `make test` stays green until the fix lands and
+# turns red (XPASS) the day it does: then delete the line. `make faults` ignores this list: there
+# they fail, as they should.
+KNOWN_GAPS = {
+    "test_replaying_every_consumer_group_changes_nothing_and_sends_nothing":
+        "a replay dead-letters the same poison again: no record of what was already dead-lettered",
+    "test_oversize_profiles_get_an_answer_and_wedge_nothing":
+        "a profile over the producer's 1 MiB limit is accepted and its profiles.changed wedges the outbox",
+    "test_another_tenant_reusing_an_event_id_still_takes_effect":
+        "the processed-event ledger is keyed by (consumer, event_id), not by tenant",
+}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -24,6 +46,37 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.add_marker(pytest.mark.faults)
         if not FULL and item.get_closest_marker("faults_full"):
             item.add_marker(skip)
+        gap = KNOWN_GAPS.get(getattr(item, "originalname", item.name))
+        if gap and not FULL:
+            item.add_marker(pytest.mark.xfail(reason=f"known gap: {gap}", strict=True))
+
+
+@pytest.fixture(scope="module")
+def isolated_stack() -> Iterator[EmbeddedStack]:
+    """A stack of the module's own: a database server with test commands (failCommand), a broker, an
+    SMTP sink and the four services. For faults that may leave a service broken, so they cannot
+    spoil the session's stack for the tests after them, and for database failpoints."""
+    if BACKEND != "embedded":
+        pytest.skip("needs the embedded SecantusDB (test commands)")
+    workdir = Path(tempfile.mkdtemp(prefix="reciprocal-faults-"))
+    port = free_port()
+    mongo = spawn([secantus_binary(), "--host", "127.0.0.1", "--port", str(port), "--storage-path", ":memory:",
+                   "--log-level", "WARNING", "--enable-test-commands"], log=workdir / "logs" / "mongo.log")
+    wait_for_port(port, mongo)
+    stack = EmbeddedStack(workdir=workdir, external_mongo=f"mongodb://127.0.0.1:{port}/?directConnection=true")
+    ok = False
+    try:
+        stack.start_infrastructure()
+        for name in SERVICES:
+            stack.start_service(name)
+        stack.wait_ready()
+        yield stack
+        ok = True
+    finally:
+        stop([mongo])
+        stack.stop(keep_workdir=not ok)
+        if not ok:
+            print(f"\nIsolated stack logs kept in {workdir / 'logs'}")
 
 
 def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001 - pytest's own type is internal

@@ -4,25 +4,19 @@ and again during a burst through the whole chain. Each is retried: nothing is lo
 dead-lettered), nothing is duplicated.
 
 The session's embedded stack starts secantusd-py without `--enable-test-commands`, so this module
-runs its own small stack: its own database server with test commands, its own broker and SMTP sink,
-the same four service processes (EmbeddedStack's `external_mongo`)."""
+uses the suite's `isolated_stack`: its own database server with test commands, its own broker and SMTP
+sink, the same four service processes (EmbeddedStack's `external_mongo`)."""
 
 import asyncio
 import contextlib
-import tempfile
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from pymongo import AsyncMongoClient
 
 from harness import CHAIN_TOPICS, Chain, CountingTap, dlq_topics, new_org, pair_people, report, size, totals
-from reciprocal.embedded import SERVICES, EmbeddedStack, secantus_binary
-from reciprocal.processes import free_port, spawn, stop, wait_for_port
 from reciprocal.wire import Frontend
 
-BACKEND_IS_EMBEDDED = __import__("os").environ.get("RECIPROCAL_TEST_BACKEND", "embedded") == "embedded"
 SUBMISSIONS = size(20, 100)
 FAULTS = [  # (what, failpoint data)
     ("write_conflict", {"errorCode": 112, "errorLabels": ["TransientTransactionError"]}),
@@ -31,31 +25,7 @@ FAULTS = [  # (what, failpoint data)
 ]
 COMMANDS = ["insert", "update", "find", "delete", "aggregate", "commitTransaction"]
 
-pytestmark = [
-    pytest.mark.faults_full,
-    pytest.mark.skipif(not BACKEND_IS_EMBEDDED, reason="needs SecantusDB's --enable-test-commands"),
-]
-
-
-@pytest.fixture(scope="module")
-def faulty_stack() -> Iterator[EmbeddedStack]:
-    workdir = Path(tempfile.mkdtemp(prefix="reciprocal-faults-"))
-    port = free_port()
-    mongo = spawn([secantus_binary(), "--host", "127.0.0.1", "--port", str(port), "--storage-path", ":memory:",
-                   "--log-level", "WARNING", "--enable-test-commands"], log=workdir / "logs" / "mongo.log")
-    wait_for_port(port, mongo)
-    stack = EmbeddedStack(workdir=workdir, external_mongo=f"mongodb://127.0.0.1:{port}/?directConnection=true")
-    ok = False
-    try:
-        stack.start_infrastructure()  # its own broker and SMTP sink
-        for name in SERVICES:
-            stack.start_service(name)
-        stack.wait_ready()
-        yield stack
-        ok = True
-    finally:
-        stop([mongo])
-        stack.stop(keep_workdir=not ok)
+pytestmark = pytest.mark.faults_full
 
 
 async def arm(client: AsyncMongoClient, data: dict, times: int) -> None:
@@ -64,8 +34,8 @@ async def arm(client: AsyncMongoClient, data: dict, times: int) -> None:
 
 
 @pytest.mark.timeout(900)
-async def test_transient_database_faults_are_retried_and_nothing_is_lost_or_duplicated(faulty_stack):
-    stack = faulty_stack
+async def test_transient_database_faults_are_retried_and_nothing_is_lost_or_duplicated(isolated_stack):
+    stack = isolated_stack
     started = time.monotonic()
     org = new_org("dbfault")
     admin = AsyncMongoClient(stack.mongo_url)

@@ -27,10 +27,10 @@ async def unpublished(db, topic: str) -> set[str]:
     return {r["event_id"] for r in rows}
 
 
+@pytest.mark.faults_full
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize("window", [
-    "committed-not-published",
-    pytest.param("published-not-marked", marks=pytest.mark.faults_full),
+    "committed-not-published", "published-not-marked",
 ])
 async def test_a_crash_in_an_outbox_window_loses_and_duplicates_nothing(stack, window):
     started = time.monotonic()

@@ -55,7 +55,7 @@ async def test_replaying_every_consumer_group_changes_nothing_and_sends_nothing(
     started = time.monotonic()
     org = new_org("replay")
     async with Frontend(stack.kafka_bootstrap) as fe, CountingTap(stack.kafka_bootstrap, CHAIN_TOPICS) as tap:
-        chain = Chain(stack, fe, tap, org, pair_people(org, 5))  # some state in every service
+        chain = Chain(stack, fe, tap, org, pair_people(org, 2))  # some state in every service
         await chain.configure()
         await chain.submit_all()
         await fe.publish_raw("profiles.submitted", b"{not json", key=org.encode())  # and a dead letter
