@@ -39,6 +39,9 @@ def report(name: str, started: float, **counts: Any) -> str:
     line = f"FAULTS {name}: " + " ".join(f"{k}={v}" for k, v in counts.items()) + f" seconds={time.monotonic() - started:.1f}"
     REPORT.append(line)
     print(line)
+    if path := os.environ.get("RECIPROCAL_FAULTS_REPORT"):  # e.g. a nightly job's artifact
+        with open(path, "a") as out:
+            out.write(line + "\n")
     return line
 
 

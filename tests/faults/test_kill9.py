@@ -24,6 +24,7 @@ def stage_of(service: str, chain: Chain):
     }[service]
 
 
+@pytest.mark.timeout(1800)
 @pytest.mark.parametrize("service", [
     pytest.param(s, marks=() if s == SMOKE_SERVICE else pytest.mark.faults_full)
     for s in ("profiles", "matcher", "scheduler", "notifier")

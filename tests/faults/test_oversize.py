@@ -62,7 +62,7 @@ async def test_oversize_profiles_get_an_answer_and_wedge_nothing(isolated_stack)
                     return small and (name in outcomes or bool(answers(t, event)))
 
                 try:
-                    await tap.wait_for(answered, what=f"{name}: an answer and the next profile", timeout=90)
+                    await tap.wait_for(answered, what=f"{name}: an answer and the next profile", timeout=30)
                 except TimeoutError:
                     pass  # counted below: no answer, or the next profile on its key is stuck
                 outcomes.setdefault(name, "+".join(answers(tap, event)) or "no_answer")

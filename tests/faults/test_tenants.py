@@ -25,7 +25,7 @@ async def test_another_tenant_reusing_an_event_id_still_takes_effect(stack):
         try:
             await tap.wait_for(lambda t: all(len(t.of("profiles.changed", o)) == 2 and t.of("matches.proposed", o)
                                              for o in (tenant_a, tenant_c)),
-                               what="both tenants' profiles and proposals", timeout=60)
+                               what="both tenants' profiles and proposals", timeout=30)
         except TimeoutError:
             pass
     counts = {f"{stage}_{o[:8]}": len(tap.of(topic, o)) for o in (tenant_a, tenant_c)
