@@ -26,6 +26,7 @@ integration: $(STAMP)
 benchmark: $(STAMP)
 	$(BIN)/python -m benchmarks.matcher.bench_incremental
 	$(BIN)/python -m benchmarks.matcher.bench_cohort --sizes 1000 2000
+	$(BIN)/python -m benchmarks.pipeline
 
 schemas: $(STAMP)
 	$(BIN)/reciprocal schemas --out docs/schemas

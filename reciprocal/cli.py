@@ -1,19 +1,23 @@
 """`reciprocal`: run a service, the embedded stack and demo, and the contract tools."""
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from collections.abc import Coroutine, Iterator
+from typing import Annotated, Any, TypeVar
 
 import typer
 
 from reciprocal.embedded import SERVICES, EmbeddedStack
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+
+T = TypeVar("T")
 
 STATE = Annotated[Path, typer.Option("--state-file", help="Where `up` writes, and `down` reads, the stack's state.")]
 
@@ -157,6 +161,152 @@ def match(
         typer.echo(f"reciprocal match: {exc}", err=True)
         raise typer.Exit(2) from exc
     typer.echo(json.dumps(doc, indent=2))
+
+
+# Operator tools ---------------------------------------------------------------------------------------
+
+BOOTSTRAP = Annotated[str | None, typer.Option(
+    "--bootstrap", envvar="RECIPROCAL_KAFKA_BOOTSTRAP", show_default=False,
+    help="Kafka bootstrap HOST:PORT (default: kafka_bootstrap from --state-file).")]
+CONNECT_STATE = Annotated[Path, typer.Option(
+    "--state-file", help="The state file `reciprocal up` writes; used when --bootstrap is not given.")]
+IDLE_MS = Annotated[int, typer.Option(
+    "--idle-ms", help="Stop reading once no record has arrived for this long (Tansu's end offsets are wrong).")]
+
+dlq_app = typer.Typer(no_args_is_help=True, help="Inspect and replay dead letters (`<topic>.dlq`).")
+app.add_typer(dlq_app, name="dlq")
+
+
+def _bootstrap(bootstrap: str | None, state_file: Path) -> str:
+    if bootstrap:
+        return bootstrap
+    if not state_file.exists():
+        raise typer.BadParameter(f"give --bootstrap HOST:PORT, or a --state-file (no file at {state_file})")
+    return json.loads(state_file.read_text())["kafka_bootstrap"]
+
+
+@contextlib.contextmanager
+def _refusals() -> Iterator[None]:
+    """An operator tool's refusal (unknown topic, unreadable file) is a message and exit code 2, not a trace."""
+    from reciprocal.operations import OperationError
+
+    try:
+        yield
+    except OperationError as exc:
+        typer.echo(f"reciprocal: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    with _refusals():
+        return asyncio.run(coro)
+
+
+@app.command()
+def publish(
+    topic: Annotated[str, typer.Argument(help="A topic of the contract, e.g. profiles.submitted")],
+    file: Annotated[Path, typer.Argument(help="JSON Lines, one event per line ('-' for stdin)")],
+    bootstrap: BOOTSTRAP = None,
+    state_file: CONNECT_STATE = Path("reciprocal-state.json"),
+) -> None:
+    """Publish each JSON line as an event of TOPIC, checked against the contract; bad lines are not published.
+
+    The key is the topic's key field; event_id, event_type and occurred_at are stamped where missing.
+    Bad lines are reported by number and the exit code is 1.
+    """
+    from reciprocal.operations import publish_file
+
+    text = sys.stdin.read() if str(file) == "-" else file.read_text()
+    outcome = _run(publish_file(_bootstrap(bootstrap, state_file), topic, text.splitlines()))
+    for bad in outcome.bad:
+        typer.echo(f"{file}:{bad.number}: not published: {bad.error}", err=True)
+    typer.echo(f"published {len(outcome.published)} to {topic}; {len(outcome.bad)} bad lines")
+    if outcome.bad:
+        raise typer.Exit(1)
+
+
+@app.command()
+def tail(
+    topic: Annotated[str, typer.Argument(help="Any topic, dead-letter topics included")],
+    from_beginning: Annotated[bool, typer.Option("--from-beginning", help="Start at offset 0, not the end.")] = False,
+    limit: Annotated[int | None, typer.Option("--limit", help="Stop after this many records.")] = None,
+    idle_ms: Annotated[int | None, typer.Option(
+        "--idle-ms", help="Stop once nothing has arrived for this long (default: follow until Ctrl-C).")] = None,
+    bootstrap: BOOTSTRAP = None,
+    state_file: CONNECT_STATE = Path("reciprocal-state.json"),
+) -> None:
+    """Print a topic's events as JSON lines as they arrive."""
+    from reciprocal.operations import as_json_line, read_records
+
+    async def follow() -> None:
+        async for record in read_records(_bootstrap(bootstrap, state_file), topic, from_beginning=from_beginning,
+                                         idle_ms=idle_ms, limit=limit):
+            typer.echo(json.dumps(as_json_line(record)))
+
+    try:
+        _run(follow())
+    except KeyboardInterrupt:
+        pass
+
+
+@dlq_app.command("list")
+def dlq_list(
+    topic: Annotated[str, typer.Argument(help="TOPIC or TOPIC.dlq")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per dead letter.")] = False,
+    idle_ms: IDLE_MS = 1500,
+    bootstrap: BOOTSTRAP = None,
+    state_file: CONNECT_STATE = Path("reciprocal-state.json"),
+) -> None:
+    """Show every dead letter of a topic with why it was dead-lettered."""
+    from reciprocal.operations import dlq_of, list_dead_letters
+
+    letters = _run(list_dead_letters(_bootstrap(bootstrap, state_file), topic, idle_ms=idle_ms))
+    if as_json:
+        for letter in letters:
+            typer.echo(json.dumps(letter.summary()))
+        return
+    with _refusals():
+        typer.echo(f"{len(letters)} dead letters in {dlq_of(topic)}")
+    for d in letters:
+        typer.echo(
+            f"\n{d.position}  key={d.key}  event_id={d.event_id}{' (from its position)' * d.event_id_from_position}\n"
+            f"  {d.error_type}: {d.error_message}\n"
+            f"  group={d.consumer_group}  attempts={d.attempts}  "
+            f"from {d.original_topic}:{d.original_partition}:{d.original_offset}"
+        )
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    topic: Annotated[str, typer.Argument(help="TOPIC or TOPIC.dlq")],
+    ids: Annotated[list[str] | None, typer.Option(
+        "--id", help="An event_id (or PARTITION:OFFSET in the .dlq) to replay; repeatable.")] = None,
+    everything: Annotated[bool, typer.Option("--all", help="Replay every dead letter of the topic.")] = False,
+    fixed: Annotated[Path | None, typer.Option(
+        "--fixed", help="JSON Lines of corrected events; a line replaces the dead letter with its event_id.")] = None,
+    idle_ms: IDLE_MS = 1500,
+    bootstrap: BOOTSTRAP = None,
+    state_file: CONNECT_STATE = Path("reciprocal-state.json"),
+) -> None:
+    """Republish dead letters to their original topic, marked as a replay. Each takes effect once: consumers
+    de-duplicate on event_id, so replaying again is harmless. Values that still fail the contract are skipped."""
+    from reciprocal.operations import read_fixed, replay_dead_letters
+
+    if not ids and not everything:
+        raise typer.BadParameter("name dead letters with --id, or pass --all")
+    with _refusals():
+        corrections = read_fixed(fixed) if fixed else None
+    outcome = _run(replay_dead_letters(_bootstrap(bootstrap, state_file), topic, ids or (), everything=everything,
+                                       fixed=corrections, idle_ms=idle_ms))
+    for letter in outcome.replayed:
+        typer.echo(f"replayed {letter.position} event_id={letter.event_id} to {letter.original_topic}")
+    for letter, error in outcome.still_invalid:
+        typer.echo(f"not replayed {letter.position} event_id={letter.event_id}: still invalid: {error}", err=True)
+    for missing in outcome.not_found:
+        typer.echo(f"not found: {missing}", err=True)
+    typer.echo(f"{len(outcome.replayed)} replayed")
+    if outcome.still_invalid or outcome.not_found:
+        raise typer.Exit(1)
 
 
 def main() -> None:

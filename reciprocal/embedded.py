@@ -20,7 +20,11 @@ from typing import Any
 
 import httpx
 
-from reciprocal.processes import free_port, spawn, stop, wait_for_port
+from tenacity import AsyncRetrying, RetryError, stop_after_attempt, wait_fixed
+
+from reciprocal.processes import (
+    NotUpYet, StartupError, exited, free_port, retry_until_up, spawn, stop, wait_for_port,
+)
 from shared.messaging import create_topics
 
 SERVICES = ("profiles", "matcher", "scheduler", "notifier")
@@ -94,15 +98,18 @@ class EmbeddedStack:
         )
         asyncio.run(self._create_topics())
 
-    async def _create_topics(self) -> None:
-        for attempt in range(50):
-            try:
-                await create_topics(self.kafka_bootstrap, self.partitions)
-                return
-            except Exception:
-                if attempt == 49:
-                    raise
-                await asyncio.sleep(0.1)
+    async def _create_topics(self, attempts: int = 50) -> None:
+        """The broker may accept connections a moment before it answers the admin API."""
+        try:
+            async for attempt in AsyncRetrying(stop=stop_after_attempt(attempts), wait=wait_fixed(0.1)):
+                with attempt:
+                    await create_topics(self.kafka_bootstrap, self.partitions)
+        except RetryError as exc:
+            where = "" if self.external_kafka else f"; its log is {self.log_of('kafka')}"
+            raise StartupError(
+                f"could not create the topics on the Kafka broker at {self.kafka_bootstrap} after {attempts} tries "
+                f"({exc.last_attempt.exception()!r}){where}"
+            ) from None
 
     def service_env(self, name: str, **extra: str) -> dict[str, str]:
         return {
@@ -123,7 +130,7 @@ class EmbeddedStack:
         self.http_ports.setdefault(instance, free_port())
         self.procs[instance] = spawn(
             [sys.executable, "-m", "reciprocal.cli", "service", name],
-            log=self.workdir / "logs" / f"{instance}.log",
+            log=self.log_of(instance),
             env=self.service_env(instance, **env),
         )
 
@@ -141,23 +148,27 @@ class EmbeddedStack:
         self.start_service(name, **env)
         self.wait_ready((name,))
 
+    def log_of(self, name: str) -> Path:
+        return self.workdir / "logs" / f"{name}.log"
+
     def wait_ready(self, names: tuple[str, ...] = SERVICES, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
+        """Wait until every named service answers /readyz with 200; fail at once if one exits."""
         pending = set(names)
-        while pending:
+
+        def probe() -> None:
             for name in sorted(pending):
                 proc = self.procs[name]
                 if proc.poll() is not None:
-                    tail = (self.workdir / "logs" / f"{name}.log").read_text()[-3000:]
-                    raise RuntimeError(f"service {name} exited with {proc.returncode}:\n{tail}")
+                    raise exited(f"service {name}", proc, self.log_of(name))
                 try:
                     if httpx.get(f"{self.service_url(name)}/readyz", timeout=1).status_code == 200:
                         pending.discard(name)
                 except httpx.HTTPError:
                     pass
-            if pending and time.monotonic() > deadline:
-                raise TimeoutError(f"services not ready after {timeout}s: {sorted(pending)}")
-            time.sleep(0.1)
+            if pending:
+                raise NotUpYet("not ready: " + ", ".join(f"{n} (log {self.log_of(n)})" for n in sorted(pending)))
+
+        retry_until_up(probe, what="services " + ", ".join(names), timeout=timeout, interval=0.1)
 
     def start(self, services: tuple[str, ...] = SERVICES) -> "EmbeddedStack":
         self.start_infrastructure()
@@ -197,5 +208,5 @@ class EmbeddedStack:
         tmp.replace(path)
 
     def _start(self, name: str, argv: list[str], port: int) -> None:
-        self.procs[name] = spawn(argv, log=self.workdir / "logs" / f"{name}.log")
-        wait_for_port(port, self.procs[name])
+        self.procs[name] = spawn(argv, log=self.log_of(name))
+        wait_for_port(port, self.procs[name], what=f"the {name} server", log=self.log_of(name))

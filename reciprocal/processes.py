@@ -1,4 +1,4 @@
-"""Child processes that never outlive their parent (PR_SET_PDEATHSIG on Linux)."""
+"""Child processes that never outlive their parent (PR_SET_PDEATHSIG on Linux), and waiting for them to come up."""
 
 import ctypes
 import os
@@ -7,8 +7,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+
+from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay, wait_fixed
 
 PR_SET_PDEATHSIG = 1
 
@@ -37,17 +39,58 @@ def spawn(argv: Sequence[str], *, log: Path, env: dict[str, str] | None = None) 
         )
 
 
-def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+class StartupError(RuntimeError):
+    """Something the stack starts did not come up: says what, and where its log is."""
+
+
+class NotUpYet(Exception):
+    """Raised by a start-up probe that should be tried again."""
+
+
+def log_tail(log: Path, chars: int = 3000) -> str:
+    try:
+        return log.read_text(errors="replace")[-chars:]
+    except OSError:
+        return "(no log written)"
+
+
+def exited(what: str, proc: subprocess.Popen[bytes], log: Path) -> StartupError:
+    return StartupError(f"{what} exited with code {proc.returncode} while starting; its log is {log}:\n{log_tail(log)}")
+
+
+def retry_until_up(probe: Callable[[], None], *, what: str, timeout: float, interval: float = 0.05,
+                   logs: Sequence[Path] = ()) -> None:
+    """Call `probe` until it stops raising NotUpYet, for at most `timeout` seconds and a bounded number of tries.
+
+    A StartupError from the probe (say, the process exited) ends the wait at once. On giving up,
+    the error names what did not come up, why it was last not ready, and where its logs are.
+    """
+    retrying = Retrying(
+        stop=stop_after_delay(timeout) | stop_after_attempt(int(timeout / interval) + 1),
+        wait=wait_fixed(interval),
+        retry=retry_if_exception_type(NotUpYet),
+    )
+    try:
+        retrying(probe)
+    except RetryError as exc:
+        last = exc.last_attempt.exception()
+        where = f"; see {', '.join(str(log) for log in logs)}" if logs else ""
+        raise StartupError(f"{what} did not come up within {timeout:g}s ({last}){where}") from None
+
+
+def wait_for_port(port: int, proc: subprocess.Popen[bytes], *, what: str, log: Path, timeout: float = 30.0) -> None:
+    """Wait until `proc` accepts TCP connections on 127.0.0.1:`port`."""
+
+    def probe() -> None:
         if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode} before listening on {port}")
+            raise exited(what, proc, log)
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+        except OSError as exc:
+            raise NotUpYet(f"nothing listening on 127.0.0.1:{port}") from exc
+
+    retry_until_up(probe, what=what, logs=[log], timeout=timeout)
 
 
 def stop(procs: Sequence[subprocess.Popen[bytes]], timeout: float = 10.0) -> None:

@@ -14,6 +14,12 @@ from aiokafka.structs import ConsumerRecord
 from shared.contract.topics import TOPICS
 
 
+def stamp_envelope(topic: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """A hand-written event with the envelope fields a frontend may leave out filled in."""
+    return {"event_id": str(uuid.uuid4()), "event_type": topic, "schema_version": 1,
+            "occurred_at": datetime.now(UTC).isoformat(), **payload}
+
+
 class Frontend:
     def __init__(self, bootstrap: str) -> None:
         self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
@@ -27,8 +33,7 @@ class Frontend:
 
     async def publish(self, topic: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Send a hand-written event; the envelope fields a frontend may leave out are filled in."""
-        event = {"event_id": str(uuid.uuid4()), "event_type": topic, "schema_version": 1,
-                 "occurred_at": datetime.now(UTC).isoformat(), **payload}
+        event = stamp_envelope(topic, payload)
         key = str(event[TOPICS[topic].key_field])
         await self.producer.send_and_wait(topic, json.dumps(event).encode(), key=key.encode())
         return event

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from services.profiles.adapters.repository import ProfileRepository
 from services.profiles.domain import changed_fields, check_profile, snapshot
 from shared.contract import ProfileChanged, ProfileRejected, ProfileSubmitted, ProfileWithdrawn, ProgramConfigured
+from shared.contract import limits as L
 from shared.store import Tx, UnitOfWork
 
 
@@ -25,8 +26,8 @@ async def profile_submitted(event: ProfileSubmitted, uow: UnitOfWork, repo: Prof
                     person_id=event.person_id,
                     rejected_event_id=str(event.event_id),
                     errors=errors,
-                    display_name=event.display_name,
-                    email=event.email,
+                    display_name=within(event.display_name, L.NAME_MAX),
+                    email=within(event.email, L.EMAIL_MAX),
                 )
             )
             return
@@ -54,6 +55,11 @@ async def profile_withdrawn(event: ProfileWithdrawn, uow: UnitOfWork, repo: Prof
         )
 
     await uow.run(event, work)
+
+
+def within(text: str, limit: int) -> str:
+    """The text, or nothing when it is over its limit: a rejection never echoes oversized input."""
+    return text if len(text) <= limit else ""
 
 
 def _record(org_id: str, profile: dict, version: int, *, active: bool) -> dict:

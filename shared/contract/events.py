@@ -1,18 +1,22 @@
 """One model per topic (SPEC §3). Field descriptions and examples feed the JSON Schemas and AsyncAPI."""
 
 from datetime import datetime
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
+from shared.contract import limits as L
 from shared.contract.envelope import Event
+from shared.contract.profile import (
+    CareerStage, Channel, MeetingMode, OfferContent, ProfileContent, ProfileSubmission, WantContent, Weekday, WindowContent,
+)
 
 CrossDepartment = Literal["required", "preferred", "any"]
 Cadence = Literal["weekly", "biweekly", "monthly"]
-CareerStage = Literal["early", "mid", "senior", "executive"]
-MeetingMode = Literal["in_person", "video", "phone", "chat"]
-Channel = Literal["email", "webhook", "inbox"]
-Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+Id = Annotated[str, Field(min_length=1, max_length=L.ID_MAX)]
+SkillName = Annotated[str, Field(max_length=L.SKILL_MAX)]
 
 DEFAULT_GROUND_RULES = [
     "What we share stays between us (confidentiality).",
@@ -33,17 +37,20 @@ class ProgramConfigured(Event):
 
     key_field: ClassVar[str] = "program_id"
     event_type: Literal["programs.configured"] = "programs.configured"
-    program_id: str = Field(min_length=1, examples=["prog-2027-reverse"])
-    name: str = Field(min_length=1, examples=["Reverse mentoring 2027"])
+    program_id: Id = Field(examples=["prog-2027-reverse"])
+    name: str = Field(min_length=1, max_length=L.NAME_MAX, examples=["Reverse mentoring 2027"])
     cross_department: CrossDepartment = "preferred"
     session_minutes: int = Field(default=60, ge=15, le=240)
     cadence: Cadence = "biweekly"
     duration_weeks: int = Field(default=12, ge=1, le=104)
     proposal_ttl_days: int = Field(default=7, ge=1, le=90)
     starts_on: datetime | None = Field(default=None, description="First day of the program (UTC); default now.")
-    ground_rules: list[str] = Field(default_factory=lambda: list(DEFAULT_GROUND_RULES))
-    skill_aliases: dict[str, str] = Field(
-        default_factory=dict, description="Program-specific extension of the skill taxonomy: alias -> skill."
+    ground_rules: list[Annotated[str, Field(max_length=L.GROUND_RULE_MAX)]] = Field(
+        default_factory=lambda: list(DEFAULT_GROUND_RULES), max_length=L.GROUND_RULES_MAX
+    )
+    skill_aliases: dict[SkillName, SkillName] = Field(
+        default_factory=dict, max_length=L.SKILL_ALIASES_MAX,
+        description="Program-specific extension of the skill taxonomy: alias -> skill.",
     )
 
 
@@ -52,7 +59,7 @@ class MatchRequested(Event):
 
     key_field: ClassVar[str] = "program_id"
     event_type: Literal["programs.match-requested"] = "programs.match-requested"
-    program_id: str = Field(min_length=1)
+    program_id: Id
 
 
 # --- profiles ---------------------------------------------------------------------------------
@@ -77,7 +84,8 @@ class Window(Part):
 
 
 class ProfileFields(Part):
-    """What a person tells us about themselves. Content is checked by the profiles service."""
+    """What a person tells us about themselves, as it travels: shape only. Its content rules and
+    limits are `shared.contract.profile.ProfileContent`'s, checked by the profiles service."""
 
     person_id: str = Field(min_length=1, max_length=128)
     program_ids: list[str] = Field(default_factory=list)
@@ -103,10 +111,18 @@ class ProfileFields(Part):
 
 
 class ProfileSubmitted(Event, ProfileFields):
-    """A frontend submitted (created or replaced) a person's profile."""
+    """A frontend submitted (created or replaced) a person's profile.
+
+    Parsed for its shape only, so that a profile with bad content is answered with
+    `profiles.rejected`, not dead-lettered. Its published schema is the whole contract,
+    `ProfileSubmission`, limits included."""
 
     key_field: ClassVar[str] = "person_id"
     event_type: Literal["profiles.submitted"] = "profiles.submitted"
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        return handler(ProfileSubmission.__pydantic_core_schema__)
 
 
 class ProfileWithdrawn(Event):
@@ -114,8 +130,8 @@ class ProfileWithdrawn(Event):
 
     key_field: ClassVar[str] = "person_id"
     event_type: Literal["profiles.withdrawn"] = "profiles.withdrawn"
-    person_id: str = Field(min_length=1)
-    reason: str | None = None
+    person_id: Id
+    reason: str | None = Field(default=None, max_length=L.REASON_MAX)
 
 
 class ProfileChanged(Event, ProfileFields):
@@ -129,8 +145,8 @@ class ProfileChanged(Event, ProfileFields):
 
 
 class FieldError(Part):
-    field: str = Field(examples=["availability[0].end"])
-    message: str = Field(examples=["must be after start (09:00)"])
+    field: str = Field(max_length=L.ERROR_FIELD_MAX, examples=["availability[0].end"])
+    message: str = Field(max_length=L.ERROR_MESSAGE_MAX, examples=["must be after the start (09:00)"])
 
 
 class ProfileRejected(Event):
@@ -138,11 +154,11 @@ class ProfileRejected(Event):
 
     key_field: ClassVar[str] = "person_id"
     event_type: Literal["profiles.rejected"] = "profiles.rejected"
-    person_id: str
-    rejected_event_id: str
-    errors: list[FieldError]
-    display_name: str = ""
-    email: str = ""
+    person_id: str = Field(max_length=L.ID_MAX)
+    rejected_event_id: str = Field(max_length=L.ID_MAX)
+    errors: list[FieldError] = Field(max_length=L.REJECTION_ERRORS_MAX)
+    display_name: str = Field(default="", max_length=L.NAME_MAX, description="Empty when the submitted one broke a limit.")
+    email: str = Field(default="", max_length=L.EMAIL_MAX, description="Empty when the submitted one broke a limit.")
 
 
 # --- matches ----------------------------------------------------------------------------------
@@ -163,10 +179,10 @@ class MatchResponded(Event):
 
     key_field: ClassVar[str] = "match_id"
     event_type: Literal["matches.responded"] = "matches.responded"
-    match_id: str = Field(min_length=1)
-    person_id: str = Field(min_length=1)
+    match_id: Id
+    person_id: Id
     decision: Literal["accept", "decline"]
-    reason: str | None = None
+    reason: str | None = Field(default=None, max_length=L.REASON_MAX)
 
 
 class MatchProposed(Event):
@@ -305,6 +321,7 @@ class NotificationFailed(Event, NotificationFields):
 
 __all__ = [
     "CareerStage", "Cadence", "Channel", "CrossDepartment", "MeetingMode", "Weekday", "DEFAULT_GROUND_RULES",
+    "ProfileContent", "ProfileSubmission", "OfferContent", "WantContent", "WindowContent",
     "ProgramConfigured", "MatchRequested", "Offer", "Want", "Window", "ProfileFields", "ProfileSubmitted",
     "ProfileWithdrawn", "ProfileChanged", "FieldError", "ProfileRejected", "Teaching", "Factor",
     "MatchResponded", "MatchProposed", "MatchOutcome", "MatchAccepted", "MatchDeclined", "MatchWithdrawn",

@@ -44,3 +44,25 @@ async def test_a_redelivered_event_has_one_effect(stack):
         await tap.settle("profiles.changed", quiet=1.5)
     versions = [e["version"] for e in of_org(tap.events("profiles.changed"), org)]
     assert versions == [1, 2]
+
+
+async def test_oversized_profiles_are_rejected_plainly_and_the_next_profile_still_flows(stack):
+    org = f"org-{uuid.uuid4().hex[:6]}"
+    huge_name = profile(org, "hugo", offers=["python"], wants=["leadership"], display_name="H" * 1_000_000)
+    many_windows = profile(org, "mia", offers=["python"], wants=["leadership"],
+                           windows=[{"weekday": "mon", "start": "09:00", "end": "10:00"}] * 10_000)
+    normal = profile(org, "nor", offers=["sql"], wants=["coaching"])
+    async with Frontend(stack.kafka_bootstrap) as fe, \
+            Tap(stack.kafka_bootstrap, ["profiles.rejected", "profiles.changed"]) as tap:
+        for p in (huge_name, many_windows):
+            await fe.publish("profiles.submitted", p)
+        await tap.wait_for(lambda t: len(of_org(t.events("profiles.rejected"), org)) >= 2, what="two rejections")
+        await fe.publish("profiles.submitted", normal)
+        await tap.wait_for(lambda t: of_org(t.events("profiles.changed"), org), what="the normal profile")
+    rejected = {e["person_id"]: e for e in of_org(tap.events("profiles.rejected"), org)}
+    assert rejected["hugo"]["errors"] == [{"field": "display_name", "message": "at most 200 characters"}]
+    assert rejected["hugo"]["display_name"] == "" and rejected["hugo"]["email"] == "hugo@example.com"
+    assert rejected["mia"]["errors"] == [{"field": "availability", "message": "at most 50 time windows"}]
+    sizes = [len(r.value) for r in tap.records if r.topic == "profiles.rejected" and org.encode() in r.value]
+    assert max(sizes) < 4096
+    assert [e["person_id"] for e in of_org(tap.events("profiles.changed"), org)] == ["nor"]

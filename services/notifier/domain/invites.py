@@ -1,7 +1,7 @@
 """iCalendar (RFC 5545) invites for a schedule, sent as iTIP (RFC 5546) REQUEST or CANCEL.
 
-Shape of the invite: the whole series is ONE calendar event whose UID is `series_uid(schedule_id)`,
-stable across every update. iTIP wants all components of one message to share a UID, so:
+Shape of the invite: the whole series is ONE calendar event, named by `shared.calendar_identity`
+exactly as the scheduler's .ics feed names it (so a calendar holding both shows each session once):
 
 - the master VEVENT is the first session (DTSTART/DTEND) and lists every later session start in RDATE;
 - each later session is an override VEVENT (same UID, RECURRENCE-ID = its own start) carrying its
@@ -21,15 +21,12 @@ from typing import Literal
 from icalendar import Calendar, Event, vCalAddress, vText
 
 from services.notifier.domain.model import Contact
+from shared.calendar_identity import occurrences, rdates, series_uid
 from shared.contract.events import ScheduleCreated, ScheduleUpdated, Session
 
 PRODID = "-//Reciprocal//Notifier//EN"
 DEFAULT_ORGANIZER = "Reciprocal <mentoring@reciprocal.local>"
 MODES = {"in_person": "In person", "video": "Video call", "phone": "Phone call", "chat": "Chat"}
-
-
-def series_uid(schedule_id: str) -> str:
-    return f"{schedule_id}@reciprocal"
 
 
 def schedule_invite(
@@ -46,7 +43,8 @@ def schedule_invite(
         raise ValueError(f"unsupported iTIP method {method!r}")
     if sequence < 0:
         raise ValueError("SEQUENCE must not be negative")
-    sessions = sorted(schedule_event.sessions, key=lambda s: s.starts_at)
+    series = occurrences(schedule_event.sessions)
+    sessions = [o.session for o in series]
     if method == "REQUEST" and not sessions:
         raise ValueError("a REQUEST needs at least one session")
 
@@ -66,7 +64,7 @@ def schedule_invite(
 
     def component(session: Session | None) -> Event:
         vevent = Event()
-        vevent.add("uid", series_uid(schedule_event.schedule_id))
+        vevent.add("uid", series_uid(schedule_event.org_id, schedule_event.schedule_id))
         vevent.add("sequence", sequence)
         vevent.add("dtstamp", schedule_event.occurred_at.astimezone(UTC))
         vevent.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
@@ -86,13 +84,13 @@ def schedule_invite(
         return vevent
 
     master = component(sessions[0] if sessions else None)
-    if len(sessions) > 1:
-        master.add("rdate", [_utc(s.starts_at) for s in sessions[1:]])
+    if len(series) > 1:
+        master.add("rdate", rdates(series))
     cal.add_component(master)
     if method == "REQUEST":
-        for session in sessions[1:]:
-            override = component(session)
-            override.add("recurrence-id", _utc(session.starts_at))
+        for occurrence in series[1:]:
+            override = component(occurrence.session)
+            override.add("recurrence-id", occurrence.recurrence_id)
             cal.add_component(override)
     return cal.to_ical()
 

@@ -1,77 +1,89 @@
-"""Content rules for a submitted profile. Every error names the field so a frontend can show it."""
+"""A submitted profile's content, checked by the contract's `ProfileContent`, as errors a person can read.
 
-import re
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+The rules live in `shared.contract.profile`; this module only words the errors pydantic reports:
+`("offers", 0, "level")` becomes the field `offers[0].level`, and each kind of error becomes the
+sentence a frontend shows. Messages never carry more than a short excerpt of the input.
+"""
 
-from shared.contract import FieldError, ProfileFields
+from collections.abc import Mapping
+from typing import Any
 
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
+from pydantic import ValidationError
 
+from shared.contract import FieldError, ProfileContent, ProfileFields
+from shared.contract import limits as L
 
-def minutes(hhmm: str) -> int:
-    hours, mins = hhmm.split(":")
-    return int(hours) * 60 + int(mins)
+REQUIRED = "is required"
 
+BLANK = {"missing", "string_too_short", "string_pattern_mismatch", "too_short", "string_type", "none_required"}
+TOO_LONG = {"string_too_long", "too_long"}
+OUT_OF_RANGE = {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}
 
-def _timezone_ok(name: str) -> bool:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
+ONE_TO_FIVE = f"must be between {L.LEVEL_MIN} and {L.LEVEL_MAX}"
+SAYS_WHEN_MISSING: Mapping[str, str] = {
+    "email": "is not a valid email address",
+    "program_ids": "name at least one program",
+    "languages": "name at least one language",
+    "meeting_modes": "choose at least one way to meet",
+    "offers": "offer at least one skill: in a reciprocal pair both people teach",
+    "wants": "want at least one skill: in a reciprocal pair both people learn",
+    "availability": "give at least one weekly time window",
+    "start": "'{input}' is not a time like 09:30",
+    "end": "'{input}' is not a time like 17:00",
+}
+SAYS_WHEN_OUT_OF_RANGE: Mapping[str, str] = {
+    "level": ONE_TO_FIVE,
+    "priority": "must be " + ", ".join(map(str, range(L.PRIORITY_MIN, L.PRIORITY_MAX))) + f" or {L.PRIORITY_MAX}",
+    "max_partners": f"must be between {L.PARTNERS_MIN} and {L.PARTNERS_MAX}",
+}
+ENTRIES: Mapping[str, str] = {
+    "program_ids": "programs", "offers": "offers", "wants": "wants", "availability": "time windows",
+    "interests": "interests", "languages": "languages", "meeting_modes": "ways to meet", "channels": "channels",
+}
+EXCERPT = 40
 
 
 def check_profile(p: ProfileFields) -> list[FieldError]:
-    errors: list[FieldError] = []
+    """Every way the profile breaks the contract's content rules; empty when it is acceptable."""
+    try:
+        ProfileContent.model_validate(p.model_dump(include=set(ProfileFields.model_fields)))
+    except ValidationError as exc:
+        return field_errors(exc)
+    return []
 
-    def bad(field: str, message: str) -> None:
-        errors.append(FieldError(field=field, message=message))
 
-    if not p.display_name.strip():
-        bad("display_name", "is required")
-    if not EMAIL.match(p.email):
-        bad("email", "is not a valid email address")
-    if not p.program_ids:
-        bad("program_ids", "name at least one program")
-    if not p.department.strip():
-        bad("department", "is required")
-    if not _timezone_ok(p.timezone):
-        bad("timezone", f"'{p.timezone}' is not a known IANA time zone (for example Europe/London)")
-    if not p.languages:
-        bad("languages", "name at least one language")
-    if not p.meeting_modes:
-        bad("meeting_modes", "choose at least one way to meet")
-    if not 1 <= p.max_partners <= 5:
-        bad("max_partners", "must be between 1 and 5")
-    if p.manager_id is not None and p.manager_id == p.person_id:
-        bad("manager_id", "a person cannot be their own manager")
-    if not p.offers:
-        bad("offers", "offer at least one skill: in a reciprocal pair both people teach")
-    if not p.wants:
-        bad("wants", "want at least one skill: in a reciprocal pair both people learn")
-    for i, offer in enumerate(p.offers):
-        if not offer.skill.strip():
-            bad(f"offers[{i}].skill", "is required")
-        if not 1 <= offer.level <= 5:
-            bad(f"offers[{i}].level", "must be between 1 and 5")
-    for i, want in enumerate(p.wants):
-        if not want.skill.strip():
-            bad(f"wants[{i}].skill", "is required")
-        if not (want.goal or "").strip():
-            bad(f"wants[{i}].goal", f"say what you want to achieve with '{want.skill}'")
-        if not 1 <= want.priority <= 3:
-            bad(f"wants[{i}].priority", "must be 1, 2 or 3")
-    if not p.availability:
-        bad("availability", "give at least one weekly time window")
-    for i, window in enumerate(p.availability):
-        start_ok, end_ok = HHMM.match(window.start), HHMM.match(window.end)
-        if not start_ok:
-            bad(f"availability[{i}].start", f"'{window.start}' is not a time like 09:30")
-        if not end_ok:
-            bad(f"availability[{i}].end", f"'{window.end}' is not a time like 17:00")
-        if start_ok and end_ok and minutes(window.end) <= minutes(window.start):
-            bad(f"availability[{i}].end", f"must be after the start ({window.start})")
-    if "webhook" in p.channels and not (p.webhook_url or "").startswith(("https://", "http://")):
-        bad("webhook_url", "is required, as an http(s) URL, when the webhook channel is chosen")
+def field_errors(exc: ValidationError) -> list[FieldError]:
+    """The errors, at most `REJECTION_ERRORS_MAX` of them (the last then says how many more there were)."""
+    errors = [FieldError(field=path_of(e["loc"]), message=message_of(e)) for e in exc.errors()]
+    if len(errors) > L.REJECTION_ERRORS_MAX:
+        more = len(errors) - L.REJECTION_ERRORS_MAX + 1
+        errors = [*errors[: L.REJECTION_ERRORS_MAX - 1], FieldError(field="profile", message=f"and {more} more errors")]
     return errors
+
+
+def path_of(loc: tuple[int | str, ...]) -> str:
+    """("availability", 2, "end") -> "availability[2].end"."""
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}" if path else str(part)
+    return path[: L.ERROR_FIELD_MAX] or "profile"
+
+
+def message_of(error: Mapping[str, Any]) -> str:
+    kind, ctx = error["type"], error.get("ctx") or {}
+    field = next((part for part in reversed(error["loc"]) if isinstance(part, str)), "")
+    if kind in TOO_LONG:
+        noun = "characters" if kind == "string_too_long" else ENTRIES.get(field, "entries")
+        message = f"at most {ctx['max_length']} {noun}"
+    elif kind in OUT_OF_RANGE:
+        message = SAYS_WHEN_OUT_OF_RANGE.get(field, error["msg"])
+    elif kind in BLANK:
+        message = SAYS_WHEN_MISSING.get(field, REQUIRED).format(input=excerpt(error.get("input")))
+    else:  # the rules' own errors (PydanticCustomError) already speak plainly
+        message = error["msg"]
+    return message[: L.ERROR_MESSAGE_MAX]
+
+
+def excerpt(value: object) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= EXCERPT else text[: EXCERPT - 1] + "…"

@@ -1,7 +1,7 @@
 """The scheduler's pure logic: slots across time zones, the series, rescheduling, reminders, iCalendar."""
 
 from services.scheduler.domain.agenda import kickoff_agenda, learner_goals, teaching_agenda
-from services.scheduler.domain.ics import session_uid, sessions_calendar
+from services.scheduler.domain.ics import FeedSeries, sessions_calendar
 from services.scheduler.domain.model import (
     Participant, SeriesPlan, as_utc, participant_from_profile, plan_from_program,
 )
@@ -18,5 +18,5 @@ __all__ = [
     "as_utc", "availability", "best_slot", "first_monday", "kickoff_agenda", "learner_goals",
     "overlap", "participant_from_profile", "pending_reminders", "plan_from_program", "plan_series",
     "reminder_due_at", "reschedule", "reschedule_result", "series_monday", "session_count", "session_id",
-    "session_uid", "sessions_calendar", "shared_mode", "teaching_agenda", "week_span", "window_on",
+    "FeedSeries", "sessions_calendar", "shared_mode", "teaching_agenda", "week_span", "window_on",
 ]

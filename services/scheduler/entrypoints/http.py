@@ -3,7 +3,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from services.scheduler.adapters.repository import SchedulerRepository, sessions_of
-from services.scheduler.domain import sessions_calendar
+from services.scheduler.domain import FeedSeries, sessions_calendar
 from shared.contract import Session
 from shared.http import OrgId, not_found
 from shared.runtime import Context
@@ -26,23 +26,21 @@ def routes(ctx: Context) -> APIRouter:
         me = await repo.person(org_id, person_id)
         if me is None:
             raise not_found("person")
-        sessions: list[Session] = []
+        series: list[FeedSeries] = []
         partner_of: dict[str, str] = {}
-        version_of: dict[str, int] = {}
         for doc in await repo.schedules_of(org_id, person_id, ("active",)):
             partner_id = doc["person_b"] if doc["person_a"] == person_id else doc["person_a"]
             partner = await repo.person(org_id, partner_id)
-            for session in sessions_of(doc):
-                sessions.append(session)
+            sessions = sessions_of(doc)
+            series.append(FeedSeries(org_id, doc["schedule_id"], doc["version"], sessions))
+            for session in sessions:
                 partner_of[session.session_id] = (partner.display_name if partner else "") or partner_id
-                version_of[session.session_id] = doc["version"]
 
         def summary(session: Session) -> str:
             title = "Kickoff" if session.kind == "kickoff" else f"Session {session.number}"
             return f"{title} with {partner_of[session.session_id]} (Reciprocal)"
 
-        body = sessions_calendar(person_id, me.display_name, sessions, summary_for=summary,
-                                 sequence_for=lambda s: version_of[s.session_id])
+        body = sessions_calendar(person_id, me.display_name, series, summary_for=summary)
         return Response(body, media_type="text/calendar; charset=utf-8")
 
     return api
