@@ -62,7 +62,7 @@ def isolated_stack() -> Iterator[EmbeddedStack]:
     port = free_port()
     mongo = spawn([secantus_binary(), "--host", "127.0.0.1", "--port", str(port), "--storage-path", ":memory:",
                    "--log-level", "WARNING", "--enable-test-commands"], log=workdir / "logs" / "mongo.log")
-    wait_for_port(port, mongo)
+    wait_for_port(port, mongo, what="the test-commands SecantusDB", log=workdir / "logs" / "mongo.log")
     stack = EmbeddedStack(workdir=workdir, external_mongo=f"mongodb://127.0.0.1:{port}/?directConnection=true")
     ok = False
     try:
