@@ -26,8 +26,6 @@ BACKEND = os.environ.get("RECIPROCAL_TEST_BACKEND", "embedded")
 KNOWN_GAPS = {
     "test_replaying_every_consumer_group_changes_nothing_and_sends_nothing":
         "a replay dead-letters the same poison again: no record of what was already dead-lettered",
-    "test_oversize_profiles_get_an_answer_and_wedge_nothing":
-        "a profile over the producer's 1 MiB limit is accepted and its profiles.changed wedges the outbox",
     "test_another_tenant_reusing_an_event_id_still_takes_effect":
         "the processed-event ledger is keyed by (consumer, event_id), not by tenant",
 }
@@ -52,7 +50,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="module")
-def isolated_stack() -> Iterator[EmbeddedStack]:
+def isolated_stack(request: pytest.FixtureRequest) -> Iterator[EmbeddedStack]:
     """A stack of the module's own: a database server with test commands (failCommand), a broker, an
     SMTP sink and the four services. For faults that may leave a service broken, so they cannot
     spoil the session's stack for the tests after them, and for database failpoints."""
@@ -70,8 +68,9 @@ def isolated_stack() -> Iterator[EmbeddedStack]:
         for name in SERVICES:
             stack.start_service(name)
         stack.wait_ready()
+        failed_before = request.session.testsfailed
         yield stack
-        ok = True
+        ok = request.session.testsfailed == failed_before
     finally:
         stop([mongo])
         stack.stop(keep_workdir=not ok)
