@@ -3,6 +3,7 @@ and an HTTP app with /healthz, /readyz, /metrics and the service's AsyncAPI docs
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,17 +12,20 @@ import structlog
 import uvicorn
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import HTMLResponse, JSONResponse
+from opentelemetry import trace
 from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.specification import AsyncAPI, get_asyncapi_html
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from shared.clock import Clock, configured_clock
 from shared.logging import configure_logging
 from shared.contract import Event
 from shared.messaging import Handler, consumer_options, event_router, make_broker, publish_many
+from shared.metrics import PlumbingMetrics, plumbing_metrics
 from shared.outbox import OutboxRelay
 from shared.settings import ServiceSettings
-from shared.store import Store, UnitOfWork
+from shared.store import DeadLetterLog, Store, UnitOfWork
 
 log = structlog.get_logger()
 
@@ -36,6 +40,8 @@ class Context:
     relay: OutboxRelay
     uow: UnitOfWork
     registry: CollectorRegistry
+    metrics: PlumbingMetrics
+    clock: Clock = field(default_factory=Clock)
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -51,25 +57,42 @@ class ServiceSpec:
     teardown: Callable[[Context], Awaitable[None]] | None = None
     jobs: list[Callable[[Context], Awaitable[None]]] = field(default_factory=list)
     readiness: dict[str, "ReadinessCheck"] = field(default_factory=dict)
-    """Service-specific checks that /readyz adds to its broker and database probes, by name:
+    """Service-specific checks that /readyz adds to its broker, database and outbox probes, by name:
     each returns False when the service's own loop is stuck (for example, a backlog too old)."""
 
 
 ReadinessCheck = Callable[[Context], Awaitable[bool]]
 
 
+async def outbox_caught_up(ctx: Context) -> bool:
+    """Red while the oldest unpublished outbox row is older than RECIPROCAL_OUTBOX_LAG_READY_S."""
+    age, _ = await ctx.relay.lag()
+    return age <= ctx.settings.outbox_lag_ready_s
+
+
+BUILT_IN_READINESS: dict[str, ReadinessCheck] = {"outbox": outbox_caught_up}
+
+
 def build_context(spec: ServiceSpec, settings: ServiceSettings) -> Context:
+    clock = configured_clock(settings.clock_speed, settings.clock_epoch, embedded=settings.embedded)
     registry = CollectorRegistry()
-    broker = make_broker(settings, (KafkaPrometheusMiddleware(registry=registry, app_name=spec.name),))
+    metrics = plumbing_metrics(registry)
     store = Store(settings.mongo_url, settings.database)
+    broker = make_broker(
+        settings, DeadLetterLog(store), metrics, (KafkaPrometheusMiddleware(registry=registry, app_name=spec.name),)
+    )
     relay = OutboxRelay(
-        store, lambda docs: publish_many(broker, docs),
+        store, lambda docs: publish_many(broker, docs, settings.max_message_bytes),
         owner=settings.instance_id, poll_s=settings.outbox_poll_s, lease_s=settings.outbox_lease_s,
+        backoff_max_s=settings.outbox_backoff_max_s, metrics=metrics,
     )
     # The ledger is keyed by service, not by consumer group: a replay under another group is a no-op.
-    uow = UnitOfWork(store, f"reciprocal-{settings.service}", on_commit=relay.kick)
-    ctx = Context(settings, store, broker, relay, uow, registry)
-    broker.include_router(event_router(settings, spec.consumers(ctx)))
+    uow = UnitOfWork(
+        store, f"reciprocal-{settings.service}", on_commit=relay.kick,
+        on_db_time=lambda topic, seconds: metrics.db_seconds.labels(topic).observe(seconds),
+    )
+    ctx = Context(settings, store, broker, relay, uow, registry, metrics, clock)
+    broker.include_router(event_router(settings, spec.consumers(ctx), metrics))
     return ctx
 
 
@@ -96,15 +119,39 @@ def asyncapi_document(*brokers: KafkaBroker, title: str, description: str) -> An
     return AsyncAPI(*brokers, title=title, description=description, version="1.0.0").to_specification()
 
 
+def tracer_provider(service: str) -> Any | None:
+    """An OpenTelemetry SDK provider exporting over OTLP/HTTP, only when OTEL_EXPORTER_OTLP_ENDPOINT is set
+    (the exporter reads it and the other OTEL_* variables itself). Without one, trace context is still
+    propagated through Kafka headers; no spans are recorded."""
+    if not os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        return None
+    try:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    except ImportError:
+        log.warning("tracing.exporter_not_installed", hint="install the otlp extra: pip install 'reciprocal[otlp]'")
+        return None
+    provider = TracerProvider(resource=Resource.create({"service.name": f"reciprocal-{service}"}))
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    return provider
+
+
 def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> FastAPI:
     settings = settings or spec.settings_cls(service=spec.name)
     configure_logging(spec.name, settings.log_level)
+    provider = tracer_provider(spec.name)
+    if provider is not None:
+        trace.set_tracer_provider(provider)
     ctx = build_context(spec, settings)
     jobs: list[asyncio.Task[None]] = []
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await ctx.store.ensure_plumbing_indexes()
+        if await ctx.uow.detect_legacy_ledger():
+            log.info("ledger.legacy_entries_found")  # redeliveries of pre-upgrade events are still skipped
         if spec.setup:
             await spec.setup(ctx)
         await ctx.broker.start()
@@ -122,6 +169,8 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
             if spec.teardown:
                 await spec.teardown(ctx)
             await ctx.store.close()
+            if provider is not None:
+                provider.shutdown()  # flushes the spans still queued
             log.info("service.stopped")
 
     app = FastAPI(title=f"Reciprocal {spec.name}", description=spec.description, lifespan=lifespan)
@@ -139,13 +188,15 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
     @app.get("/readyz", tags=["operations"])
     async def readyz() -> JSONResponse:
         checks = {"broker": await _check(ctx.broker.ping(timeout=2)), "database": await _check(ctx.store.ping())}
-        for name, check in spec.readiness.items():
+        for name, check in {**BUILT_IN_READINESS, **spec.readiness}.items():
             checks[name] = await _check(check(ctx))
         ready = all(checks.values())
         return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
 
     @app.get("/metrics", tags=["operations"])
     async def metrics() -> Response:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(ctx.relay.lag(), 3)  # the lag gauges are read from the database when scraped
         return Response(generate_latest(ctx.registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/asyncapi.json", tags=["docs"])

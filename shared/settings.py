@@ -2,8 +2,9 @@
 
 import os
 import socket
+from datetime import datetime
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -29,6 +30,35 @@ class ServiceSettings(BaseSettings):
         "at once instead of waiting for its old leases to expire.",
     )
     outbox_lease_s: float = Field(default=10.0, gt=0, description="How long an outbox relay leads without renewing.")
+    outbox_backoff_max_s: float = Field(
+        default=30.0, gt=0, description="Longest wait between relay passes while publishing keeps failing."
+    )
+    outbox_lag_ready_s: float = Field(
+        default=60.0, gt=0, description="/readyz fails while the oldest unpublished outbox row is older than this."
+    )
+    max_message_bytes: int = Field(
+        default=512 * 1024, gt=0,
+        description="Largest consumed or published message (key, value and headers). A larger consumed message "
+        "goes to <topic>.dlq unparsed; a larger outgoing event is moved to outbox_dead.",
+    )
+    kafka_max_request_bytes: int = Field(
+        default=1024 * 1024, gt=0,
+        description="The producer's max_request_size; keep it at or below the broker's message.max.bytes.",
+    )
+    fetch_max_wait_ms: int = Field(
+        default=20, ge=0, description="How long the broker may hold a consumer's fetch when nothing is there."
+    )
+
+    @model_validator(mode="after")
+    def _dead_letters_fit(self) -> "ServiceSettings":
+        if self.max_message_bytes >= self.kafka_max_request_bytes:
+            raise ValueError("max_message_bytes must stay below kafka_max_request_bytes, so dead letters still fit")
+        return self
+    clock_speed: float = Field(default=1.0, gt=0, description="Virtual seconds per real second (see shared.clock); "
+                               "anything but 1 needs RECIPROCAL_EMBEDDED=1.")
+    clock_epoch: datetime | None = Field(default=None, description="RFC 3339: where virtual and real time coincide "
+                                         "(the embedded stack's start). Required when clock_speed is not 1.")
+    embedded: bool = Field(default=False, description="Set by the embedded stack; allows an accelerated clock.")
 
     @property
     def group_id(self) -> str:

@@ -1,11 +1,14 @@
 """A service's own MongoDB database (PyMongo async), and the unit of work that commits state,
 the processed-event ledger entry and the outbox together in one transaction."""
 
+import hashlib
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from opentelemetry import propagate
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
@@ -17,12 +20,24 @@ T = TypeVar("T")
 
 LEDGER = "processed_events"
 OUTBOX = "outbox"
+OUTBOX_DEAD = "outbox_dead"
 LEASES = "leases"
+DEAD_LETTERS = "dead_letters"
+
+LEDGER_KEY = ("consumer", "org_id", "event_id")
+LEGACY_LEDGER_INDEX = "consumer_1_event_id_1"  # before the ledger was keyed by tenant
+
+
+def is_duplicate_on(exc: DuplicateKeyError, *fields: str) -> bool:
+    """Whether `exc` was raised by the unique index on exactly `fields` (in index order)."""
+    return tuple((exc.details or {}).get("keyPattern") or ()) == fields
 
 
 class Store:
-    def __init__(self, url: str, database: str) -> None:
-        self.client: AsyncMongoClient = AsyncMongoClient(url, tz_aware=True, uuidRepresentation="standard")
+    def __init__(self, url: str, database: str, **client_options: Any) -> None:
+        self.client: AsyncMongoClient = AsyncMongoClient(
+            url, tz_aware=True, uuidRepresentation="standard", **client_options
+        )
         self.db: AsyncDatabase = self.client[database]
 
     async def ping(self) -> bool:
@@ -30,7 +45,11 @@ class Store:
         return True
 
     async def ensure_plumbing_indexes(self) -> None:
-        await self.db[LEDGER].create_index([("consumer", 1), ("event_id", 1)], unique=True)
+        ledger = self.db[LEDGER]
+        await ledger.create_index([(f, 1) for f in LEDGER_KEY], unique=True)
+        if LEGACY_LEDGER_INDEX in await ledger.index_information():
+            # Unique on consumer + event_id alone, it let one tenant's event id suppress another's.
+            await ledger.drop_index(LEGACY_LEDGER_INDEX)
         await self.db[OUTBOX].create_index([("published", 1), ("_id", 1)])
 
     async def close(self) -> None:
@@ -55,6 +74,8 @@ class AlreadyProcessed(Exception):
 
 
 def outbox_doc(event: Event) -> dict[str, Any]:
+    trace_headers: dict[str, str] = {}
+    propagate.inject(trace_headers)  # the current trace (W3C traceparent), if any: the relay publishes it later
     return {
         "event_id": str(event.event_id),
         "topic": topic_of(event),
@@ -63,44 +84,90 @@ def outbox_doc(event: Event) -> dict[str, Any]:
         "correlation_id": event.correlation_id,
         "created_at": datetime.now(UTC),
         "published": False,
+        **({"trace_headers": trace_headers} if trace_headers else {}),
     }
 
 
 class UnitOfWork:
-    def __init__(self, store: Store, consumer: str, on_commit: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self, store: Store, consumer: str, on_commit: Callable[[], None] = lambda: None,
+        on_db_time: Callable[[str, float], None] = lambda topic, seconds: None,
+    ) -> None:
         self.store = store
         self.consumer = consumer
         self.on_commit = on_commit
+        self.on_db_time = on_db_time
+        # Ledger entries written before it was keyed by tenant have no org_id. Until start-up has
+        # looked (detect_legacy_ledger), assume there may be some and check for them too.
+        self.legacy_ledger = True
+
+    async def detect_legacy_ledger(self) -> bool:
+        """Whether this consumer's ledger still holds entries without org_id; if not, each event
+        costs one ledger write and no extra read. Legacy entries are never written again."""
+        legacy = await self.store.db[LEDGER].find_one({"consumer": self.consumer, "org_id": None}, {"_id": 1})
+        self.legacy_ledger = legacy is not None
+        return self.legacy_ledger
 
     async def run(self, cause: Event | None, work: Callable[[Tx], Awaitable[T]]) -> T:
         """Apply `work` once per cause event, with its emitted events, in one transaction.
 
-        Raises AlreadyProcessed when the ledger already holds the cause event.
+        Raises AlreadyProcessed when the ledger already holds the cause event for its tenant.
         """
 
         async def transaction(session: AsyncClientSession) -> T:
             tx = Tx(self.store.db, session, cause)
             if cause is not None:
-                await self.store.db[LEDGER].insert_one(
-                    {
-                        "consumer": self.consumer,
-                        "event_id": str(cause.event_id),
-                        "topic": topic_of(cause),
-                        "processed_at": datetime.now(UTC),
-                    },
-                    session=session,
-                )
+                await self._record(cause, session)
             result = await work(tx)
             if tx.emitted:
                 await self.store.db[OUTBOX].insert_many([outbox_doc(e) for e in tx.emitted], session=session)
             return result
 
+        started = time.perf_counter()
         try:
             async with self.store.client.start_session() as session:
                 result = await session.with_transaction(transaction)
         except DuplicateKeyError as exc:
-            if LEDGER in str(exc) or "event_id" in str(exc):
-                raise AlreadyProcessed(str(cause.event_id) if cause else "") from exc
+            if cause is not None and is_duplicate_on(exc, *LEDGER_KEY):
+                raise AlreadyProcessed(str(cause.event_id)) from exc
             raise
+        finally:
+            # The whole transaction, commit and retries included; the handler's own code is inside it.
+            self.on_db_time(topic_of(cause) if cause else "job", time.perf_counter() - started)
         self.on_commit()
         return result
+
+    async def _record(self, cause: Event, session: AsyncClientSession) -> None:
+        key = {"consumer": self.consumer, "org_id": cause.org_id, "event_id": str(cause.event_id)}
+        ledger = self.store.db[LEDGER]
+        if self.legacy_ledger and await ledger.find_one({**key, "org_id": None}, {"_id": 1}, session=session):
+            raise AlreadyProcessed(str(cause.event_id))
+        await ledger.insert_one({**key, "topic": topic_of(cause), "processed_at": datetime.now(UTC)}, session=session)
+
+
+class DeadLetterLog:
+    """The consumed messages this service has dead-lettered, by topic, key and bytes, so that a replay
+    under another consumer group does not dead-letter the same message again."""
+
+    def __init__(self, store: Store) -> None:
+        self.collection = store.db[DEAD_LETTERS]
+
+    @staticmethod
+    def fingerprint(topic: str, key: bytes | None, value: bytes | None) -> str:
+        digest = hashlib.sha256()
+        for part in (topic.encode(), key or b"", value or b""):
+            digest.update(len(part).to_bytes(8, "big"))
+            digest.update(part)
+        return digest.hexdigest()
+
+    async def seen(self, fingerprint: str) -> bool:
+        return await self.collection.find_one({"_id": fingerprint}, {"_id": 1}) is not None
+
+    async def record(self, fingerprint: str, **about: Any) -> None:
+        """Remember a dead letter once it has been published; later failures only count up `repeats`."""
+        now = datetime.now(UTC)
+        await self.collection.update_one(
+            {"_id": fingerprint},
+            {"$setOnInsert": {**about, "first_at": now}, "$set": {"last_at": now}, "$inc": {"failures": 1}},
+            upsert=True,
+        )

@@ -56,7 +56,7 @@ def stack(infrastructure: EmbeddedStack) -> Iterator[EmbeddedStack]:
     infrastructure.service_defaults = {
         "RECIPROCAL_WEBHOOK_SECRETS": '{"webhook-org": "s3cret"}', "RECIPROCAL_TIMER_POLL_S": "0.5"
     }
-    for name in ("profiles", "matcher", "scheduler", "notifier"):
+    for name in ("profiles", "matcher", "scheduler", "notifier", "progress"):
         infrastructure.start_service(name)
     infrastructure.wait_ready()
     yield infrastructure

@@ -1,42 +1,48 @@
 """Notifier service layer: keep contacts, turn events into deliveries, and deliver each exactly once."""
 
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from uuid import uuid4
 
 import structlog
+from pymongo.errors import DuplicateKeyError
 
-from services.notifier.adapters.repository import FAILED, SENT, SUPPRESSED, NotifierRepository
+from services.notifier.adapters.repository import NotifierRepository
 from services.notifier.adapters.senders import Mailer, PermanentFailure, TransientFailure, WebhookSender
 from services.notifier.domain import (
     Background,
+    Claimant,
     Contact,
+    Delivery,
     Message,
+    RetryPolicy,
     contact_from_profile,
     contact_from_rejection,
-    delivery_id,
-    message_id,
     recipients,
     render,
-    retry_delay,
     suppression,
-    webhook_payload,
 )
+from services.notifier.domain.links import LinkClaims, LinkIssuer, LinkSigner, answer_event, answer_summary
 from services.notifier.settings import NotifierSettings
 from shared.contract import (
     Event,
     MatchAccepted,
     MatchWithdrawn,
-    NotificationFailed,
-    NotificationSent,
     ProfileChanged,
     ProfileRejected,
     ScheduleCreated,
     ScheduleUpdated,
     SessionUpcoming,
 )
-from shared.store import Tx, UnitOfWork
+from shared.store import AlreadyProcessed, Tx, UnitOfWork
 
 log = structlog.get_logger()
+
+HELD_RETRY = timedelta(seconds=10)
+"""A delivery that could not be claimed (another sender won it, or a dead process's open transaction
+still holds its row) is not tried again for this long, so it cannot crowd out the others."""
 
 
 async def profile_changed(
@@ -97,7 +103,57 @@ async def _background(tx: Tx, repo: NotifierRepository, settings: NotifierSettin
     session = None
     if isinstance(event, SessionUpcoming):
         session = await repo.session(event.org_id, event.match_id, event.session_id, tx)
-    return Background(organizer=settings.mail_from, partnership=partnership, session=session)
+    return Background(organizer=settings.mail_from, partnership=partnership, session=session,
+                      links=link_issuer(settings))
+
+
+def link_signer(settings: NotifierSettings) -> LinkSigner | None:
+    """None without a secret: the service refuses to start so (see app.setup), but tests may render without links."""
+    return LinkSigner(settings.link_secret.get_secret_value()) if settings.link_secret else None
+
+
+def link_issuer(settings: NotifierSettings) -> LinkIssuer | None:
+    signer = link_signer(settings)
+    lifetime = timedelta(days=settings.link_lifetime_days)
+    return LinkIssuer(signer, settings.links_base_url, lifetime) if signer else None
+
+
+@dataclass(frozen=True)
+class LinkAnswer:
+    published: bool  # False: the link had been answered before, and nothing was published now
+    summary: str  # what was answered, in words
+
+
+async def answered(claims: LinkClaims, repo: NotifierRepository) -> LinkAnswer | None:
+    """How the link was answered before, or None if it has not been."""
+    earlier = await repo.used_link(claims.slot)
+    return LinkAnswer(False, earlier["summary"]) if earlier else None
+
+
+async def answer_link(
+    claims: LinkClaims, form: dict[str, str], uow: UnitOfWork, repo: NotifierRepository, now: datetime | None = None
+) -> LinkAnswer:
+    """Publish the link's event once, however often it is confirmed: the used-link record and the
+    outbox entry commit together, and a second record for the slot cannot be inserted. Raises
+    InvalidAnswer (nothing changed) if the form does not answer the question."""
+    if earlier := await answered(claims, repo):
+        return earlier
+    event = answer_event(claims, form, now or _now())
+    summary = answer_summary(event)
+
+    async def work(tx: Tx) -> LinkAnswer:
+        if known := await repo.used_link(claims.slot, tx):
+            return LinkAnswer(False, known["summary"])
+        await repo.use_link(tx, claims, event, summary)
+        tx.emit(event)
+        return LinkAnswer(True, summary)
+
+    try:
+        return await uow.run(None, work)
+    except (DuplicateKeyError, AlreadyProcessed):  # a concurrent confirmation of the same slot won
+        if earlier := await answered(claims, repo):
+            return earlier
+        raise
 
 
 async def _record_delivery(
@@ -112,163 +168,221 @@ async def _record_delivery(
     on_file: bool,
 ) -> None:
     now = datetime.now(UTC)
-    did = delivery_id(event.event_id, contact.person_id, channel)
-    doc: dict[str, Any] = {
-        "_id": did,
-        "org_id": event.org_id,
-        "person_id": contact.person_id,
-        "channel": channel,
-        "kind": message.kind,
-        "cause_event_id": str(event.event_id),
-        "correlation_id": event.correlation_id,
-        "status": "pending",
-        "attempts": 0,
-        "created_at": now,
-        "next_attempt_at": now,
-        "claimed_at": None,
-        "contact_on_file": on_file,
-    }
-    if channel == "email":
-        doc |= {
-            "to": contact.email,
+    delivery = Delivery.for_message(
+        event, contact, message, channel, now=now, message_id_domain=settings.message_id_domain, contact_on_file=on_file
+    )
+    if channel != "inbox":
+        await repo.add_delivery(tx, delivery)
+        return
+    events = delivery.deliver_in_app(now)
+    if not await repo.add_delivery(tx, delivery):
+        return
+    await repo.add_inbox_entry(
+        tx,
+        {
+            "entry_id": delivery.id,
+            "org_id": event.org_id,
+            "person_id": contact.person_id,
+            "kind": message.kind,
             "subject": message.subject,
             "text": message.text,
-            "html": message.html,
-            "calendar": message.calendar,
-            "calendar_method": message.calendar_method,
-            "message_id": message_id(did, settings.message_id_domain),
-        }
-    elif channel == "webhook":
-        doc |= {"url": contact.webhook_url, "payload": webhook_payload(event, contact, message)}
-    elif channel == "inbox":
-        doc |= {"status": SENT, "attempts": 1, "finished_at": now}
-    if not await repo.add_delivery(tx, doc):
-        return
-    if channel == "inbox":
-        await repo.add_inbox_entry(
-            tx,
-            {
-                "entry_id": did,
-                "org_id": event.org_id,
-                "person_id": contact.person_id,
-                "kind": message.kind,
-                "subject": message.subject,
-                "text": message.text,
-                "data": message.data,
-                "cause_event_id": str(event.event_id),
-                "created_at": event.occurred_at,
-                "read_at": None,
-            },
-        )
-        tx.emit(_sent(event.org_id, event.correlation_id, doc))
-
-
-def _sent(org_id: str, correlation_id: str | None, delivery: dict[str, Any]) -> NotificationSent:
-    return NotificationSent(
-        org_id=org_id,
-        correlation_id=correlation_id,
-        notification_id=delivery["_id"],
-        person_id=delivery["person_id"],
-        channel=delivery["channel"],
-        cause_event_id=delivery["cause_event_id"],
+            "data": message.data,
+            "cause_event_id": str(event.event_id),
+            "created_at": event.occurred_at,
+            "read_at": None,
+        },
     )
+    for e in events:
+        tx.emit(e)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _forget(attempt: "asyncio.Future[None]") -> None:
+    """Collect the outcome of a send given up on, so it is not reported as never retrieved."""
+    if not attempt.cancelled():
+        attempt.exception()
 
 
 class Deliverer:
-    """Sends due email and webhook deliveries. A delivery is claimed with a guarded update, so with
-    several replicas each is sent by one. A sender that dies mid-send leaves the claim behind: the same
-    instance, restarted, takes it back at once; any other replica once the lease expires. The delivery
-    is then sent again with the same Message-ID / Idempotency-Key, so the receiver can recognise the
-    repeat: nothing is dropped silently."""
+    """Sends due email and webhook deliveries, up to `delivery_concurrency` at once, each send bounded
+    by `delivery_send_timeout_s`, so one hanging server holds one slot and never the others.
 
-    def __init__(self, uow: UnitOfWork, repo: NotifierRepository, settings: NotifierSettings, owner: str) -> None:
+    A delivery is claimed with a version-guarded update, so with several replicas each is sent by one,
+    and the claim carries a lease. A sender that dies mid-send leaves the claim behind: the same
+    replica, restarted, takes it back at once; any replica once the lease expires. The delivery is
+    then sent again with the same Message-ID / Idempotency-Key, so the receiver can recognise the
+    repeat: nothing is dropped silently. A claim that cannot be made now (its row is still held by a
+    dead process's transaction) is set aside for HELD_RETRY while the others go on."""
+
+    def __init__(
+        self, uow: UnitOfWork, repo: NotifierRepository, settings: NotifierSettings, owner: str,
+        *, clock: Callable[[], datetime] = _now,
+    ) -> None:
         self.uow = uow
         self.repo = repo
         self.settings = settings
-        self.owner = owner
-        self.started_at = datetime.now(UTC)
+        self.claimant = Claimant(instance=owner, run=uuid4().hex)
+        self.policy = RetryPolicy(
+            attempts=settings.delivery_attempts, backoff_s=settings.delivery_backoff_s,
+            max_s=settings.delivery_backoff_max_s,
+        )
+        self.clock = clock
         self.mailer = Mailer(settings)
         self.webhooks = WebhookSender(settings)
+        self.in_flight: dict[str, asyncio.Task[None]] = {}
+        self.held: dict[str, datetime] = {}
+        self.abandoned: set[asyncio.Future[None]] = set()
 
-    async def deliver_due(self) -> int:
-        done = 0
-        due = await self.repo.due_deliveries(
-            datetime.now(UTC), self.settings.delivery_lease_s, owner=self.owner, owner_started_at=self.started_at
-        )
+    async def run(self, wakeup: asyncio.Event) -> None:
+        """Deliver until cancelled: refill free slots whenever a send ends, new deliveries are
+        recorded (`wakeup`), or delivery_poll_s passes (retries falling due, expired leases)."""
+        while True:
+            wakeup.clear()
+            try:
+                await self.fill()
+            except Exception:
+                log.exception("delivery.loop_failed")
+            woken = asyncio.ensure_future(wakeup.wait())
+            try:
+                await asyncio.wait(
+                    [woken, *self.in_flight.values()], timeout=self.settings.delivery_poll_s,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+            finally:
+                woken.cancel()
+
+    async def fill(self) -> int:
+        """Claim due deliveries for the free slots and start sending them; how many started."""
+        free = self.settings.delivery_concurrency - len(self.in_flight)
+        if free <= 0:
+            return 0
+        now = self.clock()
+        self.held = {did: until for did, until in self.held.items() if until > now}
+        skip = self.held.keys() | self.in_flight.keys()
+        due = await self.repo.due_deliveries(now, self.claimant, limit=free, skip=skip)
+        claimable = []
         for delivery in due:
-            if await self.repo.claim(delivery, self.owner):
-                await self.deliver(delivery)
-                done += 1
-        return done
+            if delivery.claimable_by(self.claimant, now):
+                delivery.claim(self.claimant, now, self.settings.delivery_lease_s)
+                claimable.append(delivery)
+            else:
+                self.held[delivery.id] = now + HELD_RETRY
+        won = await asyncio.gather(*(self.repo.claim(d) for d in claimable), return_exceptions=True)
+        started = 0
+        for delivery, outcome in zip(claimable, won, strict=True):
+            if outcome is True:
+                self._start(delivery)
+                started += 1
+                continue
+            if isinstance(outcome, BaseException):
+                log.error("delivery.claim_error", delivery_id=delivery.id, error_type=type(outcome).__name__)
+            else:
+                log.info("delivery.claim_held", delivery_id=delivery.id)
+            self.held[delivery.id] = now + HELD_RETRY
+        return started
 
-    async def deliver(self, delivery: dict[str, Any]) -> None:
+    def _start(self, delivery: Delivery) -> None:
+        task = asyncio.create_task(self._deliver_in_background(delivery), name=f"delivery-{delivery.id}")
+        self.in_flight[delivery.id] = task
+        task.add_done_callback(lambda _: self.in_flight.pop(delivery.id, None))
+
+    async def _deliver_in_background(self, delivery: Delivery) -> None:
+        try:
+            await self.deliver(delivery)
+        except Exception as exc:  # the claim stays until its lease expires; then it is sent again
+            log.error("delivery.bookkeeping_failed", delivery_id=delivery.id, error_type=type(exc).__name__)
+
+    async def deliver(self, delivery: Delivery) -> None:
         """Send one claimed delivery, unless its recipient has withdrawn since it was recorded. An
         unexpected error counts as a transient failure, so the delivery is retried and, in the end,
         reported with notifications.failed instead of staying claimed forever."""
-        attempts = delivery["attempts"] + 1
-        structlog.contextvars.bind_contextvars(delivery_id=delivery["_id"], channel=delivery["channel"])
+        structlog.contextvars.bind_contextvars(delivery_id=delivery.id, channel=delivery.channel)
         try:
-            suppressed = await self._suppression(delivery)
-            if not suppressed:
-                await (self.mailer if delivery["channel"] == "email" else self.webhooks).send(delivery)
-        except PermanentFailure as exc:
-            await self._finish(delivery, FAILED, attempts, str(exc))
-        except TransientFailure as exc:
-            await self._retry_or_fail(delivery, attempts, str(exc), exc.retry_after_s)
-        except Exception as exc:
-            log.error("delivery.unexpected_error", attempts=attempts, error_type=type(exc).__name__)  # text may be personal
-            await self._retry_or_fail(delivery, attempts, f"unexpected {type(exc).__name__}")
-        else:
-            if suppressed:
-                await self._finish(delivery, SUPPRESSED, delivery["attempts"], suppressed)
+            try:
+                suppressed = await self._suppression(delivery)
+                if not suppressed:
+                    await self._send(delivery)
+            except PermanentFailure as exc:
+                events = delivery.fail(str(exc), self.clock())
+            except TransientFailure as exc:
+                events = delivery.mark_transient_failure(str(exc), self.clock(), self.policy, exc.retry_after_s)
+            except Exception as exc:
+                log.error("delivery.unexpected_error", attempts=delivery.attempts + 1, error_type=type(exc).__name__)
+                events = delivery.mark_transient_failure(f"unexpected {type(exc).__name__}", self.clock(), self.policy)
             else:
-                await self._finish(delivery, SENT, attempts)
+                events = delivery.suppress(suppressed, self.clock()) if suppressed else delivery.mark_sent(self.clock())
+            await self._record(delivery, events)
         finally:
             structlog.contextvars.unbind_contextvars("delivery_id", "channel")
 
-    async def _suppression(self, delivery: dict[str, Any]) -> str | None:
-        contacts = await self.repo.contacts_of(delivery["org_id"], [delivery["person_id"]])
-        return suppression(contacts.get(delivery["person_id"]), had_card=delivery.get("contact_on_file", True))
+    async def _send(self, delivery: Delivery) -> None:
+        """Send, or give up after delivery_send_timeout_s. A cancelled client may still wait to say
+        goodbye (aiosmtplib sends QUIT, which a server that stopped answering never acknowledges):
+        the slot does not wait for that; the client finishes on its own, within its own timeout."""
+        sender = self.mailer if delivery.channel == "email" else self.webhooks
+        timeout_s = self.settings.delivery_send_timeout_s
+        attempt = asyncio.ensure_future(sender.send(delivery.send_request()))
+        try:
+            done, _ = await asyncio.wait({attempt}, timeout=timeout_s)
+        except BaseException:
+            attempt.cancel()
+            raise
+        if not done:
+            attempt.cancel()
+            self.abandoned.add(attempt)
+            attempt.add_done_callback(_forget)
+            attempt.add_done_callback(self.abandoned.discard)
+            raise TransientFailure(f"no answer within {timeout_s:g} s")
+        attempt.result()
 
-    async def _retry_or_fail(
-        self, delivery: dict[str, Any], attempts: int, error: str, retry_after_s: float | None = None
-    ) -> None:
-        if attempts >= self.settings.delivery_attempts:
-            await self._finish(delivery, FAILED, attempts, f"gave up after {attempts} attempts: {error}")
-            return
-        delay = retry_delay(
-            attempts,
-            backoff_s=self.settings.delivery_backoff_s,
-            max_s=self.settings.delivery_backoff_max_s,
-            retry_after_s=retry_after_s,
-        )
-        await self.repo.retry_later(delivery["_id"], attempts, datetime.now(UTC) + timedelta(seconds=delay), error)
-        log.info("delivery.retry_scheduled", attempts=attempts, delay_s=round(delay, 3), error=error)
+    async def _suppression(self, delivery: Delivery) -> str | None:
+        contacts = await self.repo.contacts_of(delivery.org_id, [delivery.person_id])
+        return suppression(contacts.get(delivery.person_id), had_card=delivery.contact_on_file)
 
-    async def _finish(self, delivery: dict[str, Any], status: str, attempts: int, error: str | None = None) -> None:
-        """Record the outcome. Suppressed deliveries publish nothing: nothing was sent, and nothing went
-        wrong that anyone should act on (notifications.failed is for addresses and hooks to fix)."""
+    async def _record(self, delivery: Delivery, events: list[Event]) -> None:
+        """Save the outcome with the events it caused, in one transaction. A stale claim (its lease
+        expired and another sender took over) saves nothing: that sender records the outcome."""
 
-        async def work(tx: Tx) -> None:
-            if not await self.repo.finish(tx, delivery["_id"], status, attempts, error):
-                return
-            if status == SENT:
-                tx.emit(_sent(delivery["org_id"], delivery.get("correlation_id"), delivery))
-            elif status == FAILED:
-                tx.emit(
-                    NotificationFailed(
-                        org_id=delivery["org_id"],
-                        correlation_id=delivery.get("correlation_id"),
-                        notification_id=delivery["_id"],
-                        person_id=delivery["person_id"],
-                        channel=delivery["channel"],
-                        cause_event_id=delivery["cause_event_id"],
-                        error=error or "failed",
-                    )
-                )
+        async def work(tx: Tx) -> bool:
+            if not await self.repo.save(delivery, tx):
+                return False
+            for event in events:
+                tx.emit(event)
+            return True
 
-        await self.uow.run(None, work)
-        log.info("delivery.finished", status=status, attempts=attempts, error=error)
+        saved = await self.uow.run(None, work) if events else await self.repo.save(delivery)
+        if not saved:
+            log.warning("delivery.claim_lost", status=delivery.status)
+        elif delivery.finished:
+            log.info("delivery.finished", status=delivery.status, attempts=delivery.attempts, error=delivery.last_error)
+        else:
+            delay_s = (delivery.next_attempt_at - self.clock()).total_seconds()
+            log.info("delivery.retry_scheduled", attempts=delivery.attempts, delay_s=round(delay_s, 3),
+                     error=delivery.last_error)
 
     async def close(self) -> None:
+        """Stop sending: interrupted sends keep their claims, which this replica takes back when it
+        restarts (or another once the lease expires)."""
+        tasks = [*self.in_flight.values(), *self.abandoned]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await self.webhooks.close()
+
+
+@dataclass(frozen=True)
+class Backlog:
+    pending: int  # deliveries waiting for their next attempt, due or not
+    oldest_due_s: float  # how long the longest-waiting due delivery has waited for a sender; 0 if none
+
+    def stuck(self, threshold_s: float) -> bool:
+        return self.oldest_due_s > threshold_s
+
+
+async def measure_backlog(repo: NotifierRepository, now: datetime | None = None) -> Backlog:
+    now = now or _now()
+    pending, waiting_since = await repo.backlog(now)
+    return Backlog(pending, max((now - waiting_since).total_seconds(), 0.0) if waiting_since else 0.0)

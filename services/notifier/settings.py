@@ -20,8 +20,41 @@ class NotifierSettings(ServiceSettings):
     delivery_attempts: int = Field(default=8, ge=1, description="Tries per delivery before notifications.failed.")
     delivery_backoff_s: float = Field(default=1.0, gt=0, description="First retry backoff; doubles, plus jitter.")
     delivery_backoff_max_s: float = Field(default=300.0, gt=0, description="Longest wait between tries.")
-    delivery_lease_s: float = 60.0
+    delivery_concurrency: int = Field(default=8, ge=1, description="Sends in flight at once, per replica.")
+    delivery_send_timeout_s: float = Field(default=30.0, gt=0, description="Longest one send may take in all.")
+    delivery_lease_s: float = Field(
+        default=60.0, gt=0, description="How long a claim keeps other replicas off a delivery; longer than a send."
+    )
     delivery_poll_s: float = 1.0
+    delivery_backlog_ready_s: float = Field(
+        default=120.0, gt=0, description="/readyz fails once a due delivery has waited this long for a sender."
+    )
+
+    public_url: str | None = Field(
+        default=None, description="Base URL of the one-click links in messages; default this service's own HTTP URL."
+    )
+    link_secret: SecretStr | None = Field(
+        default=None, description="Signs the one-click links. Required: the service refuses to start without it."
+    )
+    link_lifetime_days: float = Field(default=14, gt=0, description="How long check-in and end links stay valid.")
+
+    @property
+    def links_base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "localhost" if self.http_host in ("0.0.0.0", "::", "") else self.http_host
+        return f"http://{host}:{self.http_port}"
+
+    def require_link_secret(self) -> str:
+        """The link secret, or a clear refusal: a generated one would not survive a restart, and links
+        signed by one replica would fail on another."""
+        secret = self.link_secret.get_secret_value() if self.link_secret else ""
+        if len(secret) < 16:
+            raise ValueError(
+                "RECIPROCAL_LINK_SECRET must be set to a random secret of at least 16 characters, the same for "
+                "every notifier replica (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+            )
+        return secret
 
     @model_validator(mode="after")
     def _one_tls_mode(self) -> Self:
@@ -29,5 +62,14 @@ class NotifierSettings(ServiceSettings):
             raise ValueError(
                 "RECIPROCAL_SMTP_STARTTLS and RECIPROCAL_SMTP_USE_TLS are mutually exclusive: use SMTP_USE_TLS for "
                 "implicit TLS (usually port 465) or SMTP_STARTTLS to upgrade a plain connection (usually port 587)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_send(self) -> Self:
+        if self.delivery_lease_s <= self.delivery_send_timeout_s:
+            raise ValueError(
+                "RECIPROCAL_DELIVERY_LEASE_S must be longer than RECIPROCAL_DELIVERY_SEND_TIMEOUT_S: a claim whose "
+                "lease runs out while its send may still be going lets another replica send the same message"
             )
         return self

@@ -1,11 +1,12 @@
 """Profiles service layer: check submitted profiles, keep the versioned snapshot, announce changes."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from services.profiles.adapters.repository import ProfileRepository
 from services.profiles.domain import changed_fields, check_profile, snapshot
 from shared.contract import ProfileChanged, ProfileRejected, ProfileSubmitted, ProfileWithdrawn, ProgramConfigured
 from shared.contract import limits as L
+from shared.clock import Clock
 from shared.store import Tx, UnitOfWork
 
 
@@ -16,7 +17,7 @@ async def program_configured(event: ProgramConfigured, uow: UnitOfWork, repo: Pr
     await uow.run(event, work)
 
 
-async def profile_submitted(event: ProfileSubmitted, uow: UnitOfWork, repo: ProfileRepository) -> None:
+async def profile_submitted(event: ProfileSubmitted, uow: UnitOfWork, repo: ProfileRepository, clock: Clock) -> None:
     async def work(tx: Tx) -> None:
         errors = check_profile(event)
         if errors:
@@ -37,19 +38,19 @@ async def profile_submitted(event: ProfileSubmitted, uow: UnitOfWork, repo: Prof
         if before and before["active"] and not changed:
             return
         version = (before["version"] if before else 0) + 1
-        await repo.save(tx, _record(event.org_id, after, version, active=True))
+        await repo.save(tx, _record(event.org_id, after, version, active=True, now=clock.now()))
         tx.emit(event.caused(ProfileChanged, **after, version=version, changed_fields=changed, active=True))
 
     await uow.run(event, work)
 
 
-async def profile_withdrawn(event: ProfileWithdrawn, uow: UnitOfWork, repo: ProfileRepository) -> None:
+async def profile_withdrawn(event: ProfileWithdrawn, uow: UnitOfWork, repo: ProfileRepository, clock: Clock) -> None:
     async def work(tx: Tx) -> None:
         before = await repo.get(event.org_id, event.person_id, tx)
         if not before or not before["active"]:
             return
         version = before["version"] + 1
-        await repo.save(tx, _record(event.org_id, before["profile"], version, active=False))
+        await repo.save(tx, _record(event.org_id, before["profile"], version, active=False, now=clock.now()))
         tx.emit(
             event.caused(ProfileChanged, **before["profile"], version=version, changed_fields=["active"], active=False)
         )
@@ -62,12 +63,12 @@ def within(text: str, limit: int) -> str:
     return text if len(text) <= limit else ""
 
 
-def _record(org_id: str, profile: dict, version: int, *, active: bool) -> dict:
+def _record(org_id: str, profile: dict, version: int, *, active: bool, now: datetime) -> dict:
     return {
         "org_id": org_id,
         "person_id": profile["person_id"],
         "profile": profile,
         "version": version,
         "active": active,
-        "updated_at": datetime.now(UTC),
+        "updated_at": now,
     }

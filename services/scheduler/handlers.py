@@ -1,122 +1,132 @@
 """Scheduler service layer: accepted matches become session series; changes reschedule; timers remind."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import structlog
 
-from services.scheduler.adapters.repository import SchedulerRepository, schedule_key, sessions_of
+from services.scheduler.adapters.repository import SchedulerRepository
 from services.scheduler.settings import SchedulerSettings
 from services.scheduler.domain import (
+    NOT_STARTED,
     Participant,
+    Schedule,
     Scheduled,
+    ScheduleStatus,
     SeriesPlan,
-    Unschedulable,
+    neglected_agenda,
     participant_from_profile,
     pending_reminders,
     plan_from_program,
     plan_series,
     reschedule_result,
+    teaching_pairs,
 )
 from shared.contract import (
     Event,
     MatchAccepted,
     MatchWithdrawn,
+    PartnershipFlagged,
     ProfileChanged,
     ProgramConfigured,
-    ScheduleCreated,
-    ScheduleUnschedulable,
-    ScheduleUpdated,
     Session,
     SessionUpcoming,
-    Teaching,
 )
+from shared.clock import Clock
 from shared.store import Tx, UnitOfWork
 
 log = structlog.get_logger()
 
 RESCHEDULING_FIELDS = {"availability", "timezone", "site", "meeting_modes"}
-NOT_STARTED = ("waiting", "unschedulable")  # statuses of a schedule that has no sessions yet
 
 
 async def program_configured(
-    event: ProgramConfigured, uow: UnitOfWork, repo: SchedulerRepository, settings: SchedulerSettings
+    event: ProgramConfigured, uow: UnitOfWork, repo: SchedulerRepository, settings: SchedulerSettings, clock: Clock
 ) -> None:
     """Waiting requests can now be planned; unschedulable ones are tried again with the new plan."""
 
     async def work(tx: Tx) -> None:
+        now = clock.now()
         await repo.save_plan(tx, event.org_id, plan_from_program(event))
-        for doc in await repo.schedules_of_program(event.org_id, event.program_id, NOT_STARTED, tx):
-            await _schedule(tx, repo, settings, doc)
+        for schedule in await repo.load_schedules_of_program(event.org_id, event.program_id, NOT_STARTED, tx):
+            await _schedule(tx, repo, settings, schedule, now)
 
     await uow.run(event, work)
 
 
 async def profile_changed(
-    event: ProfileChanged, uow: UnitOfWork, repo: SchedulerRepository, settings: SchedulerSettings
+    event: ProfileChanged, uow: UnitOfWork, repo: SchedulerRepository, settings: SchedulerSettings, clock: Clock
 ) -> None:
     async def work(tx: Tx) -> None:
+        now = clock.now()
         await repo.save_person(tx, event.org_id, participant_from_profile(event))
-        for waiting in await repo.schedules_of(event.org_id, event.person_id, ("waiting",), tx):
-            await _schedule(tx, repo, settings, waiting)
+        for waiting in await repo.load_schedules_of(event.org_id, event.person_id, (ScheduleStatus.WAITING,), tx):
+            await _schedule(tx, repo, settings, waiting, now)
         if RESCHEDULING_FIELDS.isdisjoint(event.changed_fields) or not event.active:
             return
-        for stuck in await repo.schedules_of(event.org_id, event.person_id, ("unschedulable",), tx):
-            await _schedule(tx, repo, settings, stuck)
-        for schedule in await repo.schedules_of(event.org_id, event.person_id, ("active",), tx):
-            await _reschedule(tx, repo, settings, schedule)
+        for stuck in await repo.load_schedules_of(event.org_id, event.person_id, (ScheduleStatus.UNSCHEDULABLE,), tx):
+            await _schedule(tx, repo, settings, stuck, now)
+        for schedule in await repo.load_schedules_of(event.org_id, event.person_id, (ScheduleStatus.ACTIVE,), tx):
+            await _reschedule(tx, repo, settings, schedule, now)
 
     await uow.run(event, work)
 
 
 async def match_accepted(
-    event: MatchAccepted, uow: UnitOfWork, repo: SchedulerRepository, settings: SchedulerSettings
+    event: MatchAccepted, uow: UnitOfWork, repo: SchedulerRepository, settings: SchedulerSettings, clock: Clock
 ) -> None:
     async def work(tx: Tx) -> None:
-        if await repo.schedule(event.org_id, event.match_id, tx):
+        if await repo.load_schedule(event.org_id, event.match_id, tx):
             return
-        doc = {
-            "_id": schedule_key(event.org_id, event.match_id),
-            "org_id": event.org_id,
-            "schedule_id": f"sch-{event.match_id}",
-            "match_id": event.match_id,
-            "program_id": event.program_id,
-            "person_a": event.person_a,
-            "person_b": event.person_b,
-            "people": [event.person_a, event.person_b],
-            "a_teaches_b": [t.model_dump() for t in event.a_teaches_b],
-            "b_teaches_a": [t.model_dump() for t in event.b_teaches_a],
-            "sessions": [],
-            "version": 0,
-            "status": "waiting",
-            "correlation_id": event.correlation_id or str(event.event_id),
-        }
-        await _schedule(tx, repo, settings, doc)
+        await _schedule(tx, repo, settings, Schedule.requested(event), clock.now())
 
     await uow.run(event, work)
 
 
-async def match_withdrawn(event: MatchWithdrawn, uow: UnitOfWork, repo: SchedulerRepository) -> None:
+async def match_withdrawn(event: MatchWithdrawn, uow: UnitOfWork, repo: SchedulerRepository, clock: Clock) -> None:
     """A partnership that ended: cancel the sessions still ahead. A schedule that never got
     sessions (waiting or unschedulable) is cancelled quietly, so it is never planned later."""
 
     async def work(tx: Tx) -> None:
-        schedule = await repo.schedule(event.org_id, event.match_id, tx)
-        if schedule is None or schedule["status"] == "cancelled":
+        schedule = await repo.load_schedule(event.org_id, event.match_id, tx)
+        if schedule is None or schedule.status is ScheduleStatus.CANCELLED:
             return
-        if schedule["status"] in NOT_STARTED:
-            schedule |= {"status": "cancelled", "cancel_reason": event.reason}
-            await repo.save_schedule(tx, schedule)
-            return
-        now = datetime.now(UTC)
-        ahead = [s for s in sessions_of(schedule) if s.starts_at > now]
-        schedule |= {"status": "cancelled", "version": schedule["version"] + 1, "cancel_reason": event.reason,
-                     "sessions": [s.model_dump(mode="json") for s in sessions_of(schedule) if s.starts_at <= now]}
+        events = schedule.cancel(event.reason, now=clock.now())
         await repo.save_schedule(tx, schedule)
-        await repo.cancel_timers(tx, schedule)
-        tx.emit(_schedule_event(ScheduleUpdated, schedule, ahead, cancelled=True))
+        if events:
+            await repo.cancel_timers(tx, schedule)
+        _emit(tx, events)
 
     await uow.run(event, work)
+
+
+async def partnership_flagged(event: PartnershipFlagged, uow: UnitOfWork, repo: SchedulerRepository,
+                              clock: Clock) -> None:
+    """One-sided, with a neglected direction: that direction is taught next, on its neglected goals.
+    A fizzling flag, or a flag for a schedule that is unknown or not active, changes nothing."""
+
+    async def work(tx: Tx) -> None:
+        if event.kind != "one_sided" or event.neglected is None:
+            return
+        schedule = await repo.load_schedule(event.org_id, event.match_id, tx)
+        if schedule is None or schedule.status is not ScheduleStatus.ACTIVE:
+            log.info("scheduler.flag_without_active_schedule", match_id=event.match_id)
+            return
+        teacher_id, learner_id = event.neglected.teacher, event.neglected.learner
+        teacher, learner = await _person(tx, repo, schedule, teacher_id), await _person(tx, repo, schedule, learner_id)
+        taught = schedule.a_teaches_b if teacher_id == schedule.person_a else schedule.b_teaches_a
+        agenda = neglected_agenda(teacher, learner, event.neglected_goals, teaching_pairs(taught))
+        events = schedule.teach_neglected(teacher_id, learner_id, agenda, now=clock.now())
+        if events:
+            await repo.save_schedule(tx, schedule)
+        _emit(tx, events)
+
+    await uow.run(event, work)
+
+
+async def _person(tx: Tx, repo: SchedulerRepository, schedule: Schedule, person_id: str) -> Participant:
+    """A partner as the scheduler knows them; only the id when unknown (the agenda then names the id)."""
+    return await repo.person(schedule.org_id, person_id, tx) or Participant(person_id, "", "UTC")
 
 
 async def fire_due_reminders(uow: UnitOfWork, repo: SchedulerRepository, now: datetime) -> int:
@@ -124,10 +134,10 @@ async def fire_due_reminders(uow: UnitOfWork, repo: SchedulerRepository, now: da
     for timer in await repo.due_timers(now):
 
         async def work(tx: Tx, timer: dict[str, Any] = timer) -> bool:
-            schedule = await repo.schedule(timer["org_id"], timer["match_id"], tx)
-            sessions = sessions_of(schedule) if schedule else []
+            schedule = await repo.load_schedule(timer["org_id"], timer["match_id"], tx)
+            sessions = schedule.sessions if schedule else []
             session = next((s for s in sessions if s.session_id == timer["session_id"]), None)
-            if schedule is None or schedule["status"] != "active" or session is None:
+            if schedule is None or schedule.status is not ScheduleStatus.ACTIVE or session is None:
                 if await repo.close_timer(tx, timer["_id"], now, status="cancelled"):
                     log.warning("scheduler.timer_without_session", timer_id=timer["_id"], match_id=timer["match_id"])
                 return False
@@ -135,12 +145,12 @@ async def fire_due_reminders(uow: UnitOfWork, repo: SchedulerRepository, now: da
                 return False
             tx.emit(
                 SessionUpcoming(
-                    org_id=schedule["org_id"],
-                    correlation_id=schedule.get("correlation_id"),
+                    org_id=schedule.org_id,
+                    correlation_id=schedule.correlation_id,
                     session_id=session.session_id,
-                    match_id=schedule["match_id"],
-                    person_a=schedule["person_a"],
-                    person_b=schedule["person_b"],
+                    match_id=schedule.match_id,
+                    person_a=schedule.person_a,
+                    person_b=schedule.person_b,
                     starts_at=session.starts_at,
                     hours_before=timer["hours_before"],
                 )
@@ -154,85 +164,71 @@ async def fire_due_reminders(uow: UnitOfWork, repo: SchedulerRepository, now: da
     return fired
 
 
-async def _schedule(tx: Tx, repo: SchedulerRepository, settings: SchedulerSettings, doc: dict[str, Any]) -> None:
+async def seconds_to_next_reminder(repo: SchedulerRepository, clock: Clock, poll_s: float) -> float:
+    """How long (real seconds) the reminder loop sleeps: until the next pending timer is due on the
+    clock, and never longer than `poll_s`, which also bounds how late a timer set meanwhile fires."""
+    due = await repo.next_due_at(clock.now())
+    return poll_s if due is None else min(poll_s, clock.real_seconds_until(due))
+
+
+async def _schedule(tx: Tx, repo: SchedulerRepository, settings: SchedulerSettings, schedule: Schedule,
+                    now: datetime) -> None:
     """Plan the series once both people and the program are known; until then the request waits.
     An unschedulable pair is reported again only when the reason or the suggestion changed."""
-    parties = await _parties(tx, repo, doc)
+    parties = await _parties(tx, repo, schedule)
     if parties is None:
-        log.info("scheduler.waiting_for_data", match_id=doc["match_id"])
-        await repo.save_schedule(tx, doc)
+        log.info("scheduler.waiting_for_data", match_id=schedule.match_id)
+        await repo.save_schedule(tx, schedule)
         return
     a, b, plan = parties
-    result = plan_series(doc["match_id"], a, b, plan, now=datetime.now(UTC),
-                         a_teaches_b=_teachings(doc["a_teaches_b"]), b_teaches_a=_teachings(doc["b_teaches_a"]))
+    result = plan_series(schedule.match_id, a, b, plan, now=now,
+                         a_teaches_b=schedule.a_teaches_b, b_teaches_a=schedule.b_teaches_a)
     if not isinstance(result, Scheduled):
-        reported = doc["status"] == "unschedulable" and (doc.get("reason"), doc.get("suggestion")) == (
-            result.reason, result.suggestion)
-        doc |= {"status": "unschedulable", "reason": result.reason, "suggestion": result.suggestion}
-        await repo.save_schedule(tx, doc)
-        if not reported:
-            tx.emit(_unschedulable_event(doc, result))
+        events = schedule.mark_unschedulable(result.reason, result.suggestion)
+        await repo.save_schedule(tx, schedule)
+        _emit(tx, events)
         return
-    for key in ("reason", "suggestion"):
-        doc.pop(key, None)
-    doc |= {"status": "active", "version": 1, "sessions": [s.model_dump(mode="json") for s in result.sessions]}
-    await repo.save_schedule(tx, doc)
-    await _set_timers(tx, repo, settings, doc, result.sessions)
-    tx.emit(_schedule_event(ScheduleCreated, doc, result.sessions))
+    events = schedule.create(result.sessions)
+    await repo.save_schedule(tx, schedule)
+    await _set_timers(tx, repo, settings, schedule, result.sessions, now)
+    _emit(tx, events)
 
 
-async def _reschedule(
-    tx: Tx, repo: SchedulerRepository, settings: SchedulerSettings, doc: dict[str, Any]
-) -> None:
+async def _reschedule(tx: Tx, repo: SchedulerRepository, settings: SchedulerSettings, schedule: Schedule,
+                      now: datetime) -> None:
     """Publish schedules.updated only when a session really changed (then the version grows), and
     schedules.unschedulable too when no session ahead fits both people any more."""
-    parties = await _parties(tx, repo, doc)
+    parties = await _parties(tx, repo, schedule)
     if parties is None:
         return
     a, b, plan = parties
-    before = sessions_of(doc)
-    result = reschedule_result(before, a, b, plan, now=datetime.now(UTC), match_id=doc["match_id"],
-                               a_teaches_b=_teachings(doc["a_teaches_b"]), b_teaches_a=_teachings(doc["b_teaches_a"]))
-    if result.sessions == before:
+    result = reschedule_result(schedule.sessions, a, b, plan, now=now, match_id=schedule.match_id,
+                               a_teaches_b=schedule.a_teaches_b, b_teaches_a=schedule.b_teaches_a)
+    lost = (result.lost.reason, result.lost.suggestion) if result.lost else None
+    events = schedule.reschedule(result.sessions, lost)
+    if not events:
         return
-    doc |= {"version": doc["version"] + 1, "sessions": [s.model_dump(mode="json") for s in result.sessions]}
-    await repo.save_schedule(tx, doc)
-    await _set_timers(tx, repo, settings, doc, result.sessions)
-    tx.emit(_schedule_event(ScheduleUpdated, doc, result.sessions))
-    if result.lost:
-        tx.emit(_unschedulable_event(doc, result.lost))
+    await repo.save_schedule(tx, schedule)
+    await _set_timers(tx, repo, settings, schedule, result.sessions, now)
+    _emit(tx, events)
+
+
+def _emit(tx: Tx, events: list[Event]) -> None:
+    for event in events:
+        tx.emit(event)
 
 
 async def _parties(
-    tx: Tx, repo: SchedulerRepository, doc: dict[str, Any]
+    tx: Tx, repo: SchedulerRepository, schedule: Schedule
 ) -> tuple[Participant, Participant, SeriesPlan] | None:
-    org_id = doc["org_id"]
-    a = await repo.person(org_id, doc["person_a"], tx)
-    b = await repo.person(org_id, doc["person_b"], tx)
-    plan = await repo.plan(org_id, doc["program_id"], tx)
+    a = await repo.person(schedule.org_id, schedule.person_a, tx)
+    b = await repo.person(schedule.org_id, schedule.person_b, tx)
+    plan = await repo.plan(schedule.org_id, schedule.program_id, tx)
     return None if a is None or b is None or plan is None else (a, b, plan)
 
 
-async def _set_timers(tx: Tx, repo: SchedulerRepository, settings: SchedulerSettings, doc: dict[str, Any],
-                      sessions: list[Session]) -> None:
+async def _set_timers(tx: Tx, repo: SchedulerRepository, settings: SchedulerSettings, schedule: Schedule,
+                      sessions: list[Session], now: datetime) -> None:
     hours = settings.reminder_hours_before
-    await repo.replace_timers(tx, doc, pending_reminders(sessions, now=datetime.now(UTC), hours_before=hours), hours)
-
-
-def _teachings(items: list[dict[str, Any]]) -> list[Teaching]:
-    return [Teaching.model_validate(t) for t in items]
-
-
-def _about(doc: dict[str, Any]) -> dict[str, Any]:
-    """The fields every scheduler event carries about its match."""
-    return {key: doc[key] for key in ("org_id", "match_id", "program_id", "person_a", "person_b")} | {
-        "correlation_id": doc.get("correlation_id")}
-
-
-def _schedule_event(event_cls: type[Event], doc: dict[str, Any], sessions: list[Session], **extra: Any) -> Event:
-    return event_cls(**_about(doc), schedule_id=doc["schedule_id"], sessions=sessions, version=doc["version"],
-                     **extra)
-
-
-def _unschedulable_event(doc: dict[str, Any], result: Unschedulable) -> ScheduleUnschedulable:
-    return ScheduleUnschedulable(**_about(doc), reason=result.reason, suggestion=result.suggestion)
+    await repo.replace_timers(tx, schedule, pending_reminders(sessions, now=now, hours_before=hours),
+                              hours)

@@ -52,6 +52,23 @@ class ProgramConfigured(Event):
         default_factory=dict, max_length=L.SKILL_ALIASES_MAX,
         description="Program-specific extension of the skill taxonomy: alias -> skill.",
     )
+    one_sided_min_sessions: int = Field(
+        default=4, ge=1, le=100,
+        description="A partnership is judged one-sided only after this many held teaching sessions.",
+    )
+    one_sided_ratio: float = Field(
+        default=0.25, ge=0, le=0.5,
+        description="A direction with less than this share of the held teaching sessions is neglected "
+        "(a direction whose average 'learned' rating is 2 or more points below the other's is too).",
+    )
+    fizzle_after_missed: int = Field(
+        default=3, ge=1, le=52,
+        description="A partnership is fizzling after this many consecutive sessions that did not happen.",
+    )
+    checkin_after_minutes: int = Field(
+        default=60, ge=0, le=7 * 24 * 60,
+        description="How long after a session ends both partners are asked to check in (checkins.requested).",
+    )
 
 
 class MatchRequested(Event):
@@ -319,6 +336,148 @@ class NotificationFailed(Event, NotificationFields):
     error: str
 
 
+# --- the relationship loop: check-ins, balance, flags, ends -----------------------------------
+
+Happened = Literal["yes", "no", "moved"]
+Rating = Annotated[int, Field(ge=1, le=5)]
+FlagKind = Literal["one_sided", "fizzling"]
+EndReason = Literal["not_a_fit", "schedule", "left", "goals_met"]
+PrivateNote = Annotated[
+    str, Field(max_length=L.CHECKIN_NOTE_MAX, description="Private: never shown to the partner, never logged.")
+]
+GoalText = Annotated[str, Field(max_length=L.GOAL_MAX)]
+
+
+class SessionCheckedIn(Event):
+    """A partner said whether a session happened, how much they learned and how much they helped.
+
+    A later check-in by the same person for the same session replaces the earlier one."""
+
+    key_field: ClassVar[str] = "match_id"
+    event_type: Literal["sessions.checked-in"] = "sessions.checked-in"
+    match_id: Id = Field(examples=["m-3f2a9c"])
+    session_id: Id = Field(examples=["m-3f2a9c-s02"])
+    person_id: Id = Field(examples=["ana"])
+    happened: Happened = Field(description="`moved`: it did not happen at the planned time.")
+    learned: Rating | None = Field(
+        default=None, examples=[4], description="1 (nothing) to 5 (a lot); counted only when the session happened."
+    )
+    helped: Rating | None = Field(
+        default=None, examples=[3], description="1 (not at all) to 5 (a lot); counted only when the session happened."
+    )
+    note: PrivateNote | None = None
+
+
+class CheckInRejected(Event):
+    """A well-formed check-in that cannot be accepted: an unknown session, someone outside the pair,
+    or a session that has not started yet. Nothing changed."""
+
+    key_field: ClassVar[str] = "match_id"
+    event_type: Literal["sessions.checkin-rejected"] = "sessions.checkin-rejected"
+    rejected_event_id: str = Field(max_length=L.ID_MAX)
+    match_id: Id
+    session_id: Id
+    person_id: Id
+    errors: list[FieldError] = Field(max_length=L.REJECTION_ERRORS_MAX)
+
+
+class CheckInRequested(Event):
+    """Ask both partners whether a session happened (for the notifier: one-click check-in links)."""
+
+    key_field: ClassVar[str] = "match_id"
+    event_type: Literal["checkins.requested"] = "checkins.requested"
+    match_id: str
+    program_id: str
+    session_id: str
+    person_a: str
+    person_b: str
+    teacher: str | None = Field(default=None, description="None for the kickoff, where both lead.")
+    learner: str | None = None
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+
+
+class Direction(Part):
+    teacher: str
+    learner: str
+
+
+class GoalProgress(Part):
+    skill: str
+    goal: GoalText
+    sessions: int = Field(ge=0, description="Held sessions whose agenda worked on this goal.")
+
+
+class DirectionBalance(Direction):
+    """One direction of a partnership: the teacher teaches the learner."""
+
+    held: int = Field(ge=0, description="Held teaching sessions in this direction.")
+    learned_avg: float | None = Field(default=None, description="The learner's average 'learned' rating.")
+    learned_ratings: int = Field(default=0, ge=0)
+    helped_avg: float | None = Field(default=None, description="The teacher's average self-reported 'helped'.")
+    helped_ratings: int = Field(default=0, ge=0)
+    goals: list[GoalProgress] = Field(
+        default_factory=list, max_length=L.AGENDA_GOALS_MAX, description="The learner's goals, and how often each was worked on."
+    )
+
+
+class BalanceFields(Part):
+    match_id: str
+    program_id: str
+    person_a: str
+    person_b: str
+    status: Literal["active", "ended"]
+    sessions_scheduled: int = Field(ge=0, description="Sessions of the partnership's series, cancelled ones left out.")
+    sessions_due: int = Field(
+        ge=0, description="Sessions whose check-in was requested (after they ended) or that someone checked in to.")
+    sessions_held: int = Field(ge=0, description="Sessions at least one partner said happened (kickoff included).")
+    a_teaches_b: DirectionBalance
+    b_teaches_a: DirectionBalance
+    share_taught_by_a: float | None = Field(
+        default=None, description="person_a's share of the held teaching sessions; None before the first."
+    )
+    flags: list[FlagKind] = Field(default_factory=list, description="Flags set now.")
+    version: int = Field(ge=1, description="Grows with every change of the ledger.")
+
+
+class BalanceChanged(Event, BalanceFields):
+    """The learning-balance ledger of a partnership, published whenever it changes."""
+
+    key_field: ClassVar[str] = "match_id"
+    event_type: Literal["partnerships.balance-changed"] = "partnerships.balance-changed"
+
+
+class PartnershipFlagged(Event):
+    """A partnership became one-sided or started fizzling (published once per onset)."""
+
+    key_field: ClassVar[str] = "match_id"
+    event_type: Literal["partnerships.flagged"] = "partnerships.flagged"
+    match_id: str
+    program_id: str
+    person_a: str
+    person_b: str
+    kind: FlagKind
+    reason: str = Field(examples=["bert has taught 1 of the 5 sessions held (20%, under the program's 25%)"])
+    neglected: Direction | None = Field(
+        default=None, description="one_sided only: the direction to teach next (its teacher teaches its learner)."
+    )
+    neglected_goals: list[GoalText] = Field(
+        default_factory=list, max_length=L.AGENDA_GOALS_MAX,
+        description="one_sided only: the neglected learner's goals to work on next.",
+    )
+
+
+class EndRequested(Event):
+    """A partner asked to end the partnership (consumed by the matcher)."""
+
+    key_field: ClassVar[str] = "match_id"
+    event_type: Literal["partnerships.end-requested"] = "partnerships.end-requested"
+    match_id: Id
+    person_id: Id
+    reason: EndReason = Field(description="`goals_met` counts as a success.")
+    note: PrivateNote | None = None
+
+
 __all__ = [
     "CareerStage", "Cadence", "Channel", "CrossDepartment", "MeetingMode", "Weekday", "DEFAULT_GROUND_RULES",
     "ProfileContent", "ProfileSubmission", "OfferContent", "WantContent", "WindowContent",
@@ -327,4 +486,6 @@ __all__ = [
     "MatchResponded", "MatchProposed", "MatchOutcome", "MatchAccepted", "MatchDeclined", "MatchWithdrawn",
     "LocalTime", "Session", "ScheduleFields", "ScheduleCreated", "ScheduleUpdated", "ScheduleUnschedulable",
     "SessionUpcoming", "NotificationFields", "NotificationSent", "NotificationFailed",
+    "Happened", "FlagKind", "EndReason", "SessionCheckedIn", "CheckInRejected", "CheckInRequested", "Direction",
+    "GoalProgress", "DirectionBalance", "BalanceFields", "BalanceChanged", "PartnershipFlagged", "EndRequested",
 ]

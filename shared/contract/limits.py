@@ -21,6 +21,8 @@ NOTE_MAX = 500
 """An offer's note."""
 GOAL_MAX = 1000
 """A want's goal."""
+CHECKIN_NOTE_MAX = 2000
+"""The private note of a check-in or an end request: never shown to the partner, never logged."""
 REASON_MAX = 1000
 """A free-text reason (withdrawing, declining)."""
 GROUND_RULE_MAX = 500
@@ -39,6 +41,8 @@ MEETING_MODES_MAX = 4
 CHANNELS_MAX = 3
 GROUND_RULES_MAX = 20
 SKILL_ALIASES_MAX = 500
+AGENDA_GOALS_MAX = 100
+"""Goals listed in one `partnerships.flagged` or one direction of a balance snapshot."""
 
 # --- ranges of numbers ---------------------------------------------------------------------------
 LEVEL_MIN, LEVEL_MAX = 1, 5

@@ -22,6 +22,8 @@ _MODELS: list[type[Event]] = [
     ev.ProfileRejected, ev.MatchResponded, ev.MatchProposed, ev.MatchAccepted, ev.MatchDeclined,
     ev.MatchWithdrawn, ev.ScheduleCreated, ev.ScheduleUpdated, ev.ScheduleUnschedulable, ev.SessionUpcoming,
     ev.NotificationSent, ev.NotificationFailed,
+    ev.SessionCheckedIn, ev.CheckInRejected, ev.CheckInRequested, ev.BalanceChanged, ev.PartnershipFlagged,
+    ev.EndRequested,
 ]
 
 TOPICS: dict[str, Topic] = {m.topic(): Topic(m.topic(), m) for m in _MODELS}

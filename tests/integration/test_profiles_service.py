@@ -47,16 +47,19 @@ async def test_a_redelivered_event_has_one_effect(stack):
 
 
 async def test_oversized_profiles_are_rejected_plainly_and_the_next_profile_still_flows(stack):
+    """Over a field's bound: `profiles.rejected`. Over the whole-message limit (512 KiB): the DLQ, unparsed."""
     org = f"org-{uuid.uuid4().hex[:6]}"
-    huge_name = profile(org, "hugo", offers=["python"], wants=["leadership"], display_name="H" * 1_000_000)
+    huge_name = profile(org, "hugo", offers=["python"], wants=["leadership"], display_name="H" * 300_000)
     many_windows = profile(org, "mia", offers=["python"], wants=["leadership"],
-                           windows=[{"weekday": "mon", "start": "09:00", "end": "10:00"}] * 10_000)
+                           windows=[{"weekday": "mon", "start": "09:00", "end": "10:00"}] * 5_000)
+    too_large = profile(org, "tara", offers=["python"], wants=["leadership"], display_name="T" * 900_000)
     normal = profile(org, "nor", offers=["sql"], wants=["coaching"])
     async with Frontend(stack.kafka_bootstrap) as fe, \
-            Tap(stack.kafka_bootstrap, ["profiles.rejected", "profiles.changed"]) as tap:
-        for p in (huge_name, many_windows):
+            Tap(stack.kafka_bootstrap, ["profiles.rejected", "profiles.changed", "profiles.submitted.dlq"]) as tap:
+        for p in (huge_name, many_windows, too_large):
             await fe.publish("profiles.submitted", p)
         await tap.wait_for(lambda t: len(of_org(t.events("profiles.rejected"), org)) >= 2, what="two rejections")
+        await tap.wait_for(lambda t: dead_letter_of(t, b"tara"), what="the too-large message dead-lettered")
         await fe.publish("profiles.submitted", normal)
         await tap.wait_for(lambda t: of_org(t.events("profiles.changed"), org), what="the normal profile")
     rejected = {e["person_id"]: e for e in of_org(tap.events("profiles.rejected"), org)}
@@ -66,3 +69,8 @@ async def test_oversized_profiles_are_rejected_plainly_and_the_next_profile_stil
     sizes = [len(r.value) for r in tap.records if r.topic == "profiles.rejected" and org.encode() in r.value]
     assert max(sizes) < 4096
     assert [e["person_id"] for e in of_org(tap.events("profiles.changed"), org)] == ["nor"]
+    assert dict(dead_letter_of(tap, b"tara").headers)["dlq-error-type"] == b"too_large"
+
+
+def dead_letter_of(tap: Tap, key: bytes):
+    return next((r for r in tap.records if r.topic == "profiles.submitted.dlq" and r.key == key), None)

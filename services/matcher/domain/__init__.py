@@ -3,7 +3,7 @@
 No I/O here: no Kafka, no MongoDB, no asyncio.
 """
 
-from services.matcher.domain.availability import Overlap, overlap, program_start
+from shared.availability import Overlap, overlap, program_start
 from services.matcher.domain.cohort import BlockingPair, CohortResult, blocking_pairs, candidate_graph, optimise
 from services.matcher.domain.generator import generate_cohort, generate_program
 from services.matcher.domain.index import PoolIndex

@@ -18,7 +18,7 @@ from datetime import datetime
 
 import numpy as np
 
-from services.matcher.domain.availability import program_start
+from shared.availability import program_start
 from services.matcher.domain.model import MODES, Person, Program
 from services.matcher.domain.scoring import (
     BONUS_CAREER_STAGE, BONUS_CROSS_DEPARTMENT, BONUS_OVERLAP, BONUS_SHARED_INTERESTS, OVERLAP_FULL_SESSIONS,

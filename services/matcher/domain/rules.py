@@ -3,7 +3,7 @@
 from collections.abc import Collection, Mapping
 from datetime import datetime
 
-from services.matcher.domain.availability import Overlap, overlap, program_start
+from shared.availability import Overlap, overlap, program_start
 from services.matcher.domain.model import Person, Program
 from services.matcher.domain.scoring import value
 

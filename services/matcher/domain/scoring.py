@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from services.matcher.domain.availability import Overlap, overlap, program_start
+from shared.availability import Overlap, overlap, program_start
 from services.matcher.domain.model import Person, Program
 from shared.contract.events import Factor, Teaching
 

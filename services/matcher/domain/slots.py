@@ -18,7 +18,7 @@ from math import gcd
 
 import numpy as np
 
-from services.matcher.domain.availability import WEEK, Intervals, Windows, intervals
+from shared.availability import WEEK, Intervals, Windows, intervals
 
 Signature = tuple[str, Windows]
 

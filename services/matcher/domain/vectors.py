@@ -9,7 +9,7 @@ from datetime import datetime
 import numpy as np
 import scipy.sparse as sp
 
-from services.matcher.domain.availability import program_start
+from shared.availability import program_start
 from services.matcher.domain.model import MODES, STAGES, Person, Program
 from services.matcher.domain.rules import (
     INACTIVE, INSUFFICIENT_OVERLAP, MANAGER_RELATIONSHIP, NO_SHARED_LANGUAGE, NO_SHARED_MEETING_MODE, NO_VALUE,

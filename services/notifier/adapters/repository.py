@@ -1,14 +1,49 @@
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import OperationFailure
 
-from services.notifier.domain import Contact
+from services.notifier.domain import Claimant, Contact, Delivery, DeliveryStatus
+from services.notifier.domain.links import LinkClaims
 from shared.contract import TOPICS, Event, MatchAccepted, ScheduleCreated, ScheduleUpdated, Session, topic_of
 from shared.store import Tx
 
-PENDING, SENDING, SENT, FAILED, SUPPRESSED = "pending", "sending", "sent", "failed", "suppressed"
+LEGACY_LEASE = timedelta(seconds=60)  # rows claimed before leases were stored held the default lease then
+CONTENT = ("to", "subject", "text", "html", "calendar", "calendar_method", "message_id", "url", "payload", "body")
+MUTABLE = ("status", "attempts", "next_attempt_at", "claimed_by", "claim_run", "claimed_at", "lease_expires_at",
+           "last_error", "finished_at")
+
+
+def delivery_doc(delivery: Delivery) -> dict[str, Any]:
+    """The stored row: the content's fields sit at the top level, beside the delivery's state."""
+    d = delivery
+    return {
+        "_id": d.id, "org_id": d.org_id, "person_id": d.person_id, "channel": d.channel, "kind": d.kind,
+        "cause_event_id": d.cause_event_id, "correlation_id": d.correlation_id, "created_at": d.created_at,
+        "contact_on_file": d.contact_on_file, "status": str(d.status), "attempts": d.attempts,
+        "next_attempt_at": d.next_attempt_at, "claimed_by": d.claimed_by, "claim_run": d.claim_run,
+        "claimed_at": d.claimed_at, "lease_expires_at": d.lease_expires_at, "last_error": d.last_error,
+        "finished_at": d.finished_at, "version": d.version, **d.content,
+    }
+
+
+def delivery_from_doc(doc: Mapping[str, Any]) -> Delivery:
+    claimed_at = doc.get("claimed_at")
+    lease = doc.get("lease_expires_at")
+    if lease is None and doc["status"] == DeliveryStatus.SENDING and claimed_at is not None:
+        lease = claimed_at + LEGACY_LEASE
+    return Delivery(
+        id=doc["_id"], org_id=doc["org_id"], person_id=doc["person_id"], channel=doc["channel"], kind=doc["kind"],
+        cause_event_id=doc["cause_event_id"], correlation_id=doc.get("correlation_id"), created_at=doc["created_at"],
+        content={k: doc[k] for k in CONTENT if k in doc}, contact_on_file=doc.get("contact_on_file", True),
+        status=DeliveryStatus(doc["status"]), attempts=doc["attempts"], next_attempt_at=doc["next_attempt_at"],
+        claimed_by=doc.get("claimed_by"), claim_run=doc.get("claim_run"), claimed_at=claimed_at,
+        lease_expires_at=lease, last_error=doc.get("last_error"), finished_at=doc.get("finished_at"),
+        version=doc.get("version") or 0,
+    )
 
 
 class NotifierRepository:
@@ -16,12 +51,14 @@ class NotifierRepository:
     plus what later messages need to know: accepted matches and the latest schedule of each match."""
 
     def __init__(self, db: AsyncDatabase) -> None:
+        self.client = db.client
         self.contacts = db["contacts"]
         self.deliveries = db["deliveries"]
         self.inbox = db["inbox"]
         self.parked = db["parked_events"]
         self.partnerships = db["partnerships"]
         self.schedules = db["schedules"]
+        self.used_links = db["used_links"]
 
     async def ensure_indexes(self) -> None:
         await self.contacts.create_index([("org_id", 1), ("person_id", 1)], unique=True)
@@ -30,6 +67,9 @@ class NotifierRepository:
             [("org_id", 1), ("person_id", 1), ("created_at", DESCENDING), ("entry_id", DESCENDING)]
         )
         await self.parked.create_index([("org_id", 1), ("waiting_for", 1)])
+        # One record per answer slot (its _id, unique): the second use of a link, or a race of two,
+        # cannot insert it again. A record goes once its link has expired and is refused as such.
+        await self.used_links.create_index([("expires_at", 1)], expireAfterSeconds=0)
 
     async def save_contact(self, tx: Tx, contact: Contact) -> None:
         await self.contacts.replace_one(
@@ -76,52 +116,79 @@ class NotifierRepository:
         cursor = self.parked.find({"org_id": org_id, "waiting_for": person_id}, session=tx.session)
         return [TOPICS[doc["topic"]].model.model_validate_json(doc["event"]) async for doc in cursor]
 
-    async def add_delivery(self, tx: Tx, doc: dict[str, Any]) -> bool:
+    async def add_delivery(self, tx: Tx, delivery: Delivery) -> bool:
         """False if this (cause, recipient, channel) delivery already exists."""
-        if await self.deliveries.find_one({"_id": doc["_id"]}, {"_id": 1}, session=tx.session):
+        if await self.deliveries.find_one({"_id": delivery.id}, {"_id": 1}, session=tx.session):
             return False
-        await self.deliveries.insert_one(doc, session=tx.session)
+        delivery.version = 1
+        await self.deliveries.insert_one(delivery_doc(delivery), session=tx.session)
         return True
 
     async def add_inbox_entry(self, tx: Tx, doc: dict[str, Any]) -> None:
         await self.inbox.insert_one(doc, session=tx.session)
 
     async def due_deliveries(
-        self, now: datetime, lease_s: float, *, owner: str, owner_started_at: datetime, limit: int = 50
-    ) -> list[dict[str, Any]]:
-        """Pending deliveries that are due, and deliveries whose sender died mid-send: claims whose
-        lease expired, and this owner's claims from before it (re)started."""
-        query = {
+        self, now: datetime, claimant: Claimant, *, limit: int, skip: Collection[str] = ()
+    ) -> list[Delivery]:
+        """Candidates for `Delivery.claim`, oldest first: pending deliveries that are due, and claims
+        whose sender is gone (lease expired, or an earlier run of this replica). `skip`: ids not to
+        try again yet."""
+        query: dict[str, Any] = {
             "$or": [
-                {"status": PENDING, "next_attempt_at": {"$lte": now}},
-                {"status": SENDING, "claimed_at": {"$lte": now - timedelta(seconds=lease_s)}},
-                {"status": SENDING, "claimed_by": owner, "claimed_at": {"$lt": owner_started_at}},
+                {"status": DeliveryStatus.PENDING, "next_attempt_at": {"$lte": now}},
+                {"status": DeliveryStatus.SENDING, "lease_expires_at": {"$lte": now}},
+                {"status": DeliveryStatus.SENDING, "lease_expires_at": None,
+                 "claimed_at": {"$lte": now - LEGACY_LEASE}},
+                {"status": DeliveryStatus.SENDING, "claimed_by": claimant.instance, "claim_run": {"$ne": claimant.run}},
             ]
         }
-        return await self.deliveries.find(query).sort("next_attempt_at", 1).to_list(limit)
+        if skip:
+            query["_id"] = {"$nin": list(skip)}
+        docs = await self.deliveries.find(query).sort("next_attempt_at", 1).to_list(limit)
+        return [delivery_from_doc(doc) for doc in docs]
 
-    async def claim(self, delivery: dict[str, Any], owner: str) -> bool:
-        """Guarded update: only one replica wins a delivery."""
+    async def claim(self, delivery: Delivery) -> bool:
+        """Save a claim, if nobody changed the delivery since it was read. In a transaction of its own:
+        there, a row still held by another open transaction (a sender killed mid-bookkeeping leaves
+        one until the database reaps it) is a write conflict at once, where a plain update would wait
+        for the lock. False: not ours (lost the race, or held)."""
+        try:
+            async with self.client.start_session() as session:
+                await session.start_transaction()
+                if not await self.save(delivery, Tx(self.deliveries.database, session, None)):
+                    await session.abort_transaction()
+                    return False
+                await session.commit_transaction()
+        except OperationFailure as exc:
+            if exc.has_error_label("TransientTransactionError"):
+                return False
+            raise
+        delivery.version += 1
+        return True
+
+    async def save(self, delivery: Delivery, tx: Tx | None = None) -> bool:
+        """Write the delivery's new state, guarded by the version it was read at. False if it changed
+        since (another sender took over an expired claim): this copy is stale and is not written.
+        The copy keeps its version: a transaction that is retried writes it again under the same guard."""
+        guard = {"_id": delivery.id, "version": delivery.version or None}  # None: a row from before versions
+        state = {k: v for k, v in delivery_doc(delivery).items() if k in MUTABLE}
         result = await self.deliveries.update_one(
-            {"_id": delivery["_id"], "status": delivery["status"], "claimed_at": delivery.get("claimed_at")},
-            {"$set": {"status": SENDING, "claimed_at": datetime.now(UTC), "claimed_by": owner}},
+            guard, {"$set": {**state, "version": delivery.version + 1}}, session=tx.session if tx else None
         )
         return result.matched_count == 1
 
-    async def retry_later(self, delivery_id: str, attempts: int, at: datetime, error: str) -> None:
-        await self.deliveries.update_one(
-            {"_id": delivery_id},
-            {"$set": {"status": PENDING, "attempts": attempts, "next_attempt_at": at, "last_error": error,
-                      "claimed_at": None}},
-        )
-
-    async def finish(self, tx: Tx, delivery_id: str, status: str, attempts: int, error: str | None = None) -> bool:
-        result = await self.deliveries.update_one(
-            {"_id": delivery_id, "status": SENDING},
-            {"$set": {"status": status, "attempts": attempts, "last_error": error, "finished_at": datetime.now(UTC)}},
-            session=tx.session,
-        )
-        return result.matched_count == 1
+    async def backlog(self, now: datetime) -> tuple[int, datetime | None]:
+        """How many deliveries are pending (due or waiting to retry), and since when the longest-waiting
+        due one has been waiting for a sender (None: nothing is waiting)."""
+        pending = await self.deliveries.count_documents({"status": DeliveryStatus.PENDING})
+        oldest_due = await self.deliveries.find(
+            {"status": DeliveryStatus.PENDING, "next_attempt_at": {"$lte": now}}, {"next_attempt_at": 1}
+        ).sort("next_attempt_at", 1).to_list(1)
+        oldest_abandoned = await self.deliveries.find(
+            {"status": DeliveryStatus.SENDING, "lease_expires_at": {"$lte": now}}, {"lease_expires_at": 1}
+        ).sort("lease_expires_at", 1).to_list(1)
+        since = [d["next_attempt_at"] for d in oldest_due] + [d["lease_expires_at"] for d in oldest_abandoned]
+        return pending, min(since, default=None)
 
     async def inbox_page(
         self, org_id: str, person_id: str, *, limit: int, before: tuple[datetime, str | None] | None = None
@@ -143,3 +210,17 @@ class NotifierRepository:
             {"$set": {"read_at": datetime.now(UTC)}},
         )
         return result.matched_count == 1
+
+    async def used_link(self, slot: str, tx: Tx | None = None) -> dict[str, Any] | None:
+        return await self.used_links.find_one({"_id": slot}, session=tx.session if tx else None)
+
+    async def use_link(self, tx: Tx, claims: LinkClaims, event: Event, summary: str) -> None:
+        """Record the answer of a link slot (DuplicateKeyError if it was answered meanwhile). The
+        private note of a check-in or an end is not kept here: it travels only in the event."""
+        await self.used_links.insert_one(
+            {"_id": claims.slot, "org_id": claims.org_id, "person_id": claims.person_id,
+             "match_id": claims.match_id, "session_id": claims.session_id, "purpose": str(claims.purpose),
+             "summary": summary, "published_event": str(event.event_id), "topic": topic_of(event),
+             "used_at": datetime.now(UTC), "expires_at": claims.expires_at},
+            session=tx.session,
+        )

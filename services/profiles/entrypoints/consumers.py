@@ -14,10 +14,10 @@ def consumers(ctx: Context) -> Mapping[type[Event], Handler]:
         await handlers.program_configured(event, ctx.uow, repo)
 
     async def on_profile_submitted(event: ProfileSubmitted) -> None:
-        await handlers.profile_submitted(event, ctx.uow, repo)
+        await handlers.profile_submitted(event, ctx.uow, repo, ctx.clock)
 
     async def on_profile_withdrawn(event: ProfileWithdrawn) -> None:
-        await handlers.profile_withdrawn(event, ctx.uow, repo)
+        await handlers.profile_withdrawn(event, ctx.uow, repo, ctx.clock)
 
     return {
         ProgramConfigured: on_program_configured,

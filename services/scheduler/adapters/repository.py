@@ -3,7 +3,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.scheduler.domain import Participant, SeriesPlan
+from services.scheduler.domain import Participant, Schedule, ScheduleStatus, SeriesPlan, as_utc
 from shared.contract import Session
 from shared.store import Tx
 
@@ -57,30 +57,40 @@ class SchedulerRepository:
         return SeriesPlan.from_doc(doc["plan"]) if doc else None
 
     async def schedule(self, org_id: str, match_id: str, tx: Tx | None = None) -> dict[str, Any] | None:
+        """The stored document, for the read endpoints."""
         return await self.schedules.find_one({"org_id": org_id, "match_id": match_id}, session=_s(tx))
 
-    async def save_schedule(self, tx: Tx, doc: dict[str, Any]) -> None:
-        doc.setdefault("_id", schedule_key(doc["org_id"], doc["match_id"]))
-        await self.schedules.replace_one({"org_id": doc["org_id"], "match_id": doc["match_id"]}, doc,
+    async def load_schedule(self, org_id: str, match_id: str, tx: Tx | None = None) -> Schedule | None:
+        doc = await self.schedule(org_id, match_id, tx)
+        return Schedule.from_doc(doc) if doc else None
+
+    async def save_schedule(self, tx: Tx, schedule: Schedule) -> None:
+        doc = {"_id": schedule_key(schedule.org_id, schedule.match_id), **schedule.to_doc()}
+        await self.schedules.replace_one({"org_id": schedule.org_id, "match_id": schedule.match_id}, doc,
                                          upsert=True, session=tx.session)
 
     async def schedules_of(self, org_id: str, person_id: str, statuses: tuple[str, ...],
                            tx: Tx | None = None) -> list[dict[str, Any]]:
-        cursor = self.schedules.find({"org_id": org_id, "people": person_id, "status": {"$in": list(statuses)}},
+        """The stored documents, for the read endpoints."""
+        cursor = self.schedules.find({"org_id": org_id, "people": person_id, "status": {"$in": _values(statuses)}},
                                      session=_s(tx))
         return await cursor.to_list(None)
 
-    async def schedules_of_program(self, org_id: str, program_id: str, statuses: tuple[str, ...],
-                                   tx: Tx) -> list[dict[str, Any]]:
-        cursor = self.schedules.find({"org_id": org_id, "program_id": program_id, "status": {"$in": list(statuses)}},
-                                     session=tx.session)
-        return await cursor.to_list(None)
+    async def load_schedules_of(self, org_id: str, person_id: str, statuses: tuple[ScheduleStatus, ...],
+                                tx: Tx) -> list[Schedule]:
+        return [Schedule.from_doc(doc) for doc in await self.schedules_of(org_id, person_id, statuses, tx)]
 
-    async def replace_timers(self, tx: Tx, schedule: dict[str, Any], reminders: list[tuple[str, datetime]],
+    async def load_schedules_of_program(self, org_id: str, program_id: str, statuses: tuple[ScheduleStatus, ...],
+                                        tx: Tx) -> list[Schedule]:
+        cursor = self.schedules.find({"org_id": org_id, "program_id": program_id, "status": {"$in": _values(statuses)}},
+                                     session=tx.session)
+        return [Schedule.from_doc(doc) for doc in await cursor.to_list(None)]
+
+    async def replace_timers(self, tx: Tx, schedule: Schedule, reminders: list[tuple[str, datetime]],
                              hours_before: int) -> None:
         """Pending timers follow the schedule; timers that already fired stay as the record of it."""
         await self.cancel_timers(tx, schedule)
-        org_id, match_id = schedule["org_id"], schedule["match_id"]
+        org_id, match_id = schedule.org_id, schedule.match_id
         fired = {
             (d["session_id"], d["due_at"])
             async for d in self.timers.find({"org_id": org_id, "match_id": match_id, "status": "fired"},
@@ -102,13 +112,19 @@ class SchedulerRepository:
         if docs:
             await self.timers.insert_many(docs, session=tx.session)
 
-    async def cancel_timers(self, tx: Tx, schedule: dict[str, Any]) -> None:
-        await self.timers.delete_many({"org_id": schedule["org_id"], "match_id": schedule["match_id"],
+    async def cancel_timers(self, tx: Tx, schedule: Schedule) -> None:
+        await self.timers.delete_many({"org_id": schedule.org_id, "match_id": schedule.match_id,
                                        "status": "pending"}, session=tx.session)
 
     async def due_timers(self, now: datetime, limit: int = 100) -> list[dict[str, Any]]:
         cursor = self.timers.find({"status": "pending", "due_at": {"$lte": now}}).sort("due_at", 1).limit(limit)
         return await cursor.to_list(limit)
+
+    async def next_due_at(self, after: datetime) -> datetime | None:
+        """When the earliest pending timer due after `after` is due (timers already due are not waited for)."""
+        doc = await self.timers.find_one({"status": "pending", "due_at": {"$gt": after}}, {"due_at": 1},
+                                         sort=[("due_at", 1)])
+        return as_utc(doc["due_at"]) if doc else None
 
     async def close_timer(self, tx: Tx, timer_id: str, now: datetime, status: str = "fired") -> bool:
         """Guarded claim inside the firing transaction: of two replicas, exactly one wins. A timer
@@ -124,6 +140,10 @@ def timer_key(org_id: str, session_id: str, due_at: datetime) -> str:
 
 def sessions_of(doc: dict[str, Any]) -> list[Session]:
     return [Session.model_validate(s) for s in doc["sessions"]]
+
+
+def _values(statuses: tuple[str, ...]) -> list[str]:
+    return [str(status) for status in statuses]
 
 
 def _s(tx: Tx | None) -> Any:

@@ -6,13 +6,13 @@ so a suggestion that only helps until the clocks change ranks below one that alw
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 
+from shared.availability import WEEKDAYS, Interval, window_on
+from shared.contract.timefmt import zone_of
 from services.scheduler.domain.model import Participant, WindowTuple
-from services.scheduler.domain.slots import (
-    GRID, WEEKDAYS, Interval, availability, best_slot, grid_ceil, intersect, occurrences, window_on, zone,
-)
+from services.scheduler.domain.slots import GRID, availability, best_slot, grid_ceil, week_overlap
 
 _DAY = timedelta(days=1)
 _SECOND = timedelta(seconds=1)
@@ -60,29 +60,30 @@ def _regimes(a: Participant, b: Participant, spans: Sequence[Interval]) -> list[
     """One representative week per combination of UTC offsets, with how many weeks share it."""
     groups: dict[tuple, list[Interval]] = {}
     for span in spans:
-        key = tuple(t.astimezone(zone(p.timezone)).utcoffset() for p in (a, b) for t in (span[0], span[1] - _SECOND))
+        key = tuple(t.astimezone(zone_of(p.timezone)).utcoffset() for p in (a, b) for t in (span[0], span[1] - _SECOND))
         groups.setdefault(key, []).append(span)
     return [(members[0], len(members)) for members in groups.values()]
 
 
 def _helps(change: Change, length: timedelta, span: Interval) -> bool:
-    mine = occurrences(zone(change.person.timezone), change.window, span)
-    return best_slot(intersect(mine, availability(change.other, span)), length) is not None
+    """With the change made, a session can start in the week `span`."""
+    kept = tuple(w for w in change.person.availability if w != change.old)
+    changed = replace(change.person, availability=(*kept, change.window))
+    return best_slot(week_overlap(changed, change.other, span), length, span[0], span[1]) is not None
 
 
 def _stretches(person: Participant, other: Participant, theirs: list[Interval], length: timedelta,
                span: Interval) -> list[Change]:
     """Every way for `person` to stretch one window, start earlier or stay later, to meet `other`."""
-    tz = zone(person.timezone)
+    tz = zone_of(person.timezone)
     found = []
     day = span[0].astimezone(tz).date()
     while day <= span[1].astimezone(tz).date():
         for window in person.availability:
             weekday, start, end = window
-            pieces = window_on(tz, day, start, end) if weekday == WEEKDAYS[day.weekday()] else []
-            if not pieces:
+            mine = window_on(tz, day, start, end) if weekday == WEEKDAYS[day.weekday()] else None
+            if mine is None:
                 continue
-            mine = (pieces[0][0], pieces[-1][1])
             for lo, hi in theirs:
                 base = max(mine[0], lo)
                 if hi - base >= length and base + length > mine[1]:
@@ -102,7 +103,7 @@ def _additions(person: Participant, other: Participant, theirs: list[Interval], 
                span: Interval) -> list[Change]:
     """For each of `other`'s windows: a session-long window `person` could add, on one local day,
     inside it. Three per window: nearest to one of the person's windows, the earliest, the middle."""
-    tz = zone(person.timezone)
+    tz = zone_of(person.timezone)
     mine = availability(person, span)
     found = []
     for lo, hi in theirs:

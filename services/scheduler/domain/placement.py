@@ -1,14 +1,19 @@
 """Where each week's session goes: one usual weekly time (in A's clock), moved to the week's best
-shared slot where it does not fit, and flagged only when the week has no shared slot at all."""
+shared slot where it does not fit, and flagged only when the week has no shared slot at all.
+
+A session belongs to the week (Monday to Monday, UTC) it starts in, the same weeks the matcher
+judges (`shared.availability`); it may run on into the next week, never into the next session."""
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from shared.availability import Interval, fits, free, local_instant
+from shared.contract.timefmt import zone_of
 from services.scheduler.domain.model import Participant
-from services.scheduler.domain.slots import Interval, availability, best_slot, fits, grid_ceil, overlap, to_utc, zone
+from services.scheduler.domain.slots import best_slot, grid_ceil, week_overlap
 from services.scheduler.domain.weeks import week_span
 
 WeeklyKey = tuple[int, int]  # (weekday 0-6, minutes after midnight) in A's zone
@@ -36,8 +41,8 @@ def weeks_of(a: Participant, b: Participant, mondays: Mapping[int, date], length
     for number, monday in sorted(mondays.items()):
         span = week_span(monday)
         floor = max(not_before, span[0])
-        shared = overlap(a, b, span)
-        weeks.append(Week(number, monday, span, shared, floor, best_slot(shared, length, floor)))
+        shared = week_overlap(a, b, span)
+        weeks.append(Week(number, monday, span, shared, floor, best_slot(shared, length, floor, span[1])))
     return weeks
 
 
@@ -46,30 +51,35 @@ def place(a: Participant, b: Participant, weeks: Sequence[Week], length: timedel
     """A week keeps its preferred time while that fits, else takes the usual weekly time, else the
     week's own best slot. Only a week with no shared slot at all is flagged, so no other choice of
     weekly time could flag fewer weeks; it keeps its preferred (or usual) time as a best effort."""
-    tz = zone(a.timezone)
+    tz = zone_of(a.timezone)
     usual = _usual_key(weeks, tz)
     placed = {}
+    previous_end: datetime | None = None
     for week in weeks:
+        floor, best = week.floor, week.best
+        if previous_end and previous_end > floor:  # the session before runs on into this week
+            floor, best = previous_end, best_slot(week.shared, length, previous_end, week.span[1])
         wanted = preferred.get(week.number)
         habit = _at_key(usual, week.span, tz) if usual else None
-        start = next((t for t in (wanted, habit, week.best)
-                      if t and t >= week.floor and fits(week.shared, t, length)), None)
+        start = next((t for t in (wanted, habit, best)
+                      if t and floor <= t < week.span[1] and fits(week.shared, t, length)), None)
         if start is not None:
             placed[week.number] = Placement(start)
         else:
-            start = next((t for t in (wanted, habit) if t and week.floor <= t and t + length <= week.span[1]),
-                         grid_ceil(week.floor))
+            start = next((t for t in (wanted, habit) if t and floor <= t and t + length <= week.span[1]),
+                         grid_ceil(floor))
             placed[week.number] = Placement(start, flag_text(a, b, week, start, length))
+        previous_end = start + length
     return placed
 
 
 def flag_text(a: Participant, b: Participant, week: Week, start: datetime, length: timedelta) -> str:
-    outside = [p for p in (a, b) if not fits(availability(p, week.span), start, length)]
+    outside = [p for p in (a, b) if not free(p.timezone, p.availability, start, length)]
     where = (f"{outside[0].name}'s window" if len(outside) == 1
              else f"{a.name}'s and {b.name}'s windows")
     minutes = int(length.total_seconds()) // 60
     return (f"No {minutes}-minute time in the week of {week.monday.isoformat()} (Monday to Monday, UTC) "
-            f"lies inside one availability window of both {a.name} and {b.name} (time zones or daylight "
+            f"lies inside the availability of both {a.name} and {b.name} (time zones or daylight "
             f"saving time); kept a best-effort time outside {where}.")
 
 
@@ -90,7 +100,7 @@ def _at_key(key: WeeklyKey, span: Interval, tz: ZoneInfo) -> datetime | None:
     day = span[0].astimezone(tz).date()
     day += timedelta(days=(weekday - day.weekday()) % 7)
     for candidate in (day, day + timedelta(weeks=1)):
-        instant = to_utc(datetime.combine(candidate, time()) + timedelta(minutes=minutes), tz)
+        instant = local_instant(tz, candidate, minutes)
         if span[0] <= instant < span[1]:
             return instant
     return None

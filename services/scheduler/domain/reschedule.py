@@ -6,11 +6,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from shared.contract.events import Session
+from shared.contract.timefmt import zone_of
 from services.scheduler.domain.model import Participant, SeriesPlan, as_utc
 from services.scheduler.domain.series import (
     Scheduled, Unschedulable, local_time, place_all, plan_series, sessions_for, shared_mode,
 )
-from services.scheduler.domain.slots import known_zone
 from services.scheduler.domain.suggest import no_overlap
 from services.scheduler.domain.weeks import CADENCE_WEEKS, monday_of, series_numbers, week_monday, week_span
 
@@ -19,7 +19,7 @@ from services.scheduler.domain.weeks import CADENCE_WEEKS, monday_of, series_num
 class Rescheduled:
     sessions: list[Session]
     lost: Unschedulable | None = None
-    """Set when no session still ahead can be placed inside both people's windows any more."""
+    """Set when no session still ahead can be placed inside both people's availability any more."""
 
 
 def reschedule(existing: list[Session], a: Participant, b: Participant, plan: SeriesPlan, *, now: datetime,
@@ -35,8 +35,8 @@ def reschedule_result(existing: list[Session], a: Participant, b: Participant, p
                       match_id: str | None = None) -> Rescheduled:
     """Past sessions (starts_at <= now) stay exactly as they were. Every future session is placed
     again in its own week (weeks are UTC, so a time-zone change cannot move or drop one): it keeps
-    its time while that still fits both windows, and always keeps its number and session_id. A
-    week with no shared slot any more keeps the session's time, flagged. If no future session fits
+    its time while that still fits both people's availability, and always keeps its number,
+    session_id, direction and agenda (a session swapped to a neglected direction stays swapped). A week with no shared slot any more keeps the session's time, flagged. If no future session fits
     at all, `lost` says why and what would help. Unchanged inputs give identical sessions.
 
     Pass a and b in the match's order (person_a, person_b) and, when `existing` may be empty (a
@@ -54,13 +54,15 @@ def reschedule_result(existing: list[Session], a: Participant, b: Participant, p
     last = max(s.number for s in existing)
     numbers = sorted(set(future) | {n for n in series_numbers(plan) if n > last})
     mondays = {n: week_monday(monday, plan.cadence, n) for n in numbers}
-    placed = place_all(a, b, plan, mondays=mondays, not_before=now + timedelta(seconds=1),
+    running = [s.ends_at for s in past if s.ends_at > now]  # a session under way runs on into the next week
+    placed = place_all(a, b, plan, mondays=mondays, not_before=max([now + timedelta(seconds=1), *running]),
                        preferred={n: s.starts_at for n, s in future.items()})
     if isinstance(placed, Unschedulable):
         kept = [_flagged(s, placed.reason, a, b) for s in future.values()]
         return Rescheduled(_in_order(past + kept), lost=placed)
     mode, placements = placed
-    fresh = sessions_for(match_id, a, b, plan, mode, placements, a_teaches_b, b_teaches_a)
+    fresh = [_same_subject(s, future.get(s.number))
+             for s in sessions_for(match_id, a, b, plan, mode, placements, a_teaches_b, b_teaches_a)]
     lost = None
     if placements and all(p.flagged for p in placements.values()):
         lost = Unschedulable(*no_overlap(a, b, plan.session_minutes, [week_span(m) for m in mondays.values()]))
@@ -73,11 +75,20 @@ def series_monday(existing: list[Session], plan: SeriesPlan) -> date:
     return monday_of(first.starts_at) - timedelta(weeks=CADENCE_WEEKS[plan.cadence] * (first.number - 1))
 
 
+def _same_subject(placed: Session, before: Session | None) -> Session:
+    """A session placed again is still about what it was: who teaches whom, and its agenda."""
+    if before is None:
+        return placed
+    return placed.model_copy(update={"teacher": before.teacher, "learner": before.learner,
+                                     "agenda": list(before.agenda)})
+
+
 def _flagged(session: Session, note: str, a: Participant, b: Participant) -> Session:
     length = session.ends_at - session.starts_at
     rendered = {lt.person_id: lt for lt in session.local_times}
-    local_times = [local_time(p, session.starts_at, length) if known_zone(p.timezone) else rendered[p.person_id]
-                   for p in (a, b) if known_zone(p.timezone) or p.person_id in rendered]
+    known = {p.person_id: zone_of(p.timezone) is not None for p in (a, b)}
+    local_times = [local_time(p, session.starts_at, length) if known[p.person_id] else rendered[p.person_id]
+                   for p in (a, b) if known[p.person_id] or p.person_id in rendered]
     return session.model_copy(update={"flagged": note, "mode": shared_mode(a, b) or session.mode,
                                       "local_times": local_times})
 

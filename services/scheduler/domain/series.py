@@ -5,13 +5,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from shared.availability import series_start
 from shared.contract.events import LocalTime, Session
+from shared.contract.timefmt import zone_of
 from services.scheduler.domain.agenda import kickoff_agenda, learner_goals, teaching_agenda, teaching_pairs
 from services.scheduler.domain.model import Participant, SeriesPlan, as_utc
 from services.scheduler.domain.placement import Placement, place, weeks_of
-from services.scheduler.domain.slots import known_zone, zone
 from services.scheduler.domain.suggest import REMOTE_MODES, no_overlap, no_shared_mode, unknown_zone
-from services.scheduler.domain.weeks import first_monday, series_numbers, week_monday, week_span
+from services.scheduler.domain.weeks import series_numbers, week_monday, week_span
 
 
 @dataclass(frozen=True)
@@ -52,13 +53,9 @@ def plan_series(match_id: str, a: Participant, b: Participant, plan: SeriesPlan,
     One usual weekly time is chosen; an occurrence that falls outside either window moves to the
     week's best shared slot, and if the week has none it keeps a best-effort time and is flagged.
     """
-    start = as_utc(now)
-    if plan.starts_on and plan.starts_on > start:
-        start = plan.starts_on
-    monday = first_monday(start)
-    numbers = series_numbers(plan)
-    mondays = {n: week_monday(monday, plan.cadence, n) for n in numbers}
-    return build_series(match_id, a, b, plan, mondays=mondays, not_before=start,
+    first = series_start(plan.starts_on, as_utc(now))
+    mondays = {n: week_monday(first.date(), plan.cadence, n) for n in series_numbers(plan)}
+    return build_series(match_id, a, b, plan, mondays=mondays, not_before=first,
                         a_teaches_b=a_teaches_b, b_teaches_a=b_teaches_a)
 
 
@@ -86,7 +83,7 @@ def place_all(a: Participant, b: Participant, plan: SeriesPlan, *, mondays: Mapp
     if mode is None:
         return Unschedulable(*no_shared_mode(a, b))
     for person in (a, b):
-        if not known_zone(person.timezone):
+        if zone_of(person.timezone) is None:
             return Unschedulable(*unknown_zone(person))
     length = timedelta(minutes=plan.session_minutes)
     return mode, place(a, b, weeks_of(a, b, mondays, length, not_before), length, preferred or {})
@@ -117,6 +114,6 @@ def sessions_for(match_id: str, a: Participant, b: Participant, plan: SeriesPlan
 
 
 def local_time(person: Participant, start: datetime, length: timedelta) -> LocalTime:
-    tz = zone(person.timezone)
+    tz = zone_of(person.timezone)
     return LocalTime(person_id=person.person_id, timezone=person.timezone,
                      starts_at=start.astimezone(tz).isoformat(), ends_at=(start + length).astimezone(tz).isoformat())

@@ -3,9 +3,11 @@
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from shared.availability import WEEKDAYS, Interval, intersection
+from shared.contract.timefmt import zone_of
 from services.scheduler.domain.changes import Ranked, best_change
 from services.scheduler.domain.model import Participant
-from services.scheduler.domain.slots import WEEKDAYS, Interval, availability, intersect, zone
+from services.scheduler.domain.slots import availability
 
 DAY_NAMES = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")))
 REMOTE_MODES = ("video", "phone", "chat")
@@ -65,7 +67,7 @@ def _together(a: Participant, b: Participant, minutes: int, span: Interval) -> s
         return (f"If {a.name} and {b.name} could each add a weekly availability window of at least "
                 f"{minutes} minutes at the same time of the week, they could be scheduled.")
     mine, theirs = availability(a, span), availability(b, span)
-    shared = intersect(mine, theirs)
+    shared = intersection(mine, theirs)
     start = max(shared, key=lambda i: i[1] - i[0])[0] if shared else (mine or theirs)[0][0]
     length = timedelta(minutes=minutes)
     return (f"If {a.name} could be available on {_when(a, start, length)} and {b.name} at the same time, "
@@ -73,7 +75,7 @@ def _together(a: Participant, b: Participant, minutes: int, span: Interval) -> s
 
 
 def _when(person: Participant, start: datetime, length: timedelta) -> str:
-    tz = zone(person.timezone)
+    tz = zone_of(person.timezone)
     first, last = start.astimezone(tz), (start + length).astimezone(tz)
     return f"{DAY_NAMES[WEEKDAYS[first.weekday()]]}s {first:%H:%M}–{last:%H:%M} ({person.timezone})"
 

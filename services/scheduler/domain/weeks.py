@@ -6,8 +6,8 @@ time whoever moves to another zone; session n always lives in week (n - 1) * ste
 
 from datetime import UTC, date, datetime, time, timedelta
 
+from shared.availability import Interval, series_start
 from services.scheduler.domain.model import SeriesPlan, as_utc
-from services.scheduler.domain.slots import Interval
 
 CADENCE_WEEKS = {"weekly": 1, "biweekly": 2, "monthly": 4}
 
@@ -22,9 +22,7 @@ def session_count(cadence: str, duration_weeks: int) -> int:
 
 def first_monday(start: datetime) -> date:
     """The Monday of the first calendar week that begins on or after `start` (by its UTC date)."""
-    start = as_utc(start)
-    day = start.date() + timedelta(days=0 if start.time() == time() else 1)
-    return day + timedelta(days=(7 - day.weekday()) % 7)
+    return series_start(None, start).date()
 
 
 def monday_of(instant: datetime) -> date:

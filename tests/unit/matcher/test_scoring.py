@@ -3,7 +3,7 @@ from dataclasses import replace
 import pytest
 
 from services.matcher.domain import harmonic_mean, score_pair, value
-from services.matcher.domain.availability import Overlap
+from shared.availability import Overlap
 from services.matcher.domain.scoring import MAX_BONUS
 
 

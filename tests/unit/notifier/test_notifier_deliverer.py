@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from services.notifier.adapters.senders import TransientFailure
-from services.notifier.domain import Contact
+from services.notifier.domain import Claimant, Contact, Delivery, DeliveryStatus
 from services.notifier.handlers import Deliverer
 from services.notifier.settings import NotifierSettings
 from shared.contract import NotificationFailed, NotificationSent
@@ -27,17 +27,18 @@ class Memory:
     async def contacts_of(self, org_id: str, person_ids: list[str], tx: Tx | None = None) -> dict[str, Contact]:
         return {p: c for p, c in self.contacts.items() if p in person_ids and c.org_id == org_id}
 
-    async def retry_later(self, delivery_id: str, attempts: int, at: datetime, error: str) -> None:
-        self.retries.append((attempts, at, error))
-
-    async def finish(self, tx: Tx, delivery_id: str, status: str, attempts: int, error: str | None = None) -> bool:
-        self.finished.append((status, attempts, error))
+    async def save(self, delivery: Delivery, tx: Tx | None = None) -> bool:
+        if delivery.status == DeliveryStatus.PENDING:
+            self.retries.append((delivery.attempts, delivery.next_attempt_at, delivery.last_error))
+        else:
+            self.finished.append((delivery.status, delivery.attempts, delivery.last_error))
         return True
 
-    async def run(self, cause: Any, work: Any) -> None:
+    async def run(self, cause: Any, work: Any) -> Any:
         tx = Tx(None, None, cause)  # type: ignore[arg-type]
-        await work(tx)
+        result = await work(tx)
         self.emitted += tx.emitted
+        return result
 
 
 class Sender:
@@ -57,9 +58,15 @@ def deliverer(memory: Memory, sender: Sender, **settings: Any) -> Deliverer:
     return d
 
 
-def delivery(attempts: int = 0, **over: Any) -> dict[str, Any]:
-    return {"_id": "d-1", "org_id": "acme", "person_id": "p-ana", "channel": "email", "cause_event_id": "e-1",
-            "correlation_id": None, "attempts": attempts, "contact_on_file": True, **over}
+def delivery(attempts: int = 0, **over: Any) -> Delivery:
+    """A delivery this deliverer has just claimed, after `attempts` earlier tries."""
+    now = datetime.now(UTC)
+    fields = {"id": "d-1", "org_id": "acme", "person_id": "p-ana", "channel": "email", "kind": "match_proposed",
+              "cause_event_id": "e-1", "correlation_id": None, "created_at": now, "next_attempt_at": now,
+              "attempts": attempts, "contact_on_file": True, **over}
+    claimed = Delivery(**fields)
+    claimed.claim(Claimant("test", "run"), now, lease_s=60)
+    return claimed
 
 
 async def test_an_unexpected_error_is_retried_then_reported_as_failed():

@@ -35,3 +35,23 @@ def test_retry_after_replaces_the_backoff_but_stays_under_the_cap():
 ])
 def test_retry_after_header_seconds_form_only(header, seconds):
     assert retry_after_seconds(header) == seconds
+
+
+def test_the_delay_is_tenacitys_exponential_jitter_for_that_attempt():
+    """The same waits tenacity's own retry loop takes with wait_exponential_jitter, draw for draw."""
+    from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+
+    waited: list[float] = []
+    retrying = Retrying(wait=wait_exponential_jitter(multiplier=2.0, max=100.0, jitter=2.0), sleep=waited.append,
+                        stop=stop_after_attempt(9), retry=retry_if_exception_type(OSError), reraise=True)
+
+    def down() -> None:
+        raise OSError("down")
+
+    random.seed(11)
+    with pytest.raises(OSError):
+        retrying(down)
+    random.seed(11)
+    ours = [retry_delay(attempts, backoff_s=2.0, max_s=100.0) for attempts in range(1, 9)]
+    assert ours == pytest.approx(waited)
+    assert waited[-1] == 100.0

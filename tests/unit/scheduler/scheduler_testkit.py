@@ -1,43 +1,45 @@
 """Independent checks for scheduler tests: they re-derive local times with zoneinfo directly
-instead of trusting the code under test."""
+instead of trusting the code under test (shared.availability)."""
 
 import random
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from shared.contract.timefmt import minutes_of
 from services.scheduler.domain import Participant, SeriesPlan
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-def minutes(hhmm: str) -> int:
-    h, m = hhmm.split(":")
-    return int(h) * 60 + int(m)
+def _window_instants(tz: ZoneInfo, day: date, window: tuple[str, str, str]) -> tuple[datetime, datetime]:
+    """A window's ends on a local date, by wall-clock arithmetic (zoneinfo's fold=0)."""
+    midnight = datetime.combine(day, time(), tz)
+    return tuple((midnight + timedelta(minutes=minutes_of(hhmm_))).astimezone(UTC) for hhmm_ in window[1:])
 
 
 def local_inside(person: Participant, instant: datetime) -> list[tuple[str, str, str]]:
-    """The person's windows whose wall-clock range holds `instant` (start inclusive, end inclusive)."""
-    local = instant.astimezone(ZoneInfo(person.timezone))
-    wd, at = WEEKDAYS[local.weekday()], local.hour * 60 + local.minute + local.second / 60
-    return [w for w in person.availability if w[0] == wd and minutes(w[1]) <= at <= minutes(w[2])]
+    """The person's windows that hold `instant` on some local date (start inclusive, end exclusive)."""
+    tz = ZoneInfo(person.timezone)
+    today = instant.astimezone(tz).date()
+    found = []
+    for day in (today - timedelta(days=1), today, today + timedelta(days=1)):
+        for w in person.availability:
+            if w[0] == WEEKDAYS[day.weekday()]:
+                lo, hi = _window_instants(tz, day, w)
+                if lo <= instant < hi:
+                    found.append(w)
+    return found
 
 
 def inside(person: Participant, start: datetime, end: datetime) -> bool:
-    """Start and end fall in the same window on the same local date, and so does every
-    quarter-hour in between (catches DST folds inside a session)."""
-    tz = ZoneInfo(person.timezone)
-    ls, le = start.astimezone(tz), end.astimezone(tz)
-    end_minutes = (le.date() - ls.date()).days * 1440 + le.hour * 60 + le.minute
-    wd = WEEKDAYS[ls.weekday()]
-    windows = [w for w in person.availability
-               if w[0] == wd and minutes(w[1]) <= ls.hour * 60 + ls.minute and end_minutes <= minutes(w[2])]
-    if not windows:
-        return False
+    """Every moment of [start, end) is inside some window of the person: touching and overlapping
+    windows count as one (the platform's availability rule). Window ends and zone offsets all lie
+    on the UTC quarter-hour grid, so checking `start` and every grid point before `end` suffices."""
     t = start
     while t < end:
         if not local_inside(person, t):
             return False
-        t += timedelta(minutes=15)
+        t = t + QUARTER - (t - utc(2000, 1, 3)) % QUARTER
     return True
 
 
@@ -65,14 +67,20 @@ def week_of(monday: date) -> tuple[datetime, datetime]:
 
 
 def any_slot(a, b, span, length, not_before) -> bool:
-    """Brute force on the quarter-hour grid (every window edge and zone offset lies on it)."""
-    t = span[0] + (-(span[0] - utc(2000, 1, 3))) % QUARTER
-    while t + length <= span[1]:
-        if t >= not_before and local_inside(a, t) and local_inside(b, t) and inside(a, t, t + length) \
-                and inside(b, t, t + length):
-            return True
+    """Brute force: a session that starts in span (a series week; it may run on past the week's end)
+    at or after not_before, on the quarter-hour grid (every window edge and zone offset lies on it)
+    or at not_before itself."""
+    first = max(span[0], not_before)
+    first += (-(first - utc(2000, 1, 3))) % timedelta(minutes=1)
+    t = first + (-(first - utc(2000, 1, 3))) % QUARTER
+    return any(inside(a, x, x + length) and inside(b, x, x + length)
+               for x in (first, *_grid(t, span[1])) if x < span[1])
+
+
+def _grid(t, end):
+    while t < end:
+        yield t
         t += QUARTER
-    return False
 
 
 def hhmm(total: int) -> str:

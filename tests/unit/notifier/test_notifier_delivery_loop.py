@@ -1,0 +1,291 @@
+"""The delivery loop's claims, leases and bounds, with an in-memory delivery table and scripted senders:
+a claim nobody can take now does not hold back the others, sends run side by side up to the bound,
+and a send that never answers is cut off and retried."""
+
+import asyncio
+import copy
+from collections.abc import Collection
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from services.notifier.domain import Claimant, Contact, Delivery, DeliveryStatus
+from services.notifier.handlers import HELD_RETRY, Deliverer, measure_backlog
+from services.notifier.settings import NotifierSettings
+from shared.contract import NotificationSent
+from shared.store import Tx
+
+NOW = datetime(2027, 1, 12, 9, 0, tzinfo=UTC)
+ME = "replica-a"
+
+
+class Table:
+    """The deliveries collection, the contacts and the unit of work, in memory, with the repository's
+    version guard: a save of a copy read before someone else's save is refused."""
+
+    def __init__(self, *deliveries: Delivery) -> None:
+        self.rows = {d.id: copy.deepcopy(d) for d in deliveries}
+        self.held: set[str] = set()  # rows another open transaction holds: claims conflict
+        self.claims: list[str] = []
+        self.emitted: list[Any] = []
+
+    async def due_deliveries(self, now: datetime, claimant: Claimant, *, limit: int,
+                             skip: Collection[str] = ()) -> list[Delivery]:
+        due = [d for d in self.rows.values() if d.claimable_by(claimant, now) and d.id not in skip]
+        return [copy.deepcopy(d) for d in sorted(due, key=lambda d: d.next_attempt_at)[:limit]]
+
+    async def claim(self, delivery: Delivery) -> bool:
+        self.claims.append(delivery.id)
+        if delivery.id in self.held or not await self.save(delivery):
+            return False
+        delivery.version += 1
+        return True
+
+    async def save(self, delivery: Delivery, tx: Tx | None = None) -> bool:
+        if self.rows[delivery.id].version != delivery.version:
+            return False
+        self.rows[delivery.id] = copy.deepcopy(delivery)
+        self.rows[delivery.id].version += 1
+        return True
+
+    async def contacts_of(self, org_id: str, person_ids: list[str], tx: Tx | None = None) -> dict[str, Contact]:
+        return {p: Contact(p, org_id, email=f"{p}@acme.test") for p in person_ids}
+
+    async def run(self, cause: Any, work: Any) -> Any:
+        tx = Tx(None, None, cause)  # type: ignore[arg-type]
+        result = await work(tx)
+        self.emitted += tx.emitted
+        return result
+
+    def status(self, did: str) -> DeliveryStatus:
+        return self.rows[did].status
+
+
+class Sender:
+    """Answers at once, except for the recipients it is told to keep waiting until released."""
+
+    def __init__(self, *hanging: str, goodbye_s: float = 0) -> None:
+        self.hanging = set(hanging)
+        self.goodbye_s = goodbye_s  # how long a cancelled send still waits (a QUIT nobody answers)
+        self.release = asyncio.Event()
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.sent: list[str] = []
+
+    async def send(self, request: dict[str, Any]) -> None:
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if request["to"] in self.hanging:
+                try:
+                    await self.release.wait()
+                except asyncio.CancelledError:
+                    await asyncio.sleep(self.goodbye_s)
+                    raise
+            await asyncio.sleep(0)
+            self.sent.append(request["_id"])
+        finally:
+            self.in_flight -= 1
+
+    async def close(self) -> None:
+        pass
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def due(did: str, *, minutes_ago: int = 1, **over: Any) -> Delivery:
+    at = NOW - timedelta(minutes=minutes_ago)
+    fields = {"id": did, "org_id": "acme", "person_id": did, "channel": "email", "kind": "match_proposed",
+              "cause_event_id": "e-1", "correlation_id": None, "created_at": at, "next_attempt_at": at,
+              "content": {"to": f"{did}@acme.test"}, "version": 1, **over}
+    return Delivery(**fields)
+
+
+def claimed_by(instance: str, run: str, did: str, *, lease_s: float, at: datetime = NOW) -> Delivery:
+    delivery = due(did, minutes_ago=5)
+    delivery.claim(Claimant(instance, run), at, lease_s)
+    return delivery
+
+
+def deliverer(table: Table, sender: Sender, clock: Clock | None = None, **settings: Any) -> Deliverer:
+    d = Deliverer(table, table, NotifierSettings(**settings), ME, clock=clock or Clock())  # type: ignore[arg-type]
+    d.mailer = d.webhooks = sender  # type: ignore[assignment]
+    return d
+
+
+async def drain(d: Deliverer) -> None:
+    async with asyncio.timeout(5):
+        while d.in_flight:
+            await asyncio.gather(*d.in_flight.values())
+
+
+async def test_a_claim_held_by_a_dead_transaction_is_set_aside_and_the_others_go_out():
+    table = Table(due("stuck", minutes_ago=9), due("a"), due("b"))
+    table.held.add("stuck")
+    clock, sender = Clock(), Sender()
+    d = deliverer(table, sender, clock)
+    assert await d.fill() == 2
+    await drain(d)
+    assert sorted(sender.sent) == ["a", "b"]
+    assert await d.fill() == 0
+    assert table.claims.count("stuck") == 1, "tried again before HELD_RETRY passed"
+    table.held.clear()  # the database reaped the dead transaction
+    clock.now += HELD_RETRY
+    assert await d.fill() == 1
+    await drain(d)
+    assert sorted(sender.sent) == ["a", "b", "stuck"]
+    assert [e.notification_id for e in table.emitted].count("stuck") == 1
+
+
+async def test_a_live_claim_of_another_replica_waits_for_its_lease_and_is_then_sent_once():
+    table = Table(claimed_by("replica-b", "run-1", "theirs", lease_s=30), due("mine"))
+    clock, sender = Clock(), Sender()
+    d = deliverer(table, sender, clock)
+    await d.fill()
+    await drain(d)
+    assert sender.sent == ["mine"] and table.status("theirs") == DeliveryStatus.SENDING
+    clock.now = NOW + timedelta(seconds=30)
+    await d.fill()
+    await drain(d)
+    await d.fill()
+    await drain(d)
+    assert sender.sent == ["mine", "theirs"]
+    assert table.status("theirs") == DeliveryStatus.SENT and table.rows["theirs"].claimed_by == ME
+
+
+async def test_a_restarted_replica_takes_back_its_own_earlier_claims_at_once():
+    table = Table(claimed_by(ME, "an-earlier-run", "mine", lease_s=60))
+    sender = Sender()
+    d = deliverer(table, sender)
+    await d.fill()
+    await drain(d)
+    assert sender.sent == ["mine"]
+
+
+async def test_sends_run_side_by_side_up_to_the_concurrency_bound():
+    table = Table(*(due(f"p{i}") for i in range(5)))
+    sender = Sender(*(f"p{i}@acme.test" for i in range(5)))
+    d = deliverer(table, sender, delivery_concurrency=2)
+    assert await d.fill() == 2
+    await asyncio.sleep(0.01)
+    assert sender.in_flight == 2 and await d.fill() == 0
+    sender.release.set()
+    for _ in range(3):
+        await drain(d)
+        await d.fill()
+    await drain(d)
+    assert sorted(sender.sent) == [f"p{i}" for i in range(5)]
+    assert sender.most_in_flight == 2
+
+
+async def test_a_send_that_never_answers_is_cut_off_and_retried_while_the_others_go_out():
+    table = Table(due("silent", minutes_ago=9), due("a"), due("b"))
+    sender = Sender("silent@acme.test")
+    d = deliverer(table, sender, delivery_send_timeout_s=0.2)
+    await d.fill()
+    await asyncio.sleep(0.05)
+    assert sorted(sender.sent) == ["a", "b"], "the others waited for the silent server"
+    await drain(d)
+    silent = table.rows["silent"]
+    assert (silent.status, silent.attempts, silent.last_error) == (DeliveryStatus.PENDING, 1, "no answer within 0.2 s")
+    assert silent.next_attempt_at >= NOW + timedelta(seconds=1)
+
+
+async def test_a_send_timeout_frees_the_slot_even_if_the_client_is_slow_to_hang_up():
+    table = Table(due("silent", minutes_ago=9), due("next"))
+    sender = Sender("silent@acme.test", goodbye_s=60)
+    d = deliverer(table, sender, delivery_send_timeout_s=0.2, delivery_concurrency=1)
+    await d.fill()
+    await drain(d)
+    assert table.status("silent") == DeliveryStatus.PENDING and len(d.abandoned) == 1
+    await d.fill()
+    await drain(d)
+    assert sender.sent == ["next"]
+    await d.close()
+    assert not d.abandoned
+
+
+async def test_a_sender_whose_claim_was_taken_over_records_nothing():
+    table = Table(due("slow"))
+    sender = Sender("slow@acme.test")
+    d = deliverer(table, sender)
+    await d.fill()
+    await asyncio.sleep(0.01)
+    takeover = copy.deepcopy(table.rows["slow"])  # its lease ran out; another replica claimed and sent it
+    takeover.claim(Claimant("replica-b", "run-1"), NOW + timedelta(minutes=2), lease_s=60)
+    await table.save(takeover)
+    sender.release.set()
+    await drain(d)
+    assert sender.sent == ["slow"] and table.emitted == []
+    assert table.rows["slow"].claimed_by == "replica-b"
+
+
+class RetryingTable(Table):
+    """A unit of work whose first try is rolled back (a transient error at commit) and run again."""
+
+    async def run(self, cause: Any, work: Any) -> Any:
+        before = copy.deepcopy(self.rows)
+        await work(Tx(None, None, cause))  # type: ignore[arg-type]
+        self.rows = before
+        return await super().run(cause, work)
+
+
+async def test_an_outcome_whose_transaction_is_retried_is_still_recorded_once():
+    table = RetryingTable(due("a"))
+    d = deliverer(table, Sender())
+    await d.fill()
+    await drain(d)
+    assert table.status("a") == DeliveryStatus.SENT
+    assert [type(e) for e in table.emitted] == [NotificationSent]
+
+
+async def test_run_refills_a_slot_as_soon_as_a_send_ends():
+    table = Table(due("first", minutes_ago=2), due("second"))
+    sender = Sender("first@acme.test")
+    d = deliverer(table, sender, delivery_concurrency=1, delivery_poll_s=30)
+    loop = asyncio.create_task(d.run(asyncio.Event()))
+    try:
+        await asyncio.sleep(0.05)
+        assert sender.sent == []
+        sender.release.set()
+        for _ in range(100):
+            if len(sender.sent) == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert sender.sent == ["first", "second"], "the loop waited for its poll instead of the freed slot"
+        assert all(isinstance(e, NotificationSent) for e in table.emitted)
+    finally:
+        loop.cancel()
+        await asyncio.gather(loop, return_exceptions=True)
+        await d.close()
+
+
+def test_a_lease_must_outlast_a_send():
+    assert NotifierSettings(delivery_send_timeout_s=30, delivery_lease_s=31)
+    with pytest.raises(ValidationError, match="longer than RECIPROCAL_DELIVERY_SEND_TIMEOUT_S"):
+        NotifierSettings(delivery_send_timeout_s=30, delivery_lease_s=30)
+
+
+class Backlogged:
+    def __init__(self, pending: int, waiting_since: datetime | None) -> None:
+        self.answer = (pending, waiting_since)
+
+    async def backlog(self, now: datetime) -> tuple[int, datetime | None]:
+        return self.answer
+
+
+async def test_the_backlog_is_stuck_once_a_due_delivery_waited_past_the_threshold():
+    stuck = await measure_backlog(Backlogged(3, NOW - timedelta(seconds=121)), NOW)  # type: ignore[arg-type]
+    assert (stuck.pending, stuck.oldest_due_s) == (3, 121.0) and stuck.stuck(120)
+    fresh = await measure_backlog(Backlogged(3, NOW - timedelta(seconds=5)), NOW)  # type: ignore[arg-type]
+    assert not fresh.stuck(120)
+    idle = await measure_backlog(Backlogged(0, None), NOW)  # type: ignore[arg-type]
+    assert (idle.pending, idle.oldest_due_s, idle.stuck(0)) == (0, 0.0, False)
