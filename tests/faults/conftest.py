@@ -23,12 +23,7 @@ BACKEND = os.environ.get("RECIPROCAL_TEST_BACKEND", "embedded")
 # smoke part (`make test`) these are strict xfails, so `make test` stays green until the fix lands and
 # turns red (XPASS) the day it does: then delete the line. `make faults` ignores this list: there
 # they fail, as they should.
-KNOWN_GAPS = {
-    "test_replaying_every_consumer_group_changes_nothing_and_sends_nothing":
-        "a replay dead-letters the same poison again: no record of what was already dead-lettered",
-    "test_another_tenant_reusing_an_event_id_still_takes_effect":
-        "the processed-event ledger is keyed by (consumer, event_id), not by tenant",
-}
+KNOWN_GAPS: dict[str, str] = {}  # test name -> what is missing; empty: main keeps every promise tested here
 
 
 def pytest_configure(config: pytest.Config) -> None:
