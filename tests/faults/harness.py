@@ -56,12 +56,16 @@ CONSUMES = {
     "notifier": ["profiles.changed", "profiles.rejected", "matches.proposed", "matches.accepted", "matches.declined",
                  "matches.withdrawn", "schedules.created", "schedules.updated", "schedules.unschedulable",
                  "sessions.upcoming"],
+    "progress": ["programs.configured", "matches.accepted", "matches.withdrawn", "schedules.created",
+                 "schedules.updated", "sessions.checked-in"],
 }
 PUBLISHES = {
     "profiles": ["profiles.changed", "profiles.rejected"],
     "matcher": ["matches.proposed", "matches.accepted", "matches.declined", "matches.withdrawn"],
     "scheduler": ["schedules.created", "schedules.updated", "schedules.unschedulable", "sessions.upcoming"],
     "notifier": ["notifications.sent", "notifications.failed"],
+    "progress": ["partnerships.balance-changed", "partnerships.flagged", "sessions.checkin-rejected",
+                 "checkins.requested"],
 }
 INGRESS = ["profiles.submitted", "profiles.withdrawn", "programs.configured", "programs.match-requested",
            "matches.responded"]

@@ -190,7 +190,7 @@ async def test_generated_bad_and_near_valid_events_are_all_answered(stack):
 async def ledger_ids(stack, sent: list[Sent]) -> dict[str, set[str]]:
     ids = [s.event_id for s in sent if s.event_id]
     out = {}
-    for svc in ("profiles", "matcher", "scheduler"):
+    for svc in {g for s in sent for g in consumers_of(s.topic)}:
         db = database(stack, svc)
         rows = await db["processed_events"].find({"event_id": {"$in": ids}}, {"event_id": 1}).to_list(None)
         out[svc] = {r["event_id"] for r in rows}
