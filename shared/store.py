@@ -84,7 +84,11 @@ class Tx:
         it causes continue that trace."""
         traces = CAUSE_TRACES.get()
         for cause in causes:
-            token = otel_context.attach(traces.get(str(cause.event_id), otel_context.Context()))
+            trace_context = traces.get(str(cause.event_id))
+            if trace_context is None:  # not consumed in a batch: the current trace is its own
+                yield cause
+                continue
+            token = otel_context.attach(trace_context)
             try:
                 yield cause
             finally:
