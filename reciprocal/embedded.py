@@ -7,6 +7,7 @@ separate process), an aiosmtpd SMTP sink writing to a Maildir, and one OS proces
 import asyncio
 import json
 import mailbox
+import secrets
 import shutil
 import subprocess
 import sys
@@ -55,6 +56,7 @@ class EmbeddedStack:
     external_kafka: str | None = None
     external_mongo: str | None = None
     service_defaults: dict[str, str] = field(default_factory=dict)
+    link_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))  # signs one-click links, per `up`
 
     @property
     def kafka_bootstrap(self) -> str:
@@ -120,6 +122,8 @@ class EmbeddedStack:
             "RECIPROCAL_INSTANCE_ID": name,
             "RECIPROCAL_SMTP_HOST": "127.0.0.1",
             "RECIPROCAL_SMTP_PORT": str(self.smtp_port),
+            "RECIPROCAL_LINK_SECRET": self.link_secret,
+            "RECIPROCAL_PUBLIC_URL": self.service_url("notifier") if "notifier" in self.http_ports else "",
             **self.service_defaults,
             **extra,
         }

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import structlog
+from pymongo.errors import DuplicateKeyError
 
 from services.notifier.adapters.repository import NotifierRepository
 from services.notifier.adapters.senders import Mailer, PermanentFailure, TransientFailure, WebhookSender
@@ -23,6 +24,7 @@ from services.notifier.domain import (
     render,
     suppression,
 )
+from services.notifier.domain.links import LinkClaims, LinkIssuer, LinkSigner, answer_event, answer_summary
 from services.notifier.settings import NotifierSettings
 from shared.contract import (
     Event,
@@ -34,7 +36,7 @@ from shared.contract import (
     ScheduleUpdated,
     SessionUpcoming,
 )
-from shared.store import Tx, UnitOfWork
+from shared.store import AlreadyProcessed, Tx, UnitOfWork
 
 log = structlog.get_logger()
 
@@ -101,7 +103,57 @@ async def _background(tx: Tx, repo: NotifierRepository, settings: NotifierSettin
     session = None
     if isinstance(event, SessionUpcoming):
         session = await repo.session(event.org_id, event.match_id, event.session_id, tx)
-    return Background(organizer=settings.mail_from, partnership=partnership, session=session)
+    return Background(organizer=settings.mail_from, partnership=partnership, session=session,
+                      links=link_issuer(settings))
+
+
+def link_signer(settings: NotifierSettings) -> LinkSigner | None:
+    """None without a secret: the service refuses to start so (see app.setup), but tests may render without links."""
+    return LinkSigner(settings.link_secret.get_secret_value()) if settings.link_secret else None
+
+
+def link_issuer(settings: NotifierSettings) -> LinkIssuer | None:
+    signer = link_signer(settings)
+    lifetime = timedelta(days=settings.link_lifetime_days)
+    return LinkIssuer(signer, settings.links_base_url, lifetime) if signer else None
+
+
+@dataclass(frozen=True)
+class LinkAnswer:
+    published: bool  # False: the link had been answered before, and nothing was published now
+    summary: str  # what was answered, in words
+
+
+async def answered(claims: LinkClaims, repo: NotifierRepository) -> LinkAnswer | None:
+    """How the link was answered before, or None if it has not been."""
+    earlier = await repo.used_link(claims.slot)
+    return LinkAnswer(False, earlier["summary"]) if earlier else None
+
+
+async def answer_link(
+    claims: LinkClaims, form: dict[str, str], uow: UnitOfWork, repo: NotifierRepository, now: datetime | None = None
+) -> LinkAnswer:
+    """Publish the link's event once, however often it is confirmed: the used-link record and the
+    outbox entry commit together, and a second record for the slot cannot be inserted. Raises
+    InvalidAnswer (nothing changed) if the form does not answer the question."""
+    if earlier := await answered(claims, repo):
+        return earlier
+    event = answer_event(claims, form, now or _now())
+    summary = answer_summary(event)
+
+    async def work(tx: Tx) -> LinkAnswer:
+        if known := await repo.used_link(claims.slot, tx):
+            return LinkAnswer(False, known["summary"])
+        await repo.use_link(tx, claims, event, summary)
+        tx.emit(event)
+        return LinkAnswer(True, summary)
+
+    try:
+        return await uow.run(None, work)
+    except (DuplicateKeyError, AlreadyProcessed):  # a concurrent confirmation of the same slot won
+        if earlier := await answered(claims, repo):
+            return earlier
+        raise
 
 
 async def _record_delivery(

@@ -30,6 +30,32 @@ class NotifierSettings(ServiceSettings):
         default=120.0, gt=0, description="/readyz fails once a due delivery has waited this long for a sender."
     )
 
+    public_url: str | None = Field(
+        default=None, description="Base URL of the one-click links in messages; default this service's own HTTP URL."
+    )
+    link_secret: SecretStr | None = Field(
+        default=None, description="Signs the one-click links. Required: the service refuses to start without it."
+    )
+    link_lifetime_days: float = Field(default=14, gt=0, description="How long check-in and end links stay valid.")
+
+    @property
+    def links_base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "localhost" if self.http_host in ("0.0.0.0", "::", "") else self.http_host
+        return f"http://{host}:{self.http_port}"
+
+    def require_link_secret(self) -> str:
+        """The link secret, or a clear refusal: a generated one would not survive a restart, and links
+        signed by one replica would fail on another."""
+        secret = self.link_secret.get_secret_value() if self.link_secret else ""
+        if len(secret) < 16:
+            raise ValueError(
+                "RECIPROCAL_LINK_SECRET must be set to a random secret of at least 16 characters, the same for "
+                "every notifier replica (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+            )
+        return secret
+
     @model_validator(mode="after")
     def _one_tls_mode(self) -> Self:
         if self.smtp_starttls and self.smtp_use_tls:

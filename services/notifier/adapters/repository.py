@@ -7,6 +7,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure
 
 from services.notifier.domain import Claimant, Contact, Delivery, DeliveryStatus
+from services.notifier.domain.links import LinkClaims
 from shared.contract import TOPICS, Event, MatchAccepted, ScheduleCreated, ScheduleUpdated, Session, topic_of
 from shared.store import Tx
 
@@ -57,6 +58,7 @@ class NotifierRepository:
         self.parked = db["parked_events"]
         self.partnerships = db["partnerships"]
         self.schedules = db["schedules"]
+        self.used_links = db["used_links"]
 
     async def ensure_indexes(self) -> None:
         await self.contacts.create_index([("org_id", 1), ("person_id", 1)], unique=True)
@@ -65,6 +67,9 @@ class NotifierRepository:
             [("org_id", 1), ("person_id", 1), ("created_at", DESCENDING), ("entry_id", DESCENDING)]
         )
         await self.parked.create_index([("org_id", 1), ("waiting_for", 1)])
+        # One record per answer slot (its _id, unique): the second use of a link, or a race of two,
+        # cannot insert it again. A record goes once its link has expired and is refused as such.
+        await self.used_links.create_index([("expires_at", 1)], expireAfterSeconds=0)
 
     async def save_contact(self, tx: Tx, contact: Contact) -> None:
         await self.contacts.replace_one(
@@ -205,3 +210,17 @@ class NotifierRepository:
             {"$set": {"read_at": datetime.now(UTC)}},
         )
         return result.matched_count == 1
+
+    async def used_link(self, slot: str, tx: Tx | None = None) -> dict[str, Any] | None:
+        return await self.used_links.find_one({"_id": slot}, session=tx.session if tx else None)
+
+    async def use_link(self, tx: Tx, claims: LinkClaims, event: Event, summary: str) -> None:
+        """Record the answer of a link slot (DuplicateKeyError if it was answered meanwhile). The
+        private note of a check-in or an end is not kept here: it travels only in the event."""
+        await self.used_links.insert_one(
+            {"_id": claims.slot, "org_id": claims.org_id, "person_id": claims.person_id,
+             "match_id": claims.match_id, "session_id": claims.session_id, "purpose": str(claims.purpose),
+             "summary": summary, "published_event": str(event.event_id), "topic": topic_of(event),
+             "used_at": datetime.now(UTC), "expires_at": claims.expires_at},
+            session=tx.session,
+        )

@@ -9,15 +9,18 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from services.notifier.domain import wording
 from services.notifier.domain.invites import DEFAULT_ORGANIZER, schedule_invite
+from services.notifier.domain.links import LinkIssuer
 from services.notifier.domain.model import Contact, Message
 from services.notifier.domain.reasons import withdrawal_reasons
 from shared.contract.envelope import Event
 from shared.contract.events import (
+    CheckInRequested,
     MatchAccepted,
     MatchDeclined,
     MatchOutcome,
     MatchProposed,
     MatchWithdrawn,
+    PartnershipFlagged,
     ProfileRejected,
     ScheduleCreated,
     ScheduleUnschedulable,
@@ -40,7 +43,10 @@ environment = Environment(
 environment.filters["words"] = wording.join_words
 
 MODES = {"in_person": "in person", "video": "video call", "phone": "phone call", "chat": "chat"}
-PAIR_EVENTS = (MatchProposed, MatchOutcome, ScheduleCreated, ScheduleUpdated, ScheduleUnschedulable, SessionUpcoming)
+PAIR_EVENTS = (
+    MatchProposed, MatchOutcome, ScheduleCreated, ScheduleUpdated, ScheduleUnschedulable, SessionUpcoming,
+    CheckInRequested, PartnershipFlagged,
+)
 
 
 def recipients(event: Event) -> list[str]:
@@ -58,6 +64,7 @@ class Background:
     organizer: str = DEFAULT_ORGANIZER  # the invite ORGANIZER: the mail sender, "Name <address>" or an address
     partnership: bool = False  # a withdrawn match had been accepted by both: a partnership ended
     session: Session | None = None  # the reminded session, from the latest schedule
+    links: LinkIssuer | None = None  # signs the one-click links; None: messages without links
 
 
 @dataclass
@@ -142,10 +149,18 @@ def _match(event: MatchProposed | MatchOutcome, recipient: Contact, contacts: Ma
     return _Draft(kind, context, data)
 
 
-def _proposed(event: MatchProposed, recipient: Contact, contacts: Mapping[str, Contact], _: Background) -> _Draft:
+def _proposed(
+    event: MatchProposed, recipient: Contact, contacts: Mapping[str, Contact], background: Background
+) -> _Draft:
     draft = _match(event, recipient, contacts, "match_proposed")
     draft.context["expires"] = wording.local_time(event.expires_at, recipient.zone)
     draft.data["expires_at"] = event.expires_at.isoformat()
+    links = background.links and background.links.respond(
+        event.org_id, recipient.person_id, event.match_id, event.expires_at
+    )
+    draft.context["links"] = links
+    if links:
+        draft.data["links"] = links
     return draft
 
 
@@ -226,6 +241,12 @@ def _schedule(
         ],
     }
     draft = _Draft(kind, context, data)
+    end_link = None
+    if background.links and not cancelled:
+        last_end = max((s.ends_at for s in sessions), default=event.occurred_at)
+        end_link = background.links.end(event.org_id, recipient.person_id, event.match_id, max(last_end, event.occurred_at))
+        data["links"] = {"end": end_link}
+    context["end_link"] = end_link
     if cancelled or sessions:
         method = "CANCEL" if cancelled else "REQUEST"
         draft.calendar = schedule_invite(
@@ -273,6 +294,49 @@ def _upcoming(
     return _Draft("session_upcoming", context, data)
 
 
+def _checkin_requested(
+    event: CheckInRequested, recipient: Contact, contacts: Mapping[str, Contact], background: Background
+) -> _Draft:
+    """Ask how a session went: one link per 'did it happen' answer, leading to the ratings and a private note."""
+    partner_id, partner = _partner(event, recipient, contacts)
+    if event.teacher is None:
+        role = "It was your kickoff."
+    elif event.teacher == recipient.person_id:
+        role = f"You taught {partner}."
+    else:
+        role = f"{partner} taught you."
+    links = background.links and background.links.check_in(
+        event.org_id, recipient.person_id, event.match_id, event.session_id, event.occurred_at
+    )
+    context = {"partner": partner, "match_id": event.match_id, "role": role, "links": links,
+               "when": wording.local_span(event.starts_at, event.ends_at, recipient.zone)}
+    data = {"match_id": event.match_id, "session_id": event.session_id, "partner_id": partner_id,
+            "starts_at": event.starts_at.isoformat(), "ends_at": event.ends_at.isoformat()}
+    if links:
+        data["links"] = links
+    return _Draft("checkin_requested", context, data)
+
+
+def _flagged(
+    event: PartnershipFlagged, recipient: Contact, contacts: Mapping[str, Contact], background: Background
+) -> _Draft:
+    """The nudge: for a one-sided partnership, who teaches next and which goals; for a fizzling one,
+    meet again or end it."""
+    partner_id, partner = _partner(event, recipient, contacts)
+    neglected = event.neglected if event.kind == "one_sided" else None
+    you_teach_next = neglected is not None and neglected.teacher == recipient.person_id
+    end_link = None
+    if event.kind == "fizzling" and background.links:
+        end_link = background.links.end(event.org_id, recipient.person_id, event.match_id, event.occurred_at)
+    context = {"partner": partner, "match_id": event.match_id, "flag": event.kind, "swapped": neglected is not None,
+               "you_teach_next": you_teach_next, "goals": list(event.neglected_goals), "end_link": end_link}
+    data = {"match_id": event.match_id, "program_id": event.program_id, "partner_id": partner_id, "flag": event.kind,
+            "next_teacher": neglected.teacher if neglected else None, "goals": list(event.neglected_goals)}
+    if end_link:
+        data["links"] = {"end": end_link}
+    return _Draft(f"partnership_{event.kind}", context, data)
+
+
 def _rejected(event: ProfileRejected, recipient: Contact, contacts: Mapping[str, Contact], _: Background) -> _Draft:
     errors = [{"field": wording.field_in_words(e.field), "message": e.message} for e in event.errors]
     data = {
@@ -292,4 +356,6 @@ _BUILDERS: dict[type, Builder] = {
     ScheduleUnschedulable: _unschedulable,
     SessionUpcoming: _upcoming,
     ProfileRejected: _rejected,
+    CheckInRequested: _checkin_requested,
+    PartnershipFlagged: _flagged,
 }

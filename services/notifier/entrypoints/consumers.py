@@ -4,11 +4,13 @@ from collections.abc import Mapping
 from services.notifier import handlers
 from services.notifier.adapters.repository import NotifierRepository
 from shared.contract import (
+    CheckInRequested,
     Event,
     MatchAccepted,
     MatchDeclined,
     MatchProposed,
     MatchWithdrawn,
+    PartnershipFlagged,
     ProfileChanged,
     ProfileRejected,
     ScheduleCreated,
@@ -21,7 +23,7 @@ from shared.runtime import Context
 
 NOTIFYING = (
     ProfileRejected, MatchProposed, MatchAccepted, MatchDeclined, MatchWithdrawn,
-    ScheduleCreated, ScheduleUpdated, ScheduleUnschedulable, SessionUpcoming,
+    ScheduleCreated, ScheduleUpdated, ScheduleUnschedulable, SessionUpcoming, CheckInRequested, PartnershipFlagged,
 )
 
 

@@ -1,14 +1,35 @@
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qs
 
-from fastapi import APIRouter, HTTPException, Query
+import structlog
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse
 
+from services.notifier import handlers
 from services.notifier.adapters.repository import NotifierRepository
 from services.notifier.domain import decode_cursor, encode_cursor
+from services.notifier.domain.links import InvalidAnswer, LinkClaims, LinkRefused, Purpose
+from services.notifier.entrypoints import pages
 from shared.http import OrgId, not_found
 from shared.runtime import Context
 
 
+def log() -> structlog.typing.FilteringBoundLogger:
+    """Looked up per use, so it follows the logging configuration in force (never a cached one)."""
+    return structlog.get_logger()
+
+FORM_MAX_BYTES = 16_384
+
+
 def routes(ctx: Context) -> APIRouter:
+    api = APIRouter()
+    api.include_router(inbox_routes(ctx))
+    api.include_router(link_routes(ctx))
+    return api
+
+
+def inbox_routes(ctx: Context) -> APIRouter:
     api = APIRouter(tags=["inbox"])
     repo = NotifierRepository(ctx.store.db)
 
@@ -36,3 +57,60 @@ def routes(ctx: Context) -> APIRouter:
         return {"read": True}
 
     return api
+
+
+def link_routes(ctx: Context) -> APIRouter:
+    """The one-click links: GET shows a confirmation page and changes nothing (mail scanners fetch
+    links); only its form's POST acts, once. The signed token is the only credential, and it grants
+    only its own action. Neither the token nor the URL is ever logged."""
+    api = APIRouter(tags=["links"])
+    repo = NotifierRepository(ctx.store.db)
+    signer = handlers.link_signer(ctx.settings)
+
+    def verify(purpose: str, token: str) -> LinkClaims:
+        if signer is None or purpose not in set(Purpose):
+            raise LinkRefused("no such link")
+        return signer.verify(Purpose(purpose), token, datetime.now(UTC))
+
+    @api.get("/links/{purpose}/{token}", response_class=HTMLResponse, include_in_schema=False)
+    async def show(purpose: str, token: str, request: Request) -> HTMLResponse:
+        try:
+            claims = verify(purpose, token)
+        except LinkRefused as exc:
+            return refusal(purpose, exc)
+        if earlier := await handlers.answered(claims, repo):
+            log().info("link.already_answered", purpose=purpose, method="GET")
+            return pages.answered(claims.purpose, earlier.summary, published=False)
+        log().info("link.shown", purpose=purpose)
+        return pages.confirmation(claims.purpose, dict(request.query_params))
+
+    @api.post("/links/{purpose}/{token}", response_class=HTMLResponse, include_in_schema=False)
+    async def confirm(purpose: str, token: str, request: Request) -> HTMLResponse:
+        try:
+            claims = verify(purpose, token)
+        except LinkRefused as exc:
+            return refusal(purpose, exc)
+        form = await form_of(request)
+        try:
+            answer = await handlers.answer_link(claims, form, ctx.uow, repo)
+        except InvalidAnswer as exc:
+            log().info("link.invalid_answer", purpose=purpose)
+            return pages.confirmation(claims.purpose, form, problem=str(exc), status=400)
+        log().info("link.answered" if answer.published else "link.already_answered", purpose=purpose, method="POST")
+        return pages.answered(claims.purpose, answer.summary, published=answer.published)
+
+    return api
+
+
+def refusal(purpose: str, exc: LinkRefused) -> HTMLResponse:
+    status = exc.status if purpose in set(Purpose) else 404
+    log().info("link.refused", purpose=purpose if status != 404 else "unknown", status=status)
+    return pages.refused(status)
+
+
+async def form_of(request: Request) -> dict[str, str]:
+    """The urlencoded confirmation form, first value of each field; oversized bodies count as empty."""
+    body = await request.body()
+    if len(body) > FORM_MAX_BYTES:
+        return {}
+    return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}

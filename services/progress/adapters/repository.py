@@ -107,7 +107,6 @@ def partnership_to_doc(p: Partnership) -> dict[str, Any]:
         "checkins": [asdict(c) for c in p.checkins.values()],
         "flags": [asdict(f) | {"neglected": list(f.neglected) if f.neglected else None,
                                "neglected_goals": list(f.neglected_goals)} for f in p.flags.values()],
-        "flagged": sorted(p.flags),
         "ended_at": p.ended_at, "end_reason": p.end_reason,
         "balance_version": p.balance_version, "published_balance": p.published_balance,
     }

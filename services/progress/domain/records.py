@@ -36,12 +36,13 @@ BOTH_LEARNING_MIN = 3.0
 
 @dataclass(frozen=True)
 class Thresholds:
-    """A program's rules for judging partnerships (ProgramConfigured documents each)."""
+    """A program's rules for judging partnerships. ProgramConfigured documents each and holds the
+    defaults, which apply until a program's configuration arrives."""
 
-    one_sided_min_sessions: int = 4
-    one_sided_ratio: float = 0.25
-    fizzle_after_missed: int = 3
-    checkin_after_minutes: int = 60
+    one_sided_min_sessions: int = ProgramConfigured.model_fields["one_sided_min_sessions"].default
+    one_sided_ratio: float = ProgramConfigured.model_fields["one_sided_ratio"].default
+    fizzle_after_missed: int = ProgramConfigured.model_fields["fizzle_after_missed"].default
+    checkin_after_minutes: int = ProgramConfigured.model_fields["checkin_after_minutes"].default
 
     @classmethod
     def of_program(cls, program: ProgramConfigured) -> "Thresholds":

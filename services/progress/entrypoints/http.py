@@ -2,9 +2,8 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from services.progress.adapters.repository import ProgressRepository
 from services.progress.domain import PERSISTENT_AFTER_SESSIONS, ledger, persistent_flags, program_outcomes
-from services.progress.handlers import utcnow
+from services.progress.entrypoints.consumers import dependencies
 from shared.contract import BalanceFields
 from shared.http import OrgId, not_found
 from shared.runtime import Context
@@ -12,7 +11,8 @@ from shared.runtime import Context
 
 def routes(ctx: Context) -> APIRouter:
     api = APIRouter(tags=["progress"])
-    repo = ProgressRepository(ctx.store.db)
+    deps = dependencies(ctx)
+    repo = deps.repo
 
     @api.get("/partnerships/{match_id}/balance")
     async def balance(match_id: str, org_id: OrgId) -> BalanceFields:
@@ -26,7 +26,7 @@ def routes(ctx: Context) -> APIRouter:
         """Flags still set PERSISTENT_AFTER_SESSIONS sessions after they were raised."""
         running = await repo.of_program(org_id, program_id, ("active",))
         return {"program_id": program_id, "persistent_after_sessions": PERSISTENT_AFTER_SESSIONS,
-                "flags": persistent_flags(running, utcnow())}
+                "flags": persistent_flags(running, deps.now())}
 
     @api.get("/programs/{program_id}/outcomes")
     async def outcomes(program_id: str, org_id: OrgId) -> dict[str, Any]:
