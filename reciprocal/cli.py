@@ -20,6 +20,9 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 T = TypeVar("T")
 
 STATE = Annotated[Path, typer.Option("--state-file", help="Where `up` writes, and `down` reads, the stack's state.")]
+CLOCK_SPEED = Annotated[float, typer.Option(
+    "--clock-speed", min=0.001, help="Run every service's clock this many times faster than real time, from the "
+    "stack's start (3600: an hour a second). Embedded mode only; production always runs at 1.")]
 
 
 def _spec(name: str):  # noqa: ANN202
@@ -33,15 +36,20 @@ def _spec(name: str):  # noqa: ANN202
 @app.command()
 def service(name: Annotated[str, typer.Argument(help="profiles, matcher, scheduler or notifier")]) -> None:
     """Run one service in this process, configured from RECIPROCAL_* environment variables."""
+    from shared.clock import ClockRefused
     from shared.runtime import run
 
-    run(_spec(name))
+    try:
+        run(_spec(name))
+    except ClockRefused as exc:
+        typer.echo(f"reciprocal service {name}: {exc}", err=True)
+        raise typer.Exit(2) from exc
 
 
 @app.command()
-def up(state_file: STATE = Path("reciprocal-state.json")) -> None:
-    """Start the embedded stack (broker, database, SMTP sink, four services) and keep it running."""
-    stack = EmbeddedStack()
+def up(state_file: STATE = Path("reciprocal-state.json"), clock_speed: CLOCK_SPEED = 1.0) -> None:
+    """Start the embedded stack (broker, database, SMTP sink, the services) and keep it running."""
+    stack = EmbeddedStack(clock_speed=clock_speed)
     stopping = False
 
     def on_signal(*_: object) -> None:
@@ -97,11 +105,11 @@ def _signal(pid: int, sig: int) -> None:
 
 
 @app.command()
-def demo() -> None:
+def demo(clock_speed: CLOCK_SPEED = 1.0) -> None:
     """Bring the stack up, run a realistic cohort from profiles to emails, print what happened, stop."""
     from reciprocal.demo import run_demo
 
-    sys.exit(run_demo())
+    sys.exit(run_demo(clock_speed=clock_speed))
 
 
 @app.command()

@@ -12,8 +12,8 @@ TOPICS = ["profiles.changed", "profiles.rejected", "matches.proposed", "matches.
           "schedules.unschedulable", "notifications.sent", "notifications.failed"]
 
 
-def run_demo() -> int:
-    stack = EmbeddedStack()
+def run_demo(clock_speed: float = 1.0) -> int:
+    stack = EmbeddedStack(clock_speed=clock_speed)
     ok = False
     try:
         print("Starting the embedded stack (Tansu, SecantusDB, SMTP sink, four services)...", flush=True)

@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -26,6 +27,7 @@ from tenacity import AsyncRetrying, RetryError, stop_after_attempt, wait_fixed
 from reciprocal.processes import (
     NotUpYet, StartupError, exited, free_port, retry_until_up, spawn, stop, wait_for_port,
 )
+from shared.clock import Clock, configured_clock
 from shared.messaging import create_topics
 
 SERVICES = ("profiles", "matcher", "scheduler", "notifier", "progress")
@@ -57,6 +59,15 @@ class EmbeddedStack:
     external_mongo: str | None = None
     service_defaults: dict[str, str] = field(default_factory=dict)
     link_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))  # signs one-click links, per `up`
+    clock_speed: float = 1.0
+    """Virtual seconds per real second for every service (see shared.clock); 1 is the wall clock."""
+    clock_epoch: datetime | None = None
+    """Where virtual and real time coincide: the stack's start, unless given."""
+
+    @property
+    def clock(self) -> Clock:
+        """The time every service of this stack sees."""
+        return configured_clock(self.clock_speed, self.clock_epoch or datetime.now(UTC), embedded=True)
 
     @property
     def kafka_bootstrap(self) -> str:
@@ -75,6 +86,7 @@ class EmbeddedStack:
 
     def start_infrastructure(self) -> None:
         """Start what is not given from outside: the broker, the database and always the SMTP sink."""
+        self.clock_epoch = self.clock.epoch  # the stack's start, unless given; refuses a bad speed before anything runs
         self.kafka_port, self.mongo_port, self.smtp_port = free_port(), free_port(), free_port()
         if not self.external_kafka:
             kafka = f"tcp://127.0.0.1:{self.kafka_port}"
@@ -124,6 +136,9 @@ class EmbeddedStack:
             "RECIPROCAL_SMTP_PORT": str(self.smtp_port),
             "RECIPROCAL_LINK_SECRET": self.link_secret,
             "RECIPROCAL_PUBLIC_URL": self.service_url("notifier") if "notifier" in self.http_ports else "",
+            "RECIPROCAL_EMBEDDED": "1",
+            "RECIPROCAL_CLOCK_SPEED": str(self.clock_speed),
+            **({"RECIPROCAL_CLOCK_EPOCH": self.clock_epoch.isoformat()} if self.clock_epoch else {}),
             **self.service_defaults,
             **extra,
         }
@@ -204,6 +219,8 @@ class EmbeddedStack:
             "services": {name: self.service_url(name) for name in self.http_ports},
             "pids": {name: proc.pid for name, proc in self.procs.items()},
             "workdir": str(self.workdir),
+            "clock_speed": self.clock_speed,
+            "clock_epoch": self.clock_epoch.isoformat() if self.clock_epoch else None,
         }
 
     def write_state(self, path: Path, **extra: Any) -> None:

@@ -18,6 +18,7 @@ from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.specification import AsyncAPI, get_asyncapi_html
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from shared.clock import Clock, configured_clock
 from shared.logging import configure_logging
 from shared.contract import Event
 from shared.messaging import AnyHandler, Ingress, consumer_options, event_router, make_broker, publish_many
@@ -40,6 +41,7 @@ class Context:
     uow: UnitOfWork
     registry: CollectorRegistry
     metrics: PlumbingMetrics
+    clock: Clock = field(default_factory=Clock)
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -72,6 +74,7 @@ BUILT_IN_READINESS: dict[str, ReadinessCheck] = {"outbox": outbox_caught_up}
 
 
 def build_context(spec: ServiceSpec, settings: ServiceSettings) -> Context:
+    clock = configured_clock(settings.clock_speed, settings.clock_epoch, embedded=settings.embedded)
     registry = CollectorRegistry()
     metrics = plumbing_metrics(registry)
     store = Store(settings.mongo_url, settings.database)
@@ -87,7 +90,7 @@ def build_context(spec: ServiceSpec, settings: ServiceSettings) -> Context:
         store, f"reciprocal-{settings.service}", on_commit=relay.kick,
         on_db_time=lambda topic, seconds: metrics.db_seconds.labels(topic).observe(seconds),
     )
-    ctx = Context(settings, store, broker, relay, uow, registry, metrics)
+    ctx = Context(settings, store, broker, relay, uow, registry, metrics, clock)
     broker.include_router(event_router(settings, spec.consumers(ctx), ingress, metrics))
     return ctx
 

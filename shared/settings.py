@@ -2,6 +2,7 @@
 
 import os
 import socket
+from datetime import datetime
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -61,6 +62,11 @@ class ServiceSettings(BaseSettings):
         if self.max_message_bytes >= self.kafka_max_request_bytes:
             raise ValueError("max_message_bytes must stay below kafka_max_request_bytes, so dead letters still fit")
         return self
+    clock_speed: float = Field(default=1.0, gt=0, description="Virtual seconds per real second (see shared.clock); "
+                               "anything but 1 needs RECIPROCAL_EMBEDDED=1.")
+    clock_epoch: datetime | None = Field(default=None, description="RFC 3339: where virtual and real time coincide "
+                                         "(the embedded stack's start). Required when clock_speed is not 1.")
+    embedded: bool = Field(default=False, description="Set by the embedded stack; allows an accelerated clock.")
 
     @property
     def group_id(self) -> str:

@@ -1,11 +1,12 @@
 """Profiles service layer: check submitted profiles, keep the versioned snapshot, announce changes."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from services.profiles.adapters.repository import ProfileRepository
 from services.profiles.domain import changed_fields, check_profile, snapshot
 from shared.contract import ProfileChanged, ProfileRejected, ProfileSubmitted, ProfileWithdrawn, ProgramConfigured
 from shared.contract import limits as L
+from shared.clock import Clock
 from shared.store import Tx, UnitOfWork
 
 
@@ -16,7 +17,9 @@ async def program_configured(event: ProgramConfigured, uow: UnitOfWork, repo: Pr
     await uow.run(event, work)
 
 
-async def profiles_submitted(events: list[ProfileSubmitted], uow: UnitOfWork, repo: ProfileRepository) -> None:
+async def profiles_submitted(
+    events: list[ProfileSubmitted], uow: UnitOfWork, repo: ProfileRepository, clock: Clock
+) -> None:
     """A batch of submissions in order: one read of the people it names (per tenant) and one bulk write."""
 
     async def work(tx: Tx, fresh: list[ProfileSubmitted]) -> None:
@@ -24,7 +27,7 @@ async def profiles_submitted(events: list[ProfileSubmitted], uow: UnitOfWork, re
         changed: dict[tuple[str, str], dict] = {}
         for event in tx.each(fresh):
             key = (event.org_id, event.person_id)
-            record = submission(tx, event, current.get(key))
+            record = submission(tx, event, current.get(key), clock.now())
             if record is not None:
                 current[key] = changed[key] = record
         await repo.save_many(tx, list(changed.values()))
@@ -32,7 +35,7 @@ async def profiles_submitted(events: list[ProfileSubmitted], uow: UnitOfWork, re
     await uow.run_batch(events, work)
 
 
-def submission(tx: Tx, event: ProfileSubmitted, before: dict | None) -> dict | None:
+def submission(tx: Tx, event: ProfileSubmitted, before: dict | None, now: datetime) -> dict | None:
     """Emit what one submission causes, given the person's current record; the new record, if any."""
     errors = check_profile(event)
     if errors:
@@ -53,16 +56,16 @@ def submission(tx: Tx, event: ProfileSubmitted, before: dict | None) -> dict | N
         return None
     version = (before["version"] if before else 0) + 1
     tx.emit(event.caused(ProfileChanged, **after, version=version, changed_fields=changed, active=True))
-    return _record(event.org_id, after, version, active=True)
+    return _record(event.org_id, after, version, active=True, now=now)
 
 
-async def profile_withdrawn(event: ProfileWithdrawn, uow: UnitOfWork, repo: ProfileRepository) -> None:
+async def profile_withdrawn(event: ProfileWithdrawn, uow: UnitOfWork, repo: ProfileRepository, clock: Clock) -> None:
     async def work(tx: Tx) -> None:
         before = await repo.get(event.org_id, event.person_id, tx)
         if not before or not before["active"]:
             return
         version = before["version"] + 1
-        await repo.save(tx, _record(event.org_id, before["profile"], version, active=False))
+        await repo.save(tx, _record(event.org_id, before["profile"], version, active=False, now=clock.now()))
         tx.emit(
             event.caused(ProfileChanged, **before["profile"], version=version, changed_fields=["active"], active=False)
         )
@@ -75,12 +78,12 @@ def within(text: str, limit: int) -> str:
     return text if len(text) <= limit else ""
 
 
-def _record(org_id: str, profile: dict, version: int, *, active: bool) -> dict:
+def _record(org_id: str, profile: dict, version: int, *, active: bool, now: datetime) -> dict:
     return {
         "org_id": org_id,
         "person_id": profile["person_id"],
         "profile": profile,
         "version": version,
         "active": active,
-        "updated_at": datetime.now(UTC),
+        "updated_at": now,
     }

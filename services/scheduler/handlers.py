@@ -1,6 +1,6 @@
 """Scheduler service layer: accepted matches become session series; changes reschedule; timers remind."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -14,21 +14,25 @@ from services.scheduler.domain import (
     Scheduled,
     ScheduleStatus,
     SeriesPlan,
+    neglected_agenda,
     participant_from_profile,
     pending_reminders,
     plan_from_program,
     plan_series,
     reschedule_result,
+    teaching_pairs,
 )
 from shared.contract import (
     Event,
     MatchAccepted,
     MatchWithdrawn,
+    PartnershipFlagged,
     ProfileChanged,
     ProgramConfigured,
     Session,
     SessionUpcoming,
 )
+from shared.clock import Clock
 from shared.store import Tx, UnitOfWork
 
 log = structlog.get_logger()
@@ -37,47 +41,49 @@ RESCHEDULING_FIELDS = {"availability", "timezone", "site", "meeting_modes"}
 
 
 async def program_configured(
-    event: ProgramConfigured, uow: UnitOfWork, repo: SchedulerRepository, settings: SchedulerSettings
+    event: ProgramConfigured, uow: UnitOfWork, repo: SchedulerRepository, settings: SchedulerSettings, clock: Clock
 ) -> None:
     """Waiting requests can now be planned; unschedulable ones are tried again with the new plan."""
 
     async def work(tx: Tx) -> None:
+        now = clock.now()
         await repo.save_plan(tx, event.org_id, plan_from_program(event))
         for schedule in await repo.load_schedules_of_program(event.org_id, event.program_id, NOT_STARTED, tx):
-            await _schedule(tx, repo, settings, schedule)
+            await _schedule(tx, repo, settings, schedule, now)
 
     await uow.run(event, work)
 
 
 async def profile_changed(
-    event: ProfileChanged, uow: UnitOfWork, repo: SchedulerRepository, settings: SchedulerSettings
+    event: ProfileChanged, uow: UnitOfWork, repo: SchedulerRepository, settings: SchedulerSettings, clock: Clock
 ) -> None:
     async def work(tx: Tx) -> None:
+        now = clock.now()
         await repo.save_person(tx, event.org_id, participant_from_profile(event))
         for waiting in await repo.load_schedules_of(event.org_id, event.person_id, (ScheduleStatus.WAITING,), tx):
-            await _schedule(tx, repo, settings, waiting)
+            await _schedule(tx, repo, settings, waiting, now)
         if RESCHEDULING_FIELDS.isdisjoint(event.changed_fields) or not event.active:
             return
         for stuck in await repo.load_schedules_of(event.org_id, event.person_id, (ScheduleStatus.UNSCHEDULABLE,), tx):
-            await _schedule(tx, repo, settings, stuck)
+            await _schedule(tx, repo, settings, stuck, now)
         for schedule in await repo.load_schedules_of(event.org_id, event.person_id, (ScheduleStatus.ACTIVE,), tx):
-            await _reschedule(tx, repo, settings, schedule)
+            await _reschedule(tx, repo, settings, schedule, now)
 
     await uow.run(event, work)
 
 
 async def match_accepted(
-    event: MatchAccepted, uow: UnitOfWork, repo: SchedulerRepository, settings: SchedulerSettings
+    event: MatchAccepted, uow: UnitOfWork, repo: SchedulerRepository, settings: SchedulerSettings, clock: Clock
 ) -> None:
     async def work(tx: Tx) -> None:
         if await repo.load_schedule(event.org_id, event.match_id, tx):
             return
-        await _schedule(tx, repo, settings, Schedule.requested(event))
+        await _schedule(tx, repo, settings, Schedule.requested(event), clock.now())
 
     await uow.run(event, work)
 
 
-async def match_withdrawn(event: MatchWithdrawn, uow: UnitOfWork, repo: SchedulerRepository) -> None:
+async def match_withdrawn(event: MatchWithdrawn, uow: UnitOfWork, repo: SchedulerRepository, clock: Clock) -> None:
     """A partnership that ended: cancel the sessions still ahead. A schedule that never got
     sessions (waiting or unschedulable) is cancelled quietly, so it is never planned later."""
 
@@ -85,13 +91,42 @@ async def match_withdrawn(event: MatchWithdrawn, uow: UnitOfWork, repo: Schedule
         schedule = await repo.load_schedule(event.org_id, event.match_id, tx)
         if schedule is None or schedule.status is ScheduleStatus.CANCELLED:
             return
-        events = schedule.cancel(event.reason, now=datetime.now(UTC))
+        events = schedule.cancel(event.reason, now=clock.now())
         await repo.save_schedule(tx, schedule)
         if events:
             await repo.cancel_timers(tx, schedule)
         _emit(tx, events)
 
     await uow.run(event, work)
+
+
+async def partnership_flagged(event: PartnershipFlagged, uow: UnitOfWork, repo: SchedulerRepository,
+                              clock: Clock) -> None:
+    """One-sided, with a neglected direction: that direction is taught next, on its neglected goals.
+    A fizzling flag, or a flag for a schedule that is unknown or not active, changes nothing."""
+
+    async def work(tx: Tx) -> None:
+        if event.kind != "one_sided" or event.neglected is None:
+            return
+        schedule = await repo.load_schedule(event.org_id, event.match_id, tx)
+        if schedule is None or schedule.status is not ScheduleStatus.ACTIVE:
+            log.info("scheduler.flag_without_active_schedule", match_id=event.match_id)
+            return
+        teacher_id, learner_id = event.neglected.teacher, event.neglected.learner
+        teacher, learner = await _person(tx, repo, schedule, teacher_id), await _person(tx, repo, schedule, learner_id)
+        taught = schedule.a_teaches_b if teacher_id == schedule.person_a else schedule.b_teaches_a
+        agenda = neglected_agenda(teacher, learner, event.neglected_goals, teaching_pairs(taught))
+        events = schedule.teach_neglected(teacher_id, learner_id, agenda, now=clock.now())
+        if events:
+            await repo.save_schedule(tx, schedule)
+        _emit(tx, events)
+
+    await uow.run(event, work)
+
+
+async def _person(tx: Tx, repo: SchedulerRepository, schedule: Schedule, person_id: str) -> Participant:
+    """A partner as the scheduler knows them; only the id when unknown (the agenda then names the id)."""
+    return await repo.person(schedule.org_id, person_id, tx) or Participant(person_id, "", "UTC")
 
 
 async def fire_due_reminders(uow: UnitOfWork, repo: SchedulerRepository, now: datetime) -> int:
@@ -129,7 +164,15 @@ async def fire_due_reminders(uow: UnitOfWork, repo: SchedulerRepository, now: da
     return fired
 
 
-async def _schedule(tx: Tx, repo: SchedulerRepository, settings: SchedulerSettings, schedule: Schedule) -> None:
+async def seconds_to_next_reminder(repo: SchedulerRepository, clock: Clock, poll_s: float) -> float:
+    """How long (real seconds) the reminder loop sleeps: until the next pending timer is due on the
+    clock, and never longer than `poll_s`, which also bounds how late a timer set meanwhile fires."""
+    due = await repo.next_due_at(clock.now())
+    return poll_s if due is None else min(poll_s, clock.real_seconds_until(due))
+
+
+async def _schedule(tx: Tx, repo: SchedulerRepository, settings: SchedulerSettings, schedule: Schedule,
+                    now: datetime) -> None:
     """Plan the series once both people and the program are known; until then the request waits.
     An unschedulable pair is reported again only when the reason or the suggestion changed."""
     parties = await _parties(tx, repo, schedule)
@@ -138,7 +181,7 @@ async def _schedule(tx: Tx, repo: SchedulerRepository, settings: SchedulerSettin
         await repo.save_schedule(tx, schedule)
         return
     a, b, plan = parties
-    result = plan_series(schedule.match_id, a, b, plan, now=datetime.now(UTC),
+    result = plan_series(schedule.match_id, a, b, plan, now=now,
                          a_teaches_b=schedule.a_teaches_b, b_teaches_a=schedule.b_teaches_a)
     if not isinstance(result, Scheduled):
         events = schedule.mark_unschedulable(result.reason, result.suggestion)
@@ -147,25 +190,26 @@ async def _schedule(tx: Tx, repo: SchedulerRepository, settings: SchedulerSettin
         return
     events = schedule.create(result.sessions)
     await repo.save_schedule(tx, schedule)
-    await _set_timers(tx, repo, settings, schedule, result.sessions)
+    await _set_timers(tx, repo, settings, schedule, result.sessions, now)
     _emit(tx, events)
 
 
-async def _reschedule(tx: Tx, repo: SchedulerRepository, settings: SchedulerSettings, schedule: Schedule) -> None:
+async def _reschedule(tx: Tx, repo: SchedulerRepository, settings: SchedulerSettings, schedule: Schedule,
+                      now: datetime) -> None:
     """Publish schedules.updated only when a session really changed (then the version grows), and
     schedules.unschedulable too when no session ahead fits both people any more."""
     parties = await _parties(tx, repo, schedule)
     if parties is None:
         return
     a, b, plan = parties
-    result = reschedule_result(schedule.sessions, a, b, plan, now=datetime.now(UTC), match_id=schedule.match_id,
+    result = reschedule_result(schedule.sessions, a, b, plan, now=now, match_id=schedule.match_id,
                                a_teaches_b=schedule.a_teaches_b, b_teaches_a=schedule.b_teaches_a)
     lost = (result.lost.reason, result.lost.suggestion) if result.lost else None
     events = schedule.reschedule(result.sessions, lost)
     if not events:
         return
     await repo.save_schedule(tx, schedule)
-    await _set_timers(tx, repo, settings, schedule, result.sessions)
+    await _set_timers(tx, repo, settings, schedule, result.sessions, now)
     _emit(tx, events)
 
 
@@ -184,7 +228,7 @@ async def _parties(
 
 
 async def _set_timers(tx: Tx, repo: SchedulerRepository, settings: SchedulerSettings, schedule: Schedule,
-                      sessions: list[Session]) -> None:
+                      sessions: list[Session], now: datetime) -> None:
     hours = settings.reminder_hours_before
-    await repo.replace_timers(tx, schedule, pending_reminders(sessions, now=datetime.now(UTC), hours_before=hours),
+    await repo.replace_timers(tx, schedule, pending_reminders(sessions, now=now, hours_before=hours),
                               hours)

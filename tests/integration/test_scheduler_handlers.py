@@ -4,7 +4,7 @@ isolation of keys, what a reschedule publishes, and timers whose schedule is gon
 import json
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -14,8 +14,11 @@ from services.scheduler import handlers
 from services.scheduler.adapters.repository import SchedulerRepository
 from services.scheduler.domain import first_monday
 from services.scheduler.settings import SchedulerSettings
-from shared.contract import Event, MatchAccepted, MatchWithdrawn, ProfileChanged, ProgramConfigured
-from shared.store import Store, UnitOfWork
+from shared.clock import Clock
+from shared.contract import (
+    Event, MatchAccepted, MatchWithdrawn, PartnershipFlagged, ProfileChanged, ProgramConfigured,
+)
+from shared.store import AlreadyProcessed, Store, UnitOfWork
 
 STARTS_ON = datetime.combine(first_monday(datetime.now(UTC)) + timedelta(weeks=2), time(), UTC)
 TUESDAY_MORNING = ("tue", "09:00", "12:00")
@@ -38,21 +41,38 @@ def accepted(org: str, match_id: str = "m-1") -> MatchAccepted:
 
 
 @dataclass
+class Wall:
+    """The real clock, or a moment a test stopped it at."""
+
+    at: datetime | None = None
+
+    def __call__(self) -> datetime:
+        return self.at or datetime.now(UTC)
+
+
+@dataclass
 class Scheduler:
     store: Store
     uow: UnitOfWork
     repo: SchedulerRepository
     settings: SchedulerSettings
+    wall: Wall = field(default_factory=Wall)
+
+    @property
+    def clock(self) -> Clock:
+        return Clock(wall=self.wall)
 
     async def handle(self, event: Event) -> None:
         if isinstance(event, ProgramConfigured):
-            await handlers.program_configured(event, self.uow, self.repo, self.settings)
+            await handlers.program_configured(event, self.uow, self.repo, self.settings, self.clock)
         elif isinstance(event, ProfileChanged):
-            await handlers.profile_changed(event, self.uow, self.repo, self.settings)
+            await handlers.profile_changed(event, self.uow, self.repo, self.settings, self.clock)
         elif isinstance(event, MatchAccepted):
-            await handlers.match_accepted(event, self.uow, self.repo, self.settings)
+            await handlers.match_accepted(event, self.uow, self.repo, self.settings, self.clock)
+        elif isinstance(event, PartnershipFlagged):
+            await handlers.partnership_flagged(event, self.uow, self.repo, self.clock)
         else:
-            await handlers.match_withdrawn(event, self.uow, self.repo)
+            await handlers.match_withdrawn(event, self.uow, self.repo, self.clock)
 
     async def published(self, topic: str, org: str | None = None) -> list[dict[str, Any]]:
         docs = await self.store.db["outbox"].find({"topic": topic}).sort("_id", 1).to_list(None)
@@ -212,3 +232,142 @@ async def test_one_broken_timer_does_not_hold_back_the_others(scheduler):
         "due_at": datetime(2000, 1, 1, tzinfo=UTC), "hours_before": 24, "status": "pending"})
     assert await handlers.fire_due_reminders(scheduler.uow, scheduler.repo, STARTS_ON + timedelta(weeks=8)) == 4
     assert [t["status"] for t in await scheduler.timers("acme", match_id="broken")] == ["pending"]
+
+
+# --- partnerships.flagged: the neglected direction is taught next -------------------------------------
+
+WANTS = {"ana": [{"skill": "python", "goal": "ship a data pipeline", "priority": 3}],
+         "ben": [{"skill": "leadership", "goal": "run a team meeting", "priority": 3}]}
+
+
+async def active_pair(scheduler: Scheduler, org: str = "acme") -> dict[str, Any]:
+    await scheduler.handle(program(org))
+    for person in ("ana", "ben"):
+        await scheduler.handle(profile(org, person, TUESDAY_MORNING, wants=WANTS[person]))
+    await scheduler.handle(MatchAccepted.model_validate(accepted(org).model_dump() | {
+        "a_teaches_b": [{"skill": "leadership", "goal": "run a team meeting"}],
+        "b_teaches_a": [{"skill": "python", "goal": "ship a data pipeline"}]}))
+    (created,) = await scheduler.published("schedules.created", org)
+    return created
+
+
+def flagged(org: str = "acme", kind: str = "one_sided", teacher: str | None = "ben", learner: str = "ana",
+            goals: tuple[str, ...] = ("write tests first",), match_id: str = "m-1") -> PartnershipFlagged:
+    neglected = {"teacher": teacher, "learner": learner} if teacher else None
+    return PartnershipFlagged(org_id=org, match_id=match_id, program_id="prog", person_a="ana", person_b="ben",
+                              kind=kind, reason="ben has taught 0 of the 2 sessions held", neglected=neglected,
+                              neglected_goals=list(goals))
+
+
+def directions(sessions: list[dict[str, Any]]) -> list[tuple[str | None, str | None]]:
+    return [(s["teacher"], s["learner"]) for s in sessions]
+
+
+async def test_a_one_sided_flag_gives_the_next_session_to_the_neglected_direction(scheduler):
+    created = await active_pair(scheduler)
+    assert directions(created["sessions"]) == [(None, None), ("ana", "ben"), ("ben", "ana"), ("ana", "ben")]
+    await scheduler.handle(flagged())
+    (updated,) = await scheduler.published("schedules.updated")
+    assert updated["version"] == 2 and not updated["cancelled"]
+    assert [s["session_id"] for s in updated["sessions"]] == [s["session_id"] for s in created["sessions"]]
+    assert directions(updated["sessions"]) == [(None, None), ("ben", "ana"), ("ben", "ana"), ("ana", "ben")]
+    swapped = updated["sessions"][1]
+    assert "Goal: write tests first" in swapped["agenda"] and "Ben helps Ana with write tests first" in swapped["agenda"]
+    assert swapped["starts_at"] == created["sessions"][1]["starts_at"]
+    for before, after in zip(created["sessions"], updated["sessions"]):
+        if before["session_id"] != swapped["session_id"]:
+            assert before == after
+    doc = await scheduler.schedule("acme")
+    assert doc["version"] == 2 and directions(doc["sessions"]) == directions(updated["sessions"])
+
+
+async def test_when_the_next_session_already_goes_the_neglected_way_the_one_after_is_swapped(scheduler):
+    created = await active_pair(scheduler)
+    second = datetime.fromisoformat(created["sessions"][1]["starts_at"])
+    scheduler.wall.at = second + timedelta(minutes=5)  # session 2 (ana -> ben) is under way: it is not swapped
+    await scheduler.handle(flagged(goals=()))
+    (updated,) = await scheduler.published("schedules.updated")
+    assert directions(updated["sessions"]) == [(None, None), ("ana", "ben"), ("ben", "ana"), ("ben", "ana")]
+    # No neglected goal named: the agenda comes from the goals Ben serves for Ana, as for every session.
+    assert "Goal: ship a data pipeline" in updated["sessions"][3]["agenda"]
+    assert "Ben helps Ana with python" in updated["sessions"][3]["agenda"]
+
+
+async def test_a_swap_survives_a_reschedule(scheduler):
+    await active_pair(scheduler)
+    await scheduler.handle(flagged())
+    await scheduler.handle(profile("acme", "ben", ("tue", "09:00", "12:00"), tz="Europe/Dublin", version=2,
+                                   changed=("timezone",), wants=WANTS["ben"]))
+    first, second = await scheduler.published("schedules.updated")
+    assert second["version"] == 3
+    assert directions(second["sessions"]) == directions(first["sessions"])
+    assert [s["agenda"] for s in second["sessions"]] == [s["agenda"] for s in first["sessions"]]
+
+
+async def test_flags_that_change_nothing(scheduler):
+    await active_pair(scheduler)
+    await scheduler.handle(flagged(kind="fizzling", teacher=None, goals=()))
+    await scheduler.handle(flagged(match_id="m-unknown"))
+    await scheduler.handle(flagged(org="globex"))  # the same match id in another org is unknown there
+    await scheduler.handle(flagged(teacher="cat", learner="ana"))  # not this pair's direction
+    assert await scheduler.published("schedules.updated") == []
+    assert (await scheduler.schedule("acme"))["version"] == 1
+
+    once = flagged()
+    await scheduler.handle(once)
+    with pytest.raises(AlreadyProcessed):  # redelivered: one effect (the consumer acknowledges it)
+        await scheduler.handle(once)
+    assert len(await scheduler.published("schedules.updated")) == 1
+
+    # Every session ahead already goes ben -> ana, or is the kickoff: nothing left to swap.
+    scheduler.wall.at = STARTS_ON + timedelta(days=2)
+    await scheduler.handle(flagged(goals=("another",)))
+    assert len(await scheduler.published("schedules.updated")) == 2
+    scheduler.wall.at = STARTS_ON + timedelta(weeks=2, days=2)
+    await scheduler.handle(flagged(goals=("one more",)))
+    assert len(await scheduler.published("schedules.updated")) == 2
+
+
+async def test_a_flag_for_a_cancelled_or_waiting_schedule_changes_nothing(scheduler):
+    await active_pair(scheduler)
+    await scheduler.handle(MatchWithdrawn(org_id="acme", match_id="m-1", program_id="prog", person_a="ana",
+                                          person_b="ben", reason="ended", partnership_ended=True))
+    await scheduler.handle(accepted("acme", match_id="m-waiting").model_copy(update={"person_b": "zoe"}))
+    for match_id in ("m-1", "m-waiting"):
+        await scheduler.handle(flagged(match_id=match_id))
+    (cancel,) = await scheduler.published("schedules.updated")
+    assert cancel["cancelled"] is True
+    assert (await scheduler.schedule("acme"))["status"] == "cancelled"
+    assert (await scheduler.schedule("acme", "m-waiting"))["status"] == "waiting"
+
+
+async def test_an_ended_partnership_cancels_only_the_sessions_still_ahead(scheduler):
+    created = await active_pair(scheduler)
+    sessions = created["sessions"]
+    scheduler.wall.at = datetime.fromisoformat(sessions[1]["starts_at"]) + timedelta(minutes=10)  # during s02
+    await scheduler.handle(MatchWithdrawn(org_id="acme", match_id="m-1", program_id="prog", person_a="ana",
+                                          person_b="ben", reason="ben left the program", partnership_ended=True))
+    (cancel,) = await scheduler.published("schedules.updated")
+    assert cancel["cancelled"] is True and cancel["version"] == 2
+    assert [s["session_id"] for s in cancel["sessions"]] == [sessions[2]["session_id"], sessions[3]["session_id"]]
+    doc = await scheduler.schedule("acme")
+    assert doc["status"] == "cancelled" and [s["session_id"] for s in doc["sessions"]] == [
+        sessions[0]["session_id"], sessions[1]["session_id"]]
+    assert await scheduler.timers("acme", status="pending") == []
+
+
+async def test_the_reminder_loop_sleeps_until_the_next_timer_on_the_clock(scheduler):
+    assert await handlers.seconds_to_next_reminder(scheduler.repo, Clock(), 5.0) == 5.0  # no timer at all
+    created = await active_pair(scheduler)
+    first_due = datetime.fromisoformat(created["sessions"][0]["starts_at"]) - timedelta(hours=24)
+    two_hours_before = first_due - timedelta(hours=2)
+    fast = Clock(epoch=two_hours_before, speed=3600, wall=lambda: two_hours_before)
+    assert await handlers.seconds_to_next_reminder(scheduler.repo, fast, 5.0) == 2.0  # two virtual hours
+    assert await handlers.seconds_to_next_reminder(scheduler.repo, fast, 1.5) == 1.5  # never beyond the poll
+    real = Clock(wall=lambda: two_hours_before)
+    assert await handlers.seconds_to_next_reminder(scheduler.repo, real, 3 * 3600.0) == 2 * 3600.0
+    # A timer already due is not waited for (it fires on this pass or, failing, on the next poll).
+    at_first = Clock(epoch=first_due, speed=3600, wall=lambda: first_due + timedelta(seconds=1))
+    second_due = datetime.fromisoformat(created["sessions"][1]["starts_at"]) - timedelta(hours=24)
+    expected = (second_due - at_first.now()).total_seconds() / 3600
+    assert await handlers.seconds_to_next_reminder(scheduler.repo, at_first, 600.0) == pytest.approx(expected)

@@ -14,10 +14,10 @@ def consumers(ctx: Context) -> Mapping[type[Event], AnyHandler]:
         await handlers.program_configured(event, ctx.uow, repo)
 
     async def on_profiles_submitted(events: list[ProfileSubmitted]) -> None:
-        await handlers.profiles_submitted(events, ctx.uow, repo)
+        await handlers.profiles_submitted(events, ctx.uow, repo, ctx.clock)
 
     async def on_profile_withdrawn(event: ProfileWithdrawn) -> None:
-        await handlers.profile_withdrawn(event, ctx.uow, repo)
+        await handlers.profile_withdrawn(event, ctx.uow, repo, ctx.clock)
 
     return {
         ProgramConfigured: on_program_configured,

@@ -3,7 +3,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.scheduler.domain import Participant, Schedule, ScheduleStatus, SeriesPlan
+from services.scheduler.domain import Participant, Schedule, ScheduleStatus, SeriesPlan, as_utc
 from shared.contract import Session
 from shared.store import Tx
 
@@ -119,6 +119,12 @@ class SchedulerRepository:
     async def due_timers(self, now: datetime, limit: int = 100) -> list[dict[str, Any]]:
         cursor = self.timers.find({"status": "pending", "due_at": {"$lte": now}}).sort("due_at", 1).limit(limit)
         return await cursor.to_list(limit)
+
+    async def next_due_at(self, after: datetime) -> datetime | None:
+        """When the earliest pending timer due after `after` is due (timers already due are not waited for)."""
+        doc = await self.timers.find_one({"status": "pending", "due_at": {"$gt": after}}, {"due_at": 1},
+                                         sort=[("due_at", 1)])
+        return as_utc(doc["due_at"]) if doc else None
 
     async def close_timer(self, tx: Tx, timer_id: str, now: datetime, status: str = "fired") -> bool:
         """Guarded claim inside the firing transaction: of two replicas, exactly one wins. A timer

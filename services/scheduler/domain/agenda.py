@@ -54,3 +54,13 @@ def teaching_agenda(teacher: Participant, learner: Participant, goals: Sequence[
     return [f"{teacher.name} helps {learner.name} with {skill}",
             f"Goal: {goal}",
             "Agree one next step to try before the next session"]
+
+
+def neglected_agenda(teacher: Participant, learner: Participant, neglected_goals: Sequence[str],
+                     taught: Sequence[Goal]) -> list[str]:
+    """The agenda of a session given to a neglected direction: the first neglected goal (under its skill
+    where the teacher's teachings or the learner's wants name it); without any neglected goal, the
+    learner's goals as for every teaching session."""
+    skill_of = {goal.casefold(): skill for skill, goal in [*learner_goals(learner, ()), *taught]}
+    goals = [(skill_of.get(goal.casefold(), goal), goal) for goal in neglected_goals]
+    return teaching_agenda(teacher, learner, goals or learner_goals(learner, taught), 0)

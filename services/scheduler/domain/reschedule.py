@@ -35,8 +35,8 @@ def reschedule_result(existing: list[Session], a: Participant, b: Participant, p
                       match_id: str | None = None) -> Rescheduled:
     """Past sessions (starts_at <= now) stay exactly as they were. Every future session is placed
     again in its own week (weeks are UTC, so a time-zone change cannot move or drop one): it keeps
-    its time while that still fits both people's availability, and always keeps its number and
-    session_id. A week with no shared slot any more keeps the session's time, flagged. If no future session fits
+    its time while that still fits both people's availability, and always keeps its number,
+    session_id, direction and agenda (a session swapped to a neglected direction stays swapped). A week with no shared slot any more keeps the session's time, flagged. If no future session fits
     at all, `lost` says why and what would help. Unchanged inputs give identical sessions.
 
     Pass a and b in the match's order (person_a, person_b) and, when `existing` may be empty (a
@@ -61,7 +61,8 @@ def reschedule_result(existing: list[Session], a: Participant, b: Participant, p
         kept = [_flagged(s, placed.reason, a, b) for s in future.values()]
         return Rescheduled(_in_order(past + kept), lost=placed)
     mode, placements = placed
-    fresh = sessions_for(match_id, a, b, plan, mode, placements, a_teaches_b, b_teaches_a)
+    fresh = [_same_subject(s, future.get(s.number))
+             for s in sessions_for(match_id, a, b, plan, mode, placements, a_teaches_b, b_teaches_a)]
     lost = None
     if placements and all(p.flagged for p in placements.values()):
         lost = Unschedulable(*no_overlap(a, b, plan.session_minutes, [week_span(m) for m in mondays.values()]))
@@ -72,6 +73,14 @@ def series_monday(existing: list[Session], plan: SeriesPlan) -> date:
     """The (UTC) Monday of the series' first week: session n lives in week (n - 1) * step."""
     first = min(existing, key=lambda s: s.number)
     return monday_of(first.starts_at) - timedelta(weeks=CADENCE_WEEKS[plan.cadence] * (first.number - 1))
+
+
+def _same_subject(placed: Session, before: Session | None) -> Session:
+    """A session placed again is still about what it was: who teaches whom, and its agenda."""
+    if before is None:
+        return placed
+    return placed.model_copy(update={"teacher": before.teacher, "learner": before.learner,
+                                     "agenda": list(before.agenda)})
 
 
 def _flagged(session: Session, note: str, a: Participant, b: Participant) -> Session:

@@ -1,6 +1,6 @@
 """A partnership's schedule: the aggregate whose status says where it stands.
 
-    waiting ──create──▶ active ──reschedule──▶ active
+    waiting ──create──▶ active ──reschedule, teach_neglected──▶ active
        │  ▲                │
        │  └─(still waiting for people or the program)
        ├──mark_unschedulable──▶ unschedulable ──create──▶ active
@@ -11,7 +11,7 @@
 Each transition returns the events it causes; any other move raises `IllegalTransition`.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -21,6 +21,7 @@ from shared.contract.events import (
     MatchAccepted, ScheduleCreated, ScheduleUnschedulable, ScheduleUpdated, Session, Teaching,
 )
 from shared.contract.envelope import Event
+from services.scheduler.domain.neglect import neglected_direction_first
 
 
 class ScheduleStatus(StrEnum):
@@ -97,6 +98,20 @@ class Schedule:
         events: list[Event] = [ScheduleUpdated(**self._about(), schedule_id=self.schedule_id, sessions=self.sessions,
                                                version=self.version)]
         return events + ([self._unschedulable(*lost)] if lost else [])
+
+    def teach_neglected(self, teacher: str, learner: str, agenda: Sequence[str], now: datetime) -> list[Event]:
+        """The partnership was flagged one-sided: the first teaching session ahead that does not go
+        teacher -> learner now does, with `agenda` (see `neglected_direction_first`). Session ids stay;
+        a real change grows the version. A direction that is not this pair's changes nothing."""
+        self._require("swap a session of", ScheduleStatus.ACTIVE)
+        if teacher == learner or {teacher, learner} != {self.person_a, self.person_b}:
+            return []
+        sessions = neglected_direction_first(self.sessions, teacher, learner, agenda, now=now)
+        if sessions == self.sessions:
+            return []
+        self.sessions, self.version = sessions, self.version + 1
+        return [ScheduleUpdated(**self._about(), schedule_id=self.schedule_id, sessions=self.sessions,
+                                version=self.version)]
 
     def cancel(self, reason: str | None, now: datetime) -> list[Event]:
         """The partnership ended. Not started yet: cancelled quietly, so it is never planned later.

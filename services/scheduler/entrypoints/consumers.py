@@ -2,7 +2,9 @@ from collections.abc import Mapping
 
 from services.scheduler import handlers
 from services.scheduler.adapters.repository import SchedulerRepository
-from shared.contract import Event, MatchAccepted, MatchWithdrawn, ProfileChanged, ProgramConfigured
+from shared.contract import (
+    Event, MatchAccepted, MatchWithdrawn, PartnershipFlagged, ProfileChanged, ProgramConfigured,
+)
 from shared.messaging import Handler
 from shared.runtime import Context
 
@@ -11,20 +13,24 @@ def consumers(ctx: Context) -> Mapping[type[Event], Handler]:
     repo = SchedulerRepository(ctx.store.db)
 
     async def on_program_configured(event: ProgramConfigured) -> None:
-        await handlers.program_configured(event, ctx.uow, repo, ctx.settings)
+        await handlers.program_configured(event, ctx.uow, repo, ctx.settings, ctx.clock)
 
     async def on_profile_changed(event: ProfileChanged) -> None:
-        await handlers.profile_changed(event, ctx.uow, repo, ctx.settings)
+        await handlers.profile_changed(event, ctx.uow, repo, ctx.settings, ctx.clock)
 
     async def on_match_accepted(event: MatchAccepted) -> None:
-        await handlers.match_accepted(event, ctx.uow, repo, ctx.settings)
+        await handlers.match_accepted(event, ctx.uow, repo, ctx.settings, ctx.clock)
 
     async def on_match_withdrawn(event: MatchWithdrawn) -> None:
-        await handlers.match_withdrawn(event, ctx.uow, repo)
+        await handlers.match_withdrawn(event, ctx.uow, repo, ctx.clock)
+
+    async def on_partnership_flagged(event: PartnershipFlagged) -> None:
+        await handlers.partnership_flagged(event, ctx.uow, repo, ctx.clock)
 
     return {
         ProgramConfigured: on_program_configured,
         ProfileChanged: on_profile_changed,
         MatchAccepted: on_match_accepted,
         MatchWithdrawn: on_match_withdrawn,
+        PartnershipFlagged: on_partnership_flagged,
     }

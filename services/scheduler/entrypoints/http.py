@@ -40,7 +40,7 @@ def routes(ctx: Context) -> APIRouter:
             title = "Kickoff" if session.kind == "kickoff" else f"Session {session.number}"
             return f"{title} with {partner_of[session.session_id]} (Reciprocal)"
 
-        body = sessions_calendar(person_id, me.display_name, series, summary_for=summary)
+        body = sessions_calendar(person_id, me.display_name, series, summary_for=summary, stamp=ctx.clock.now())
         return Response(body, media_type="text/calendar; charset=utf-8")
 
     return api
