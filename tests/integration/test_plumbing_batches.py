@@ -2,10 +2,14 @@
 of work; a poison record is dead-lettered on its own and the rest of its batch takes effect once, in
 order; a batch that fails is retried one record at a time, so only the bad record is dead-lettered."""
 
+import uuid
 from collections import Counter
 
 from plumbing_probe import Probe, eventually, headers_of, read_topic
+from test_plumbing_ledger import Commands
+from shared.contract import ProfileWithdrawn
 from shared.contract.topics import dlq_topic
+from shared.store import LEDGER, OUTBOX, Store, Tx, UnitOfWork
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
@@ -59,3 +63,36 @@ async def test_a_batch_that_fails_is_retried_one_by_one_so_only_the_bad_record_i
 
 async def _has(probe: Probe, app, item: str) -> bool:
     return item in await probe.effects(app)
+
+
+async def test_a_batch_costs_one_ledger_read_one_ledger_write_and_one_outbox_write(infrastructure):
+    """However many events: the round trips of a batch do not grow with its size."""
+    commands = Commands()
+    store = Store(infrastructure.mongo_url, f"batch_{uuid.uuid4().hex[:8]}", event_listeners=[commands])
+    try:
+        await store.ensure_plumbing_indexes()
+        uow = UnitOfWork(store, "reciprocal-probe")
+        await uow.detect_legacy_ledger()
+        seen = ProfileWithdrawn(org_id="tenant-a", person_id="p0")
+        await uow.run(seen, lambda tx: _noop())
+        events = [seen, *(ProfileWithdrawn(org_id="tenant-a", person_id=f"p{i}") for i in range(1, 50))]
+        events.append(events[1])  # a repeat inside the batch
+
+        async def work(tx: Tx, fresh: list) -> int:
+            for event in tx.each(fresh):
+                tx.emit(event.caused(ProfileWithdrawn, person_id=event.person_id))
+            return len(fresh)
+
+        commands.names.clear()
+        assert await uow.run_batch(events, work) == 49
+        assert Counter(n for n in commands.names if n in ("find", "insert")) == {"find": 1, "insert": 2}
+        assert await store.db[LEDGER].count_documents({}) == 50
+        assert await store.db[OUTBOX].count_documents({}) == 49
+        assert await uow.run_batch(events, work) is None  # all of them applied already: nothing happens
+        assert await store.db[OUTBOX].count_documents({}) == 49
+    finally:
+        await store.client.drop_database(store.db.name)
+        await store.close()
+
+
+async def _noop() -> None: ...
