@@ -11,7 +11,7 @@ from pymongo import AsyncMongoClient
 
 from reciprocal.wire import Frontend, Tap
 from shared.contract import ProfileChanged
-from support import PROGRAM, of_org, profile
+from support import PROGRAM, of_org, profile, bearer
 
 TOPICS = ["matches.proposed", "matches.accepted", "matches.declined", "matches.withdrawn"]
 
@@ -75,7 +75,7 @@ async def test_open_pairs_are_never_proposed_again(stack):
         await processed(stack, *later)
         await tap.settle("matches.proposed", quiet=1.0)
         assert pairs(tap, "matches.proposed", org) == [frozenset("ab")]
-    mine = httpx.get(f"{stack.service_url('matcher')}/people/b/matches", headers={"X-Org-Id": org}).json()
+    mine = httpx.get(f"{stack.service_url('matcher')}/people/b/matches", headers=bearer(stack, org)).json()
     assert [(m["status"], m["accepted_by"]) for m in mine] == [("accepted", ["a", "b"])]
 
 
@@ -169,5 +169,5 @@ async def test_proposals_expire_and_both_people_are_rematched(stack):
         [withdrawn] = of_org(tap.events("matches.withdrawn"), org)
         assert withdrawn["match_id"] == proposal["match_id"] and withdrawn["reason"] == "proposal expired"
         assert pairs(tap, "matches.proposed", org) == [frozenset("ab"), frozenset("ac")]
-    mine = httpx.get(f"{stack.service_url('matcher')}/people/b/matches", headers={"X-Org-Id": org}).json()
+    mine = httpx.get(f"{stack.service_url('matcher')}/people/b/matches", headers=bearer(stack, org)).json()
     assert [m["status"] for m in mine] == ["expired"]
