@@ -19,7 +19,6 @@ picks the same partner.
 
 import argparse
 import random
-import statistics
 import time
 from dataclasses import replace
 

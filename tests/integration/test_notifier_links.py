@@ -8,11 +8,11 @@ import uuid
 from email.message import EmailMessage
 
 import httpx
+from support import PROGRAM, of_org, profile
 
 from reciprocal.embedded import EmbeddedStack
 from reciprocal.wire import Frontend, Tap
 from services.notifier.domain.links import LINK_NAMESPACE
-from support import PROGRAM, of_org, profile
 
 TOPICS = ["matches.proposed", "matches.responded", "matches.accepted", "partnerships.end-requested",
           "schedules.created"]

@@ -5,10 +5,11 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from reciprocal.wire import Frontend, Tap
-from shared.contract import ProfileChanged
 from support import of_org, profile
 from support import proposal as make_proposal
+
+from reciprocal.wire import Frontend, Tap
+from shared.contract import ProfileChanged
 
 
 async def mail_with(stack, address: str, subject_start: str, timeout: float = 30):

@@ -1,8 +1,8 @@
 import uuid
 
 import httpx
-
 from support import of_org, profile
+
 from reciprocal.wire import Frontend, Tap
 
 

@@ -16,7 +16,12 @@ from services.scheduler.domain import first_monday
 from services.scheduler.settings import SchedulerSettings
 from shared.clock import Clock
 from shared.contract import (
-    Event, MatchAccepted, MatchWithdrawn, PartnershipFlagged, ProfileChanged, ProgramConfigured,
+    Event,
+    MatchAccepted,
+    MatchWithdrawn,
+    PartnershipFlagged,
+    ProfileChanged,
+    ProgramConfigured,
 )
 from shared.store import AlreadyProcessed, Store, UnitOfWork
 
@@ -274,7 +279,7 @@ async def test_a_one_sided_flag_gives_the_next_session_to_the_neglected_directio
     swapped = updated["sessions"][1]
     assert "Goal: write tests first" in swapped["agenda"] and "Ben helps Ana with write tests first" in swapped["agenda"]
     assert swapped["starts_at"] == created["sessions"][1]["starts_at"]
-    for before, after in zip(created["sessions"], updated["sessions"]):
+    for before, after in zip(created["sessions"], updated["sessions"], strict=True):
         if before["session_id"] != swapped["session_id"]:
             assert before == after
     doc = await scheduler.schedule("acme")

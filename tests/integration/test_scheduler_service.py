@@ -4,8 +4,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import icalendar
-
 from support import PROGRAM, of_org, profile
+
 from reciprocal.wire import Frontend, Tap
 from shared.contract import ProfileChanged
 

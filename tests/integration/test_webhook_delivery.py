@@ -5,6 +5,7 @@ notifications.failed, and a person who withdraws mid-retry gets nothing further.
 import asyncio
 import hashlib
 import hmac
+import itertools
 import json
 import threading
 import time
@@ -14,13 +15,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from pymongo import AsyncMongoClient
+from support import of_org, profile
+from support import proposal as make_proposal
 
 from reciprocal.processes import free_port
 from reciprocal.wire import Frontend, Tap
 from services.notifier.domain import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from shared.contract import ProfileChanged
-from support import of_org, profile
-from support import proposal as make_proposal
 
 ORG = "webhook-org"  # the stack's notifier has a webhook secret for this org only
 SECRET = b"s3cret"
@@ -37,7 +38,7 @@ class Receiver(BaseHTTPRequestHandler):
         "/busy": [(503, {"Retry-After": "8"})],
     }
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         path = "/" + self.path.rsplit("/", 1)[-1]
         calls = self.calls[self.path]
@@ -90,7 +91,7 @@ async def test_webhooks_are_signed_retried_and_failures_reported(stack, receiver
     assert [len(calls[name]) for name in ("ok", "flaky", "gone", "moved")] == [3, 3, 1, 1]
     assert len({headers[IDEMPOTENCY_HEADER] for _, headers, _ in calls["flaky"]}) == 1
     flaky_times = [at for at, _, _ in calls["flaky"]]
-    assert all(later - earlier >= RETRY_AFTER_S - 0.2 for earlier, later in zip(flaky_times, flaky_times[1:]))
+    assert all(later - earlier >= RETRY_AFTER_S - 0.2 for earlier, later in itertools.pairwise(flaky_times))
     for _, headers, body in calls["ok"] + calls["flaky"]:
         assert headers[SIGNATURE_HEADER] == hmac.new(SECRET, body, hashlib.sha256).hexdigest()
         assert str(json.loads(body)["timestamp"]) == headers[TIMESTAMP_HEADER]

@@ -8,7 +8,13 @@ import pytest
 from pydantic import ValidationError
 
 from shared.contract import (
-    MatchRequested, MatchResponded, ProfileChanged, ProfileContent, ProfileRejected, ProfileWithdrawn, ProgramConfigured,
+    MatchRequested,
+    MatchResponded,
+    ProfileChanged,
+    ProfileContent,
+    ProfileRejected,
+    ProfileWithdrawn,
+    ProgramConfigured,
 )
 from shared.contract import limits as L
 from shared.contract.schemas import write_schemas

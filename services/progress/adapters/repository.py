@@ -8,7 +8,14 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.progress.domain import (
-    CheckIn, Flag, Goal, Partnership, PartnershipStatus, PlannedSession, Thresholds, as_utc,
+    CheckIn,
+    Flag,
+    Goal,
+    Partnership,
+    PartnershipStatus,
+    PlannedSession,
+    Thresholds,
+    as_utc,
 )
 from shared.store import Tx
 

@@ -20,7 +20,15 @@ from typing import Any
 from services.progress.domain.balance import ledger
 from services.progress.domain.flags import findings
 from services.progress.domain.records import (
-    CheckIn, CheckInRefused, Flag, Goal, IllegalTransition, PartnershipStatus, PlannedSession, Thresholds, as_utc,
+    CheckIn,
+    CheckInRefused,
+    Flag,
+    Goal,
+    IllegalTransition,
+    PartnershipStatus,
+    PlannedSession,
+    Thresholds,
+    as_utc,
 )
 from shared.contract import limits as L
 from shared.contract.envelope import Event

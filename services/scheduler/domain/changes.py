@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 
-from shared.availability import WEEKDAYS, Interval, window_on
-from shared.contract.timefmt import zone_of
 from services.scheduler.domain.model import Participant, WindowTuple
 from services.scheduler.domain.slots import GRID, availability, best_slot, grid_ceil, week_overlap
+from shared.availability import WEEKDAYS, Interval, window_on
+from shared.contract.timefmt import zone_of
 
 _DAY = timedelta(days=1)
 _SECOND = timedelta(seconds=1)

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 from icalendar import Calendar, Event
 
+from services.scheduler.domain.model import as_utc
 from shared.calendar_identity import occurrences, rdates, series_uid
 from shared.contract.events import Session
-from services.scheduler.domain.model import as_utc
 
 PRODID = "-//Reciprocal//Scheduler//EN"
 

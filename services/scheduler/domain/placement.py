@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from shared.availability import Interval, fits, free, local_instant
-from shared.contract.timefmt import zone_of
 from services.scheduler.domain.model import Participant
 from services.scheduler.domain.slots import best_slot, grid_ceil, week_overlap
 from services.scheduler.domain.weeks import week_span
+from shared.availability import Interval, fits, free, local_instant
+from shared.contract.timefmt import zone_of
 
 WeeklyKey = tuple[int, int]  # (weekday 0-6, minutes after midnight) in A's zone
 

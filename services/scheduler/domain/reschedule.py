@@ -5,14 +5,20 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from shared.contract.events import Session
-from shared.contract.timefmt import zone_of
 from services.scheduler.domain.model import Participant, SeriesPlan, as_utc
 from services.scheduler.domain.series import (
-    Scheduled, Unschedulable, local_time, place_all, plan_series, sessions_for, shared_mode,
+    Scheduled,
+    Unschedulable,
+    local_time,
+    place_all,
+    plan_series,
+    sessions_for,
+    shared_mode,
 )
 from services.scheduler.domain.suggest import no_overlap
 from services.scheduler.domain.weeks import CADENCE_WEEKS, monday_of, series_numbers, week_monday, week_span
+from shared.contract.events import Session
+from shared.contract.timefmt import zone_of
 
 
 @dataclass(frozen=True)

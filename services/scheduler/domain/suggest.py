@@ -3,13 +3,13 @@
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from shared.availability import WEEKDAYS, Interval, intersection
-from shared.contract.timefmt import zone_of
 from services.scheduler.domain.changes import Ranked, best_change
 from services.scheduler.domain.model import Participant
 from services.scheduler.domain.slots import availability
+from shared.availability import WEEKDAYS, Interval, intersection
+from shared.contract.timefmt import zone_of
 
-DAY_NAMES = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")))
+DAY_NAMES = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"), strict=True))
 REMOTE_MODES = ("video", "phone", "chat")
 
 

@@ -3,8 +3,8 @@ from dataclasses import replace
 import pytest
 
 from services.matcher.domain import harmonic_mean, score_pair, value
-from shared.availability import Overlap
 from services.matcher.domain.scoring import MAX_BONUS
+from shared.availability import Overlap
 
 
 def test_value_weighs_priority_and_level(make):

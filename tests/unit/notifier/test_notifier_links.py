@@ -8,7 +8,14 @@ import pytest
 from conftest import ANA, BO, ORG, PAIR
 
 from services.notifier.domain.links import (
-    DECLINE_REASONS, ExpiredLink, InvalidAnswer, LinkClaims, LinkIssuer, LinkSigner, Purpose, TamperedLink,
+    DECLINE_REASONS,
+    ExpiredLink,
+    InvalidAnswer,
+    LinkClaims,
+    LinkIssuer,
+    LinkSigner,
+    Purpose,
+    TamperedLink,
     answer_event,
 )
 from shared.contract import EndRequested, MatchResponded, SessionCheckedIn

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
-from progress_testkit import A, B, DEFAULTS, NOW, check, kinds, partnership, series
+from progress_testkit import DEFAULTS, NOW, A, B, check, kinds, partnership, series
+
 from services.progress.domain import Thresholds, ledger
 
 AB, BA = (A, B), (B, A)

@@ -1,4 +1,5 @@
-from progress_testkit import A, B, BEN_GOALS, NOW, check, kinds, partnership, series
+from progress_testkit import BEN_GOALS, NOW, A, B, check, kinds, partnership, series
+
 from services.progress.domain import PERSISTENT_AFTER_SESSIONS, Thresholds, ledger, persistent_flags
 
 AB, BA = (A, B), (B, A)

@@ -1,9 +1,12 @@
 from datetime import UTC, datetime, timedelta, timezone
 
-from shared.contract.events import DEFAULT_GROUND_RULES, ProfileChanged, ProgramConfigured
 from services.scheduler.domain import (
-    Participant, SeriesPlan, participant_from_profile, plan_from_program,
+    Participant,
+    SeriesPlan,
+    participant_from_profile,
+    plan_from_program,
 )
+from shared.contract.events import DEFAULT_GROUND_RULES, ProfileChanged, ProgramConfigured
 
 
 def profile() -> ProfileChanged:

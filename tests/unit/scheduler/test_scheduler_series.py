@@ -2,13 +2,18 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-
-from shared.contract.events import DEFAULT_GROUND_RULES, Session, Teaching
-from services.scheduler.domain import (
-    Scheduled, Unschedulable, first_monday, plan_series, session_count, session_id, shared_mode,
-)
-
 from scheduler_testkit import inside, person, plan, utc
+
+from services.scheduler.domain import (
+    Scheduled,
+    Unschedulable,
+    first_monday,
+    plan_series,
+    session_count,
+    session_id,
+    shared_mode,
+)
+from shared.contract.events import DEFAULT_GROUND_RULES, Session, Teaching
 
 NOW = utc(2027, 1, 6, 15, 30)  # a Wednesday
 PRIYA = person("p-priya", "Priya", "Asia/Kolkata", ("tue", "18:00", "21:00"), ("thu", "18:00", "21:00"),
