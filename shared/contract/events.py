@@ -10,6 +10,8 @@ from pydantic_core import CoreSchema
 from shared.contract import limits as L
 from shared.contract.envelope import Event
 from shared.contract.profile import (
+    DEFAULT_CHANNELS,
+    DEFAULT_MEETING_MODES,
     CareerStage,
     Channel,
     MeetingMode,
@@ -126,11 +128,11 @@ class ProfileFields(Part):
     offers: list[Offer] = Field(default_factory=list)
     wants: list[Want] = Field(default_factory=list)
     interests: list[str] = Field(default_factory=list)
-    meeting_modes: list[MeetingMode] = Field(default_factory=lambda: ["video"])
+    meeting_modes: list[MeetingMode] = Field(default_factory=lambda: list(DEFAULT_MEETING_MODES))
     availability: list[Window] = Field(default_factory=list)
     max_partners: int = 1
     channels: list[Channel] = Field(
-        default_factory=lambda: ["email", "inbox"], description="Notification channels the person wants."
+        default_factory=lambda: list(DEFAULT_CHANNELS), description="Notification channels the person wants."
     )
     webhook_url: str | None = None
 

@@ -16,7 +16,16 @@ service. Time and zone parsing is `shared.contract.timefmt`'s.
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from shared.contract import limits as L
@@ -26,6 +35,8 @@ from shared.contract.timefmt import HHMM_PATTERN, minutes_of, zone_of
 CareerStage = Literal["early", "mid", "senior", "executive"]
 MeetingMode = Literal["in_person", "video", "phone", "chat"]
 Channel = Literal["email", "webhook", "inbox"]
+DEFAULT_MEETING_MODES: tuple[MeetingMode, ...] = ("video",)
+DEFAULT_CHANNELS: tuple[Channel, ...] = ("email", "inbox")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 NONBLANK = r"\S"
@@ -76,9 +87,10 @@ class WantContent(Content):
 
     @field_validator("goal", mode="wrap")
     @classmethod
-    def _goal_given(cls, goal: Any, handler: Any, info: ValidationInfo) -> str:
+    def _goal_given(cls, goal: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> str:
         try:
-            return handler(goal)
+            given: str = handler(goal)
+            return given
         except ValidationError as exc:
             if any(e["type"] == "string_too_long" for e in exc.errors()):
                 raise
@@ -124,14 +136,14 @@ class ProfileContent(Content):
         default_factory=list, max_length=L.INTERESTS_MAX
     )
     meeting_modes: list[MeetingMode] = Field(
-        default_factory=lambda: ["video"], min_length=1, max_length=L.MEETING_MODES_MAX
+        default_factory=lambda: list(DEFAULT_MEETING_MODES), min_length=1, max_length=L.MEETING_MODES_MAX
     )
     availability: list[WindowContent] = Field(
         min_length=1, max_length=L.WINDOWS_MAX, description="Weekly windows in the person's own time zone."
     )
     max_partners: int = Field(default=1, ge=L.PARTNERS_MIN, le=L.PARTNERS_MAX)
     channels: list[Channel] = Field(
-        default_factory=lambda: ["email", "inbox"], max_length=L.CHANNELS_MAX,
+        default_factory=lambda: list(DEFAULT_CHANNELS), max_length=L.CHANNELS_MAX,
         description="Notification channels the person wants.",
     )
     webhook_url: str | None = Field(

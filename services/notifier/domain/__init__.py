@@ -10,7 +10,7 @@ from services.notifier.domain.deliveries import (
     suppression,
 )
 from services.notifier.domain.inbox import decode_cursor, encode_cursor
-from services.notifier.domain.invites import schedule_invite, series_uid
+from services.notifier.domain.invites import schedule_invite
 from services.notifier.domain.messages import Background, recipients, render
 from services.notifier.domain.model import (
     DEFAULT_CHANNELS,
@@ -32,6 +32,7 @@ from services.notifier.domain.webhooks import (
     verify,
     webhook_payload,
 )
+from shared.calendar_identity import series_uid
 
 __all__ = [
     "DEFAULT_CHANNELS",

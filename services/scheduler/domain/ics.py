@@ -49,7 +49,7 @@ def sessions_calendar(person_id: str, display_name: str, series: Iterable[FeedSe
             components.append((occurrence.session.starts_at, uid, event))
     for *_, event in sorted(components, key=lambda c: c[:2]):
         calendar.add_component(event)
-    return calendar.to_ical()
+    return bytes(calendar.to_ical())
 
 
 def _event(uid: str, session: Session, summary: str, sequence: int, stamp: datetime) -> Event:

@@ -50,8 +50,8 @@ def reschedule_result(existing: list[Session], a: Participant, b: Participant, p
     if not existing:
         if match_id is None:
             raise ValueError("reschedule needs the existing sessions or the match_id")
-        fresh = plan_series(match_id, a, b, plan, now=now, a_teaches_b=a_teaches_b, b_teaches_a=b_teaches_a)
-        return Rescheduled(fresh.sessions) if isinstance(fresh, Scheduled) else Rescheduled([], fresh)
+        planned = plan_series(match_id, a, b, plan, now=now, a_teaches_b=a_teaches_b, b_teaches_a=b_teaches_a)
+        return Rescheduled(planned.sessions) if isinstance(planned, Scheduled) else Rescheduled([], planned)
     now = as_utc(now)
     match_id = match_id or existing[0].session_id.rsplit("-s", 1)[0]
     past = [s for s in existing if s.starts_at <= now]
