@@ -12,6 +12,7 @@ import time
 import uuid
 from collections import defaultdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 from pymongo import AsyncMongoClient
@@ -29,8 +30,8 @@ RETRY_AFTER_S = 3
 
 
 class Receiver(BaseHTTPRequestHandler):
-    calls: dict[str, list[tuple[float, dict[str, str], bytes]]] = defaultdict(list)
-    answers = {
+    calls: ClassVar[dict[str, list[tuple[float, dict[str, str], bytes]]]] = defaultdict(list)
+    answers: ClassVar[dict[str, list[tuple[int, dict[str, str]]]]] = {
         "/ok": [(200, {})],
         "/flaky": [(503, {"Retry-After": str(RETRY_AFTER_S)})] * 2 + [(200, {})],
         "/gone": [(410, {})],
