@@ -111,7 +111,8 @@ def main() -> None:
         rows.append(run(n, args.changes, baseline_trials=max(3, min(30, 300_000 // n))))
         print(rows[-1], flush=True)
     print(table(["pool", "index build s", "changes timed", "median ms (upsert + query)", "p95 ms", "p99 ms",
-                 f"max ms after {WARM_UP}", "max ms (cold first queries)", "median upsert ms", "amortised rebuild ms", "median ms (pairwise Python)", "speed-up",
+                 f"max ms after {WARM_UP}", "max ms (cold first queries)", "median upsert ms", "amortised rebuild ms",
+                 "median ms (pairwise Python)", "speed-up",
                  "partner found", "same partner as pairwise"], rows))
 
 

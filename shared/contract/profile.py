@@ -59,7 +59,9 @@ Ref = Annotated[str, Field(max_length=L.ID_MAX)]
 Tag = Annotated[str, Field(max_length=L.LANGUAGE_MAX)]
 ClockTime = Annotated[str, Field(pattern=HHMM_PATTERN, description="HH:MM (00:00 to 24:00) in the person's own zone.")]
 TimeZone = Annotated[
-    str, Field(max_length=L.TIMEZONE_MAX, description="IANA time zone, e.g. Europe/London."), AfterValidator(_known_zone)
+    str,
+    Field(max_length=L.TIMEZONE_MAX, description="IANA time zone, e.g. Europe/London."),
+    AfterValidator(_known_zone),
 ]
 
 
@@ -83,7 +85,9 @@ class WantContent(Content):
         min_length=1, max_length=L.GOAL_MAX, pattern=NONBLANK, examples=["lead my first team meeting"],
         description="The concrete goal this want serves; session agendas are built from it.",
     )
-    priority: int = Field(default=2, ge=L.PRIORITY_MIN, le=L.PRIORITY_MAX, description="1 (nice to have) to 3 (must have).")
+    priority: int = Field(
+        default=2, ge=L.PRIORITY_MIN, le=L.PRIORITY_MAX, description="1 (nice to have) to 3 (must have)."
+    )
 
     @field_validator("goal", mode="wrap")
     @classmethod

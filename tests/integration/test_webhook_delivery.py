@@ -86,8 +86,11 @@ async def test_webhooks_are_signed_retried_and_failures_reported(stack, receiver
         def mine(t: Tap, topic: str) -> list[dict]:
             return [n for n in of_org(t.events(topic), ORG) if n["cause_event_id"] in causes]
 
-        await tap.wait_for(lambda t: len(mine(t, "notifications.sent")) == 4 and len(mine(t, "notifications.failed")) == 2,
-                           what="4 webhooks sent and 2 failed", timeout=60)
+        await tap.wait_for(
+            lambda t: len(mine(t, "notifications.sent")) == 4 and len(mine(t, "notifications.failed")) == 2,
+            what="4 webhooks sent and 2 failed",
+            timeout=60,
+        )
     calls = {name: Receiver.calls[f"/{run}/{name}"] for name in people}
     assert [len(calls[name]) for name in ("ok", "flaky", "gone", "moved")] == [3, 3, 1, 1]
     assert len({headers[IDEMPOTENCY_HEADER] for _, headers, _ in calls["flaky"]}) == 1
@@ -122,8 +125,7 @@ async def test_a_person_who_withdraws_while_a_webhook_waits_for_a_retry_gets_not
                 break
             await asyncio.sleep(0.1)
         assert len(busy) == 1, "the first attempt did not reach the receiver"
-        await fe.publish("profiles.changed",
-                         ProfileChanged(**leaver, version=2, active=False).model_dump(mode="json"))
+        await fe.publish("profiles.changed", ProfileChanged(**leaver, version=2, active=False).model_dump(mode="json"))
         query = {"cause_event_id": cause, "person_id": leaver["person_id"]}
         for _ in range(300):
             doc = await deliveries.find_one(query)

@@ -128,7 +128,9 @@ def _teachings(items: list[Teaching]) -> list[dict[str, str]]:
 TENSES = {"match_declined": "conditional", "match_withdrawn": "conditional", "partnership_ended": "past"}
 
 
-def _match(event: MatchProposed | MatchOutcome, recipient: Contact, contacts: Mapping[str, Contact], kind: str) -> _Draft:
+def _match(
+    event: MatchProposed | MatchOutcome, recipient: Contact, contacts: Mapping[str, Contact], kind: str
+) -> _Draft:
     partner_id, partner = _partner(event, recipient, contacts)
     you_teach, you_learn = _sides(event, recipient)
     context = {
@@ -209,11 +211,15 @@ def _session_numbers(sessions: list[Session], person_id: str, role: str) -> list
 
 
 def _schedule(
-    event: ScheduleCreated | ScheduleUpdated, recipient: Contact, contacts: Mapping[str, Contact], background: Background
+    event: ScheduleCreated | ScheduleUpdated,
+    recipient: Contact,
+    contacts: Mapping[str, Contact],
+    background: Background,
 ) -> _Draft:
     partner_id, partner = _partner(event, recipient, contacts)
     cancelled = isinstance(event, ScheduleUpdated) and event.cancelled
-    kind = "schedule_cancelled" if cancelled else ("schedule_updated" if isinstance(event, ScheduleUpdated) else "schedule_created")
+    updated = isinstance(event, ScheduleUpdated)
+    kind = "schedule_cancelled" if cancelled else ("schedule_updated" if updated else "schedule_created")
     sessions = sorted(event.sessions, key=lambda s: (s.starts_at, s.number))
     context: dict[str, Any] = {
         "partner": partner,
@@ -245,7 +251,9 @@ def _schedule(
     end_link = None
     if background.links and not cancelled:
         last_end = max((s.ends_at for s in sessions), default=event.occurred_at)
-        end_link = background.links.end(event.org_id, recipient.person_id, event.match_id, max(last_end, event.occurred_at))
+        end_link = background.links.end(
+            event.org_id, recipient.person_id, event.match_id, max(last_end, event.occurred_at)
+        )
         data["links"] = {"end": end_link}
     context["end_link"] = end_link
     if cancelled or sessions:
@@ -262,7 +270,8 @@ def _unschedulable(
 ) -> _Draft:
     partner_id, partner = _partner(event, recipient, contacts)
     context = {"partner": partner, "match_id": event.match_id, "reason": event.reason, "suggestion": event.suggestion}
-    data = {"match_id": event.match_id, "partner_id": partner_id, "reason": event.reason, "suggestion": event.suggestion}
+    data = {"match_id": event.match_id, "partner_id": partner_id, "reason": event.reason,
+            "suggestion": event.suggestion}
     return _Draft("schedule_unschedulable", context, data)
 
 
@@ -331,8 +340,10 @@ def _flagged(
         end_link = background.links.end(event.org_id, recipient.person_id, event.match_id, event.occurred_at)
     context = {"partner": partner, "match_id": event.match_id, "flag": event.kind, "swapped": neglected is not None,
                "you_teach_next": you_teach_next, "goals": list(event.neglected_goals), "end_link": end_link}
-    data: dict[str, Any] = {"match_id": event.match_id, "program_id": event.program_id, "partner_id": partner_id, "flag": event.kind,
-            "next_teacher": neglected.teacher if neglected else None, "goals": list(event.neglected_goals)}
+    data: dict[str, Any] = {
+        "match_id": event.match_id, "program_id": event.program_id, "partner_id": partner_id, "flag": event.kind,
+        "next_teacher": neglected.teacher if neglected else None, "goals": list(event.neglected_goals),
+    }
     if end_link:
         data["links"] = {"end": end_link}
     return _Draft(f"partnership_{event.kind}", context, data)

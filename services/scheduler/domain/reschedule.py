@@ -42,7 +42,8 @@ def reschedule_result(existing: list[Session], a: Participant, b: Participant, p
     """Past sessions (starts_at <= now) stay exactly as they were. Every future session is placed
     again in its own week (weeks are UTC, so a time-zone change cannot move or drop one): it keeps
     its time while that still fits both people's availability, and always keeps its number,
-    session_id, direction and agenda (a session swapped to a neglected direction stays swapped). A week with no shared slot any more keeps the session's time, flagged. If no future session fits
+    session_id, direction and agenda (a session swapped to a neglected direction stays swapped). A
+    week with no shared slot any more keeps the session's time, flagged. If no future session fits
     at all, `lost` says why and what would help. Unchanged inputs give identical sessions.
 
     Pass a and b in the match's order (person_a, person_b) and, when `existing` may be empty (a

@@ -135,7 +135,8 @@ def test_learner_without_any_goal_still_gets_an_agenda():
 
 
 def test_teachings_given_as_dicts_or_tuples():
-    as_dicts = schedule(a_teaches_b=[t.model_dump() for t in A_TEACHES_B], b_teaches_a=[(t.skill, t.goal) for t in B_TEACHES_A])
+    as_dicts = schedule(a_teaches_b=[t.model_dump() for t in A_TEACHES_B],
+                        b_teaches_a=[(t.skill, t.goal) for t in B_TEACHES_A])
     assert [s.agenda for s in as_dicts.sessions] == [s.agenda for s in schedule().sessions]
 
 
