@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo lint test unit integration benchmark schemas clean
+.PHONY: demo lint test unit integration benchmark schemas clean faults
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,3 +39,9 @@ schemas: $(STAMP)
 
 clean:
 	rm -rf $(VENV) *.egg-info
+
+# The full fault suite (docs/reliability.md): kill -9 of every service, outbox crash windows, replays,
+# poison, replicas, database failpoints, generated bad events, oversize and cross-tenant events.
+# `make test` runs only its smoke part. Nightly: .ci/nightly.
+faults: $(STAMP)
+	RECIPROCAL_FAULTS=full $(BIN)/python -m pytest -q -p no:cacheprovider tests/faults

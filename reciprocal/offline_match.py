@@ -144,7 +144,7 @@ def match_people(
 ) -> dict[str, Any]:
     """Optimise `people` for `program` and return the JSON document `reciprocal match` prints."""
     candidates = candidate_graph(people, program, now=now)
-    result = solve(candidates, exact=exact, now=now)
+    result = solve(candidates, exact=exact)
     weight = {(a, b): w for a, b, w in result.graph}
     pairs = []
     for s in result.pairs:

@@ -1,9 +1,11 @@
-"""Kafka plumbing: the broker, consumer options, topic creation, raw publishing and the dead-letter middleware."""
+"""Kafka plumbing: the broker, consumer options, topic creation, raw publishing, the two consumer lanes
+(interactive, one message at a time; bulk, in batches) and the dead letters."""
 
 import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -28,11 +30,11 @@ from pydantic import ValidationError
 from tenacity import AsyncRetrying, retry_if_not_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from shared.contract import Event
-from shared.contract.topics import all_topic_names, dlq_topic
+from shared.contract.topics import all_topic_names, dlq_topic, is_interactive
 from shared.metrics import PlumbingMetrics
 from shared.outbox import PublishOutcome, Unpublishable
 from shared.settings import ServiceSettings
-from shared.store import AlreadyProcessed, DeadLetterLog
+from shared.store import CAUSE_TRACES, AlreadyProcessed, DeadLetterLog
 
 log = structlog.get_logger()
 tracer = trace.get_tracer("reciprocal.messaging")
@@ -136,38 +138,122 @@ async def create_topics(bootstrap: str, partitions: int = 3, names: list[str] | 
 Handler = Callable[[Any], Awaitable[None]]
 
 
-async def _raw_body(msg: Any) -> bytes:
+@dataclass(frozen=True)
+class Batched:
+    """A handler that takes several events of one topic at once, in offset order per partition, and
+    applies them in one unit of work (`UnitOfWork.run_batch`). It also gets one-event batches: when a
+    batch fails, and on the interactive lane."""
+
+    handle: Callable[[list[Any]], Awaitable[None]]
+
+
+AnyHandler = Handler | Batched
+
+
+async def _raw_body(msg: Any) -> Any:
     return msg.body
 
 
 def event_router(
-    settings: ServiceSettings, handlers: Mapping[type[Event], Handler], metrics: PlumbingMetrics | None = None
+    settings: ServiceSettings, handlers: Mapping[type[Event], AnyHandler], ingress: "Ingress",
+    metrics: PlumbingMetrics | None = None,
 ) -> KafkaRouter:
-    """One consumer for all of a service's topics (one group join), dispatching on the topic.
+    """Two consumers in the service's group, dispatching on the topic: one for the interactive topics
+    (a person waits on them), one message at a time, and one for the bulk topics, in batches, so a
+    bulk backlog never delays a click.
 
     The topic decides the model, so `event_type` may be omitted by a frontend but never contradict it.
     """
     by_topic = {model.topic(): (model, handle) for model, handle in handlers.items()}
+    interactive = [t for t in by_topic if is_interactive(t)]
+    bulk = [t for t in by_topic if not is_interactive(t)]
     router = KafkaRouter()
 
-    @router.subscriber(*by_topic, decoder=_raw_body, include_in_schema=False, **consumer_options(settings))
-    async def consume(msg: KafkaMessage) -> None:
-        record = msg.raw_message
-        model, handle = by_topic[record.topic]
+    def observe(topic: str, seconds: float, count: int = 1) -> None:
+        if metrics:
+            for _ in range(count):  # per event, so that the histogram's count stays a count of events
+                metrics.handler_seconds.labels(topic).observe(seconds / count)
+
+    async def handle_one(record: Any, event: Event) -> None:
+        _, handle = by_topic[record.topic]
         started = time.perf_counter()
-        # The producer's trace (W3C headers) continues here and into the events this one causes.
-        parent = propagate.extract({k: v.decode(errors="replace") for k, v in record.headers or ()})
         try:
             with tracer.start_as_current_span(
-                f"{record.topic} process", context=parent, kind=SpanKind.CONSUMER,
+                f"{record.topic} process", context=trace_context_of(record), kind=SpanKind.CONSUMER,
                 attributes={"messaging.system": "kafka", "messaging.destination.name": record.topic},
             ):
-                await handle(model.model_validate_json(msg.body))
+                await (handle.handle([event]) if isinstance(handle, Batched) else handle(event))
         finally:
-            if metrics:
-                metrics.handler_seconds.labels(record.topic).observe(time.perf_counter() - started)
+            observe(record.topic, time.perf_counter() - started)
+
+    async def parse_and_handle(record: Any) -> None:
+        await handle_one(record, by_topic[record.topic][0].model_validate_json(record.value or b""))
+
+    if interactive:
+        @router.subscriber(*interactive, decoder=_raw_body, include_in_schema=False, **consumer_options(settings))
+        async def consume(msg: KafkaMessage) -> None:
+            await parse_and_handle(msg.raw_message)
+
+    async def consume_topic(topic: str, records: list[Any]) -> None:
+        model, handle = by_topic[topic]
+        if not isinstance(handle, Batched):
+            for record in records:
+                await ingress.guarded(record, lambda record=record: parse_and_handle(record))
+            return
+        accepted: list[tuple[Any, Event]] = []
+        for record in records:
+            if await ingress.refused_oversize(record):
+                continue
+            try:
+                accepted.append((record, model.model_validate_json(record.value or b"")))
+            except ValidationError as exc:
+                await ingress.refuse_invalid(record, exc)
+        if not accepted:
+            return
+        events = [event for _, event in accepted]
+        started = time.perf_counter()
+        token = CAUSE_TRACES.set({str(e.event_id): trace_context_of(r) for r, e in accepted})
+        try:
+            with tracer.start_as_current_span(
+                f"{topic} process", kind=SpanKind.CONSUMER,
+                links=links_to(r for r, _ in accepted),
+                attributes={"messaging.system": "kafka", "messaging.destination.name": topic,
+                            "messaging.batch.message_count": len(events)},
+            ):
+                await handle.handle(events)
+            observe(topic, time.perf_counter() - started, len(events))
+            return
+        except Exception as exc:
+            log.warning("batch.failed_one_by_one", topic=topic, records=len(events), error_type=type(exc).__name__,
+                        error=str(exc)[:300])
+        finally:
+            CAUSE_TRACES.reset(token)
+        for record, event in accepted:  # today's path: bounded retries, then a dead letter of its own
+            await ingress.guarded(record, lambda record=record, event=event: handle_one(record, event))
+
+    if bulk:
+        @router.subscriber(
+            *bulk, batch=True, max_records=settings.batch_max_records, batch_timeout_ms=settings.batch_max_wait_ms,
+            decoder=_raw_body, include_in_schema=False, **consumer_options(settings),
+        )
+        async def consume_batch(msg: KafkaMessage) -> None:
+            by_record_topic: dict[str, list[Any]] = {}
+            for record in msg.raw_message:  # offset order within each partition
+                by_record_topic.setdefault(record.topic, []).append(record)
+            for topic, records in by_record_topic.items():
+                await consume_topic(topic, records)
 
     return router
+
+
+def links_to(records: Iterable[Any]) -> list[trace.Link]:
+    spans = (trace.get_current_span(trace_context_of(r)).get_span_context() for r in records)
+    return [trace.Link(span) for span in spans if span.is_valid]
+
+
+def trace_context_of(record: Any) -> Any:
+    """The producer's trace (W3C headers): it continues here and into the events this one causes."""
+    return propagate.extract({k: v.decode(errors="replace") for k, v in record.headers or ()})
 
 
 def classify(exc: BaseException, body: bytes) -> str:
@@ -189,10 +275,9 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:2000]
 
 
-def dead_letter_middleware(
-    settings: ServiceSettings, dead_letters: DeadLetterLog, metrics: PlumbingMetrics
-) -> type[BaseMiddleware]:
-    """Bounded retries with backoff, then `<topic>.dlq` with the original bytes and headers plus the reason.
+class Ingress:
+    """What happens to each consumed record that cannot be handled: bounded retries with backoff, then
+    `<topic>.dlq` with the original bytes and headers plus the reason.
 
     A message over `max_message_bytes` goes there at once, unparsed; invalid input is not retried.
     The message is committed once it is handled or dead-lettered; if even the dead-letter publish
@@ -201,73 +286,100 @@ def dead_letter_middleware(
     fails again it is not published to the DLQ a second time: a replay adds no dead letters.
     """
 
-    class DeadLetter(BaseMiddleware):
-        async def consume_scope(self, call_next: Any, msg: Any) -> Any:
-            record = msg.raw_message
-            size = record_size(record.key, record.value, record.headers or ())
-            if size > settings.max_message_bytes:
-                bound = bind_message_context(record, None)
-                try:
-                    await self._dead_letter(
-                        record, TOO_LARGE, f"{size} bytes; the limit is {settings.max_message_bytes}", 0
-                    )
-                finally:
-                    structlog.contextvars.unbind_contextvars(*bound)
-                return None
-            bound = bind_message_context(record, msg.body)
-            attempts = 0
-            try:
-                async for attempt in AsyncRetrying(
-                    stop=stop_after_attempt(settings.max_attempts),
-                    wait=wait_exponential_jitter(multiplier=settings.retry_initial_s, max=5),
-                    retry=retry_if_not_exception_type((ValidationError, AlreadyProcessed)),
-                    reraise=True,
-                ):
-                    with attempt:
-                        attempts += 1
-                        return await call_next(msg)
-            except AlreadyProcessed:
-                log.info("event.duplicate_skipped")
-                return None
-            except Exception as exc:
-                await self._dead_letter(record, classify(exc, record.value or b""), describe(exc), attempts)
-                return None
-            finally:
-                structlog.contextvars.unbind_contextvars(*bound)
+    def __init__(self, settings: ServiceSettings, dead_letters: DeadLetterLog, metrics: PlumbingMetrics) -> None:
+        self.settings = settings
+        self.dead_letters = dead_letters
+        self.metrics = metrics
+        self.broker: KafkaBroker | None = None  # set by make_broker
 
-        async def _dead_letter(self, record: Any, reason: str, message: str, attempts: int) -> None:
-            fingerprint = DeadLetterLog.fingerprint(record.topic, record.key, record.value)
-            about = {"topic": record.topic, "error_type": reason, "consumer_group": settings.group_id,
-                     "partition": record.partition, "offset": record.offset}
-            if await dead_letters.seen(fingerprint):
-                await dead_letters.record(fingerprint, **about)
-                metrics.dead_letters_repeated.labels(record.topic, reason).inc()
-                log.warning("event.dead_letter_repeated", error_type=reason, error=message[:300], attempts=attempts)
-                return
-            value = record.value or b""
-            headers = {k: v.decode(errors="replace") for k, v in (record.headers or ())}
-            headers.update(
-                {
-                    "dlq-error-type": reason,
-                    "dlq-error-message": message,
-                    "dlq-consumer-group": settings.group_id,
-                    "dlq-attempts": str(attempts),
-                    "dlq-original-topic": record.topic,
-                    "dlq-original-partition": str(record.partition),
-                    "dlq-original-offset": str(record.offset),
-                }
-            )
-            if record_size(record.key, value, headers) > settings.kafka_max_request_bytes:
-                # Too large even for the DLQ: say where the original is instead of copying it.
-                headers["dlq-value-omitted-bytes"] = str(len(value))
-                value = b""
-            broker = self.context.get("broker")
-            await broker.publish(value, dlq_topic(record.topic), key=record.key, headers=headers)
-            await dead_letters.record(fingerprint, **about)
-            metrics.dead_lettered.labels(record.topic, reason).inc()
-            log.warning("event.dead_lettered", error_type=reason, error=message[:300], attempts=attempts)
+    async def refused_oversize(self, record: Any) -> bool:
+        """Dead-letters `record` unparsed if it is over the limit; whether it did."""
+        size = record_size(record.key, record.value, record.headers or ())
+        if size <= self.settings.max_message_bytes:
+            return False
+        bound = bind_message_context(record, None)
+        try:
+            await self.dead_letter(record, TOO_LARGE, f"{size} bytes; the limit is {self.settings.max_message_bytes}", 0)
+        finally:
+            structlog.contextvars.unbind_contextvars(*bound)
+        return True
 
-    return DeadLetter
+    async def refuse_invalid(self, record: Any, exc: ValidationError) -> None:
+        bound = bind_message_context(record, record.value)
+        try:
+            await self.dead_letter(record, classify(exc, record.value or b""), describe(exc), 1)
+        finally:
+            structlog.contextvars.unbind_contextvars(*bound)
+
+    async def guarded(self, record: Any, call: Callable[[], Awaitable[Any]]) -> Any:
+        """`call` (which handles `record`) with the retries, then the dead letter."""
+        if await self.refused_oversize(record):
+            return None
+        bound = bind_message_context(record, record.value)
+        attempts = 0
+        try:
+            async for attempt in AsyncRetrying(
+                stop=stop_after_attempt(self.settings.max_attempts),
+                wait=wait_exponential_jitter(multiplier=self.settings.retry_initial_s, max=5),
+                retry=retry_if_not_exception_type((ValidationError, AlreadyProcessed)),
+                reraise=True,
+            ):
+                with attempt:
+                    attempts += 1
+                    return await call()
+        except AlreadyProcessed:
+            log.info("event.duplicate_skipped")
+            return None
+        except Exception as exc:
+            await self.dead_letter(record, classify(exc, record.value or b""), describe(exc), attempts)
+            return None
+        finally:
+            structlog.contextvars.unbind_contextvars(*bound)
+
+    async def dead_letter(self, record: Any, reason: str, message: str, attempts: int) -> None:
+        settings, metrics = self.settings, self.metrics
+        fingerprint = DeadLetterLog.fingerprint(record.topic, record.key, record.value)
+        about = {"topic": record.topic, "error_type": reason, "consumer_group": settings.group_id,
+                 "partition": record.partition, "offset": record.offset}
+        if await self.dead_letters.seen(fingerprint):
+            await self.dead_letters.record(fingerprint, **about)
+            metrics.dead_letters_repeated.labels(record.topic, reason).inc()
+            log.warning("event.dead_letter_repeated", error_type=reason, error=message[:300], attempts=attempts)
+            return
+        value = record.value or b""
+        headers = {k: v.decode(errors="replace") for k, v in (record.headers or ())}
+        headers.update(
+            {
+                "dlq-error-type": reason,
+                "dlq-error-message": message,
+                "dlq-consumer-group": settings.group_id,
+                "dlq-attempts": str(attempts),
+                "dlq-original-topic": record.topic,
+                "dlq-original-partition": str(record.partition),
+                "dlq-original-offset": str(record.offset),
+            }
+        )
+        if record_size(record.key, value, headers) > settings.kafka_max_request_bytes:
+            # Too large even for the DLQ: say where the original is instead of copying it.
+            headers["dlq-value-omitted-bytes"] = str(len(value))
+            value = b""
+        assert self.broker is not None, "make_broker sets the broker"
+        await self.broker.publish(value, dlq_topic(record.topic), key=record.key, headers=headers)
+        await self.dead_letters.record(fingerprint, **about)
+        metrics.dead_lettered.labels(record.topic, reason).inc()
+        log.warning("event.dead_lettered", error_type=reason, error=message[:300], attempts=attempts)
+
+    def middleware(self) -> type[BaseMiddleware]:
+        """Guards each message of a one-at-a-time subscriber; a batch subscriber guards its records itself."""
+        ingress = self
+
+        class DeadLetter(BaseMiddleware):
+            async def consume_scope(self, call_next: Any, msg: Any) -> Any:
+                if isinstance(msg.raw_message, tuple):
+                    return await call_next(msg)
+                return await ingress.guarded(msg.raw_message, lambda: call_next(msg))
+
+        return DeadLetter
 
 
 def bind_message_context(record: Any, body: bytes | None) -> list[str]:
@@ -285,15 +397,14 @@ def bind_message_context(record: Any, body: bytes | None) -> list[str]:
     return list(fields)
 
 
-def make_broker(
-    settings: ServiceSettings, dead_letters: DeadLetterLog, metrics: PlumbingMetrics,
-    middlewares: tuple[Any, ...] = (),
-) -> KafkaBroker:
-    return KafkaBroker(
+def make_broker(settings: ServiceSettings, ingress: Ingress, middlewares: tuple[Any, ...] = ()) -> KafkaBroker:
+    broker = KafkaBroker(
         settings.kafka_bootstrap,
         client_id=f"reciprocal-{settings.service}",
-        middlewares=(*middlewares, dead_letter_middleware(settings, dead_letters, metrics)),
+        middlewares=(*middlewares, ingress.middleware()),
         # At or below the broker's own limit, so an oversize record fails here, before it is sent.
         max_request_size=settings.kafka_max_request_bytes,
         logger=None,
     )
+    ingress.broker = broker
+    return broker

@@ -21,7 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from shared.clock import Clock, configured_clock
 from shared.logging import configure_logging
 from shared.contract import Event
-from shared.messaging import Handler, consumer_options, event_router, make_broker, publish_many
+from shared.messaging import AnyHandler, Ingress, consumer_options, event_router, make_broker, publish_many
 from shared.metrics import PlumbingMetrics, plumbing_metrics
 from shared.outbox import OutboxRelay
 from shared.settings import ServiceSettings
@@ -50,7 +50,7 @@ class ServiceSpec:
     name: str
     description: str
     settings_cls: type[ServiceSettings]
-    consumers: Callable[[Context], Mapping[type[Event], Handler]]
+    consumers: Callable[[Context], Mapping[type[Event], AnyHandler]]
     publishes: tuple[type[Event], ...]
     http: Callable[[Context], APIRouter] | None = None
     setup: Callable[[Context], Awaitable[None]] | None = None
@@ -78,9 +78,8 @@ def build_context(spec: ServiceSpec, settings: ServiceSettings) -> Context:
     registry = CollectorRegistry()
     metrics = plumbing_metrics(registry)
     store = Store(settings.mongo_url, settings.database)
-    broker = make_broker(
-        settings, DeadLetterLog(store), metrics, (KafkaPrometheusMiddleware(registry=registry, app_name=spec.name),)
-    )
+    ingress = Ingress(settings, DeadLetterLog(store), metrics)
+    broker = make_broker(settings, ingress, (KafkaPrometheusMiddleware(registry=registry, app_name=spec.name),))
     relay = OutboxRelay(
         store, lambda docs: publish_many(broker, docs, settings.max_message_bytes),
         owner=settings.instance_id, poll_s=settings.outbox_poll_s, lease_s=settings.outbox_lease_s,
@@ -92,7 +91,7 @@ def build_context(spec: ServiceSpec, settings: ServiceSettings) -> Context:
         on_db_time=lambda topic, seconds: metrics.db_seconds.labels(topic).observe(seconds),
     )
     ctx = Context(settings, store, broker, relay, uow, registry, metrics, clock)
-    broker.include_router(event_router(settings, spec.consumers(ctx), metrics))
+    broker.include_router(event_router(settings, spec.consumers(ctx), ingress, metrics))
     return ctx
 
 

@@ -48,6 +48,14 @@ class ServiceSettings(BaseSettings):
     fetch_max_wait_ms: int = Field(
         default=20, ge=0, description="How long the broker may hold a consumer's fetch when nothing is there."
     )
+    batch_max_records: int = Field(
+        default=200, ge=1, description="Most records a batch handler takes in one transaction."
+    )
+    batch_max_wait_ms: int = Field(
+        default=20, ge=1,
+        description="How long a batch consumer waits for records when none are buffered (it never waits to fill "
+        "a batch: whatever has arrived is taken at once).",
+    )
 
     @model_validator(mode="after")
     def _dead_letters_fit(self) -> "ServiceSettings":

@@ -3,11 +3,13 @@ the processed-event ledger entry and the outbox together in one transaction."""
 
 import hashlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from opentelemetry import context as otel_context
 from opentelemetry import propagate
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -56,6 +58,10 @@ class Store:
         await self.client.close()
 
 
+CAUSE_TRACES: ContextVar[dict[str, otel_context.Context]] = ContextVar("cause_traces", default={})
+"""The trace context each consumed event of a batch arrived with, by event id (set by the consumer)."""
+
+
 @dataclass
 class Tx:
     """What a handler sees inside a unit of work: its database, the session, and emit()."""
@@ -64,18 +70,40 @@ class Tx:
     session: AsyncClientSession
     cause: Event | None
     emitted: list[Event] = field(default_factory=list)
+    trace_headers: list[dict[str, str]] = field(default_factory=list)
 
     def emit(self, event: Event) -> None:
+        """Queue `event` for the outbox, with the current trace (W3C traceparent), if any."""
+        headers: dict[str, str] = {}
+        propagate.inject(headers)
         self.emitted.append(event)
+        self.trace_headers.append(headers)
+
+    def each(self, causes: list[Event]) -> Iterator[Event]:
+        """The causes of a batch in order, each handled inside the trace it arrived with, so the events
+        it causes continue that trace."""
+        traces = CAUSE_TRACES.get()
+        for cause in causes:
+            trace_context = traces.get(str(cause.event_id))
+            if trace_context is None:  # not consumed in a batch: the current trace is its own
+                yield cause
+                continue
+            token = otel_context.attach(trace_context)
+            try:
+                yield cause
+            finally:
+                otel_context.detach(token)
+
+    def outbox_docs(self) -> list[dict[str, Any]]:
+        return [outbox_doc(e, h) for e, h in zip(self.emitted, self.trace_headers, strict=True)]
 
 
 class AlreadyProcessed(Exception):
     """This consumer has already applied this event; its effects must not happen twice."""
 
 
-def outbox_doc(event: Event) -> dict[str, Any]:
-    trace_headers: dict[str, str] = {}
-    propagate.inject(trace_headers)  # the current trace (W3C traceparent), if any: the relay publishes it later
+def outbox_doc(event: Event, trace_headers: dict[str, str]) -> dict[str, Any]:
+    """The outbox row; the relay publishes `trace_headers` with it later."""
     return {
         "event_id": str(event.event_id),
         "topic": topic_of(event),
@@ -120,7 +148,7 @@ class UnitOfWork:
                 await self._record(cause, session)
             result = await work(tx)
             if tx.emitted:
-                await self.store.db[OUTBOX].insert_many([outbox_doc(e) for e in tx.emitted], session=session)
+                await self.store.db[OUTBOX].insert_many(tx.outbox_docs(), session=session)
             return result
 
         started = time.perf_counter()
@@ -137,8 +165,67 @@ class UnitOfWork:
         self.on_commit()
         return result
 
+    async def run_batch(self, causes: list[Event], work: Callable[[Tx, list[Event]], Awaitable[T]]) -> T | None:
+        """Apply `work` to the causes this consumer has not applied yet, in one transaction with one
+        ledger read, one ledger `insert_many` and one outbox `insert_many`. `work` gets the new causes
+        in their given order (a cause repeated in the batch counts once); None when there were none.
+
+        An event that another transaction recorded meanwhile fails the whole transaction (the caller
+        then applies the causes one by one)."""
+        if not causes:
+            return None
+        topic = topic_of(causes[0])
+
+        async def transaction(session: AsyncClientSession) -> T | None:
+            fresh = await self._unprocessed(causes, session)
+            if not fresh:
+                return None
+            tx = Tx(self.store.db, session, None)
+            now = datetime.now(UTC)
+            await self.store.db[LEDGER].insert_many(
+                [{**self._key(c), "topic": topic_of(c), "processed_at": now} for c in fresh],
+                ordered=False, session=session,
+            )
+            result = await work(tx, fresh)
+            if tx.emitted:
+                await self.store.db[OUTBOX].insert_many(tx.outbox_docs(), session=session)
+            return result
+
+        started = time.perf_counter()
+        try:
+            async with self.store.client.start_session() as session:
+                result = await session.with_transaction(transaction)
+        finally:
+            share = (time.perf_counter() - started) / len(causes)
+            for _ in causes:  # per event, so that the histogram's count stays a count of events
+                self.on_db_time(topic, share)
+        self.on_commit()
+        return result
+
+    async def _unprocessed(self, causes: list[Event], session: AsyncClientSession) -> list[Event]:
+        ids = sorted({str(c.event_id) for c in causes})
+        org_ids = [None, *{c.org_id for c in causes}] if self.legacy_ledger else sorted({c.org_id for c in causes})
+        known = {
+            (d.get("org_id"), d["event_id"])
+            async for d in self.store.db[LEDGER].find(
+                {"consumer": self.consumer, "event_id": {"$in": ids}, "org_id": {"$in": org_ids}},
+                {"_id": 0, "org_id": 1, "event_id": 1}, session=session,
+            )
+        }
+        fresh: list[Event] = []
+        for cause in causes:
+            key = (cause.org_id, str(cause.event_id))
+            if key in known or (None, key[1]) in known:
+                continue
+            known.add(key)
+            fresh.append(cause)
+        return fresh
+
+    def _key(self, cause: Event) -> dict[str, Any]:
+        return {"consumer": self.consumer, "org_id": cause.org_id, "event_id": str(cause.event_id)}
+
     async def _record(self, cause: Event, session: AsyncClientSession) -> None:
-        key = {"consumer": self.consumer, "org_id": cause.org_id, "event_id": str(cause.event_id)}
+        key = self._key(cause)
         ledger = self.store.db[LEDGER]
         if self.legacy_ledger and await ledger.find_one({**key, "org_id": None}, {"_id": 1}, session=session):
             raise AlreadyProcessed(str(cause.event_id))

@@ -18,7 +18,7 @@ from fastapi import FastAPI
 
 from shared.contract import Event
 from shared.contract.topics import dlq_topic
-from shared.messaging import create_topics
+from shared.messaging import Batched, create_topics
 from shared.runtime import Context, ServiceSpec, create_app
 from shared.settings import ServiceSettings
 from shared.store import Tx
@@ -46,6 +46,9 @@ class Probe:
     database: str = field(default_factory=lambda: f"probe_{uuid.uuid4().hex[:8]}")
     broken: set[str] = field(default_factory=set)
     handled: list[str] = field(default_factory=list)
+    batched: bool = False
+    """Consume as a batch handler (one unit of work per batch) instead of one event at a time."""
+    batches: list[list[str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.model = probe_event(self.topic)
@@ -76,7 +79,21 @@ class Probe:
 
                 await ctx.uow.run(event, work)
 
-            return {self.model: handle}
+            async def handle_batch(events: list[Any]) -> None:
+                self.batches.append([e.item for e in events])
+                self.handled.extend(e.item for e in events)
+                if self.broken & {e.item for e in events}:
+                    raise RuntimeError("the handler cannot take one of these yet")
+
+                async def work(tx: Tx, fresh: list[Any]) -> None:
+                    await tx.db[EFFECTS].insert_many([{"item": e.item} for e in fresh], session=tx.session)
+                    for event in tx.each(fresh):
+                        if event.echo:
+                            tx.emit(event.caused(self.echo_model, item=event.item))
+
+                await ctx.uow.run_batch(events, work)
+
+            return {self.model: Batched(handle_batch) if self.batched else handle}
 
         return ServiceSpec(name="probe", description="plumbing test probe", settings_cls=ServiceSettings,
                            consumers=consumers, publishes=())
@@ -100,6 +117,10 @@ class Probe:
                 await producer.send_and_wait(self.topic, value, key=key, headers=headers)
         finally:
             await producer.stop()
+
+    async def effects_in_order(self, app: FastAPI) -> list[str]:
+        docs = await app.state.ctx.store.db[EFFECTS].find({}).sort("_id", 1).to_list(None)
+        return [d["item"] for d in docs]
 
     async def effects(self, app: FastAPI) -> list[str]:
         docs = await app.state.ctx.store.db[EFFECTS].find({}).to_list(None)

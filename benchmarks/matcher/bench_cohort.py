@@ -13,7 +13,13 @@ baseline is `max_weight_matching` on the b-matching reduction of `bmatching` (no
 gadgets), in one piece; the reduction's graph is bigger than the candidate graph, so this is NOT a
 same-graph comparison.
 
+Before / after (`--against <commit>`): the domain package at that commit is loaded beside the
+current one (`_before.py`, from git, for this run only); each repeat times both on the same
+people, alternating which goes first, and both must build the same candidate graph (same edges,
+same weights) and reach the same objective.
+
     python -m benchmarks.matcher.bench_cohort [--sizes 1000 2000 5000 10000] [--secondary 1000 2000 5000]
+        [--against COMMIT]
 """
 
 import argparse
@@ -24,22 +30,54 @@ from dataclasses import replace
 import numpy as np
 import rustworkx as rx
 
+from benchmarks.matcher import _before
 from benchmarks.matcher._common import cohort, table, timed
+from services.matcher.domain import cohort as current
 from services.matcher.domain.bmatching import _component
-from services.matcher.domain.cohort import SCALE, candidate_graph, solve
+from services.matcher.domain.cohort import SCALE
+
+
+def _run(module, people, program, exact):
+    t0 = time.perf_counter()
+    graph = module.candidate_graph(people, program)
+    t1 = time.perf_counter()
+    result = module.solve(graph, exact=exact)
+    return graph, result, t1 - t0, time.perf_counter() - t1
 
 
 def ours(people, program, repeats: int, exact: bool | None = None):
     scoring, solving, result, graph = [], [], None, None
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        graph = candidate_graph(people, program)
-        t1 = time.perf_counter()
-        result = solve(graph, exact=exact)
-        t2 = time.perf_counter()
-        scoring.append(t1 - t0)
-        solving.append(t2 - t1)
+        graph, result, t_score, t_solve = _run(current, people, program, exact)
+        scoring.append(t_score)
+        solving.append(t_solve)
     return graph, result, statistics.median(scoring), statistics.median(solving)
+
+
+def before_after(n: int, repeats: int, before, optimum: bool = True) -> list[object]:
+    """Capacity 1, default mode: the commit `before` and this one on the same people, alternating."""
+    people, program = cohort(n)
+    people = [replace(p, max_partners=1) for p in people]
+    old_people = [_before.convert(p, before.Person) for p in people]
+    old_program = _before.convert(program, before.Program)
+    totals: dict[str, list[float]] = {"before": [], "after": []}
+    scoring: dict[str, list[float]] = {"before": [], "after": []}
+    got = {}
+    for rep in range(repeats):
+        sides = [("after", current, people, program), ("before", before.cohort, old_people, old_program)]
+        for name, module, who, prog in sides if rep % 2 == 0 else sides[::-1]:
+            graph, result, t_score, t_solve = _run(module, who, prog, None)
+            totals[name].append(t_score + t_solve)
+            scoring[name].append(t_score)
+            got[name] = (graph, result)
+    (g_new, r_new), (g_old, r_old) = got["after"], got["before"]
+    same_graph = np.array_equal(g_new.edges, g_old.edges) and np.array_equal(g_new.weights, g_old.weights)
+    t_rx, best = rustworkx_matching(g_new) if optimum else (float("nan"), float("nan"))
+    old_total, new_total = statistics.median(totals["before"]), statistics.median(totals["after"])
+    return [f"{n:,}", f"{len(g_new.edges):,}", r_new.mode, statistics.median(scoring["before"]),
+            statistics.median(scoring["after"]), old_total, new_total, f"{new_total / old_total:.2f}",
+            f"{r_old.objective / best:.6f}", f"{r_new.objective / best:.6f}", t_rx,
+            "yes" if same_graph and r_new.objective == r_old.objective else "NO"]
 
 
 def rustworkx_matching(graph) -> tuple[float, float]:
@@ -87,7 +125,22 @@ def main() -> None:
                         help="sizes for the capacity 1-3 table against the reduction (default: --sizes up to "
                              "5,000; the reduction at 10,000 takes minutes)")
     parser.add_argument("--repeats", type=int, default=3, help="runs of scoring + our solve (median)")
+    parser.add_argument("--no-optimum", action="store_true", help="with --against: skip rustworkx (both sides "
+                        "must build the same graph and objective anyway)")
+    parser.add_argument("--against", default=None, help="a commit whose matcher domain runs beside this one "
+                        "(then only the before/after table, capacity 1, at --sizes)")
     args = parser.parse_args()
+    if args.against:
+        before = _before.load(args.against)
+        head = ["people", "edges", "mode", f"scoring s before ({_before.resolve(args.against)})", "scoring s after",
+                "total s before", "total s after", "after ÷ before", "objective ÷ optimum before",
+                "objective ÷ optimum after", "rustworkx matching s", "same graph and objective"]
+        rows = []
+        for n in args.sizes:
+            rows.append(before_after(n, args.repeats, before, optimum=not args.no_optimum))
+            print(table(head, rows[-1:]).splitlines()[-1], flush=True)
+        print(table(head, rows))
+        return
     head = ["people", "edges", "our mode", "scoring s", "our solve s", "ours total s", "rustworkx matching s",
             "rustworkx total s", "rustworkx total ÷ ours", "our objective ÷ optimum", "ours ÷ LP bound", "coverage"]
     rows = []

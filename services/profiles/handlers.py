@@ -17,31 +17,46 @@ async def program_configured(event: ProgramConfigured, uow: UnitOfWork, repo: Pr
     await uow.run(event, work)
 
 
-async def profile_submitted(event: ProfileSubmitted, uow: UnitOfWork, repo: ProfileRepository, clock: Clock) -> None:
-    async def work(tx: Tx) -> None:
-        errors = check_profile(event)
-        if errors:
-            tx.emit(
-                event.caused(
-                    ProfileRejected,
-                    person_id=event.person_id,
-                    rejected_event_id=str(event.event_id),
-                    errors=errors,
-                    display_name=within(event.display_name, L.NAME_MAX),
-                    email=within(event.email, L.EMAIL_MAX),
-                )
-            )
-            return
-        before = await repo.get(event.org_id, event.person_id, tx)
-        after = snapshot(event)
-        changed = changed_fields(before["profile"] if before else None, after)
-        if before and before["active"] and not changed:
-            return
-        version = (before["version"] if before else 0) + 1
-        await repo.save(tx, _record(event.org_id, after, version, active=True, now=clock.now()))
-        tx.emit(event.caused(ProfileChanged, **after, version=version, changed_fields=changed, active=True))
+async def profiles_submitted(
+    events: list[ProfileSubmitted], uow: UnitOfWork, repo: ProfileRepository, clock: Clock
+) -> None:
+    """A batch of submissions in order: one read of the people it names (per tenant) and one bulk write."""
 
-    await uow.run(event, work)
+    async def work(tx: Tx, fresh: list[ProfileSubmitted]) -> None:
+        current = await repo.get_many(tx, [(e.org_id, e.person_id) for e in fresh])
+        changed: dict[tuple[str, str], dict] = {}
+        for event in tx.each(fresh):
+            key = (event.org_id, event.person_id)
+            record = submission(tx, event, current.get(key), clock.now())
+            if record is not None:
+                current[key] = changed[key] = record
+        await repo.save_many(tx, list(changed.values()))
+
+    await uow.run_batch(events, work)
+
+
+def submission(tx: Tx, event: ProfileSubmitted, before: dict | None, now: datetime) -> dict | None:
+    """Emit what one submission causes, given the person's current record; the new record, if any."""
+    errors = check_profile(event)
+    if errors:
+        tx.emit(
+            event.caused(
+                ProfileRejected,
+                person_id=event.person_id,
+                rejected_event_id=str(event.event_id),
+                errors=errors,
+                display_name=within(event.display_name, L.NAME_MAX),
+                email=within(event.email, L.EMAIL_MAX),
+            )
+        )
+        return None
+    after = snapshot(event)
+    changed = changed_fields(before["profile"] if before else None, after)
+    if before and before["active"] and not changed:
+        return None
+    version = (before["version"] if before else 0) + 1
+    tx.emit(event.caused(ProfileChanged, **after, version=version, changed_fields=changed, active=True))
+    return _record(event.org_id, after, version, active=True, now=now)
 
 
 async def profile_withdrawn(event: ProfileWithdrawn, uow: UnitOfWork, repo: ProfileRepository, clock: Clock) -> None:

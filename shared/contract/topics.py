@@ -1,4 +1,4 @@
-"""The topic registry: every topic, its event model and its partition count."""
+"""The topic registry: every topic, its event model, its partition count and its lane."""
 
 from dataclasses import dataclass
 
@@ -11,6 +11,8 @@ class Topic:
     name: str
     model: type[Event]
     partitions: int = 3
+    interactive: bool = False
+    """A person is waiting on it: consumed by a lane of its own, so a bulk backlog never delays it."""
 
     @property
     def key_field(self) -> str:
@@ -26,7 +28,13 @@ _MODELS: list[type[Event]] = [
     ev.EndRequested,
 ]
 
-TOPICS: dict[str, Topic] = {m.topic(): Topic(m.topic(), m) for m in _MODELS}
+_INTERACTIVE: set[type[Event]] = {ev.MatchResponded, ev.SessionCheckedIn, ev.EndRequested}
+
+TOPICS: dict[str, Topic] = {m.topic(): Topic(m.topic(), m, interactive=m in _INTERACTIVE) for m in _MODELS}
+
+
+def is_interactive(topic: str) -> bool:
+    return topic in TOPICS and TOPICS[topic].interactive
 
 
 def topic_of(event: Event) -> str:

@@ -11,7 +11,7 @@ import pytest
 from plumbing_probe import read_topic
 from prometheus_client import CollectorRegistry
 
-from shared.messaging import create_topics, make_broker, publish_many
+from shared.messaging import Ingress, create_topics, make_broker, publish_many
 from shared.metrics import plumbing_metrics
 from shared.outbox import OutboxRelay, Unpublishable
 from shared.settings import ServiceSettings
@@ -33,7 +33,7 @@ async def world(infrastructure):
     await store.ensure_plumbing_indexes()
     registry = CollectorRegistry()
     metrics = plumbing_metrics(registry)
-    broker = make_broker(settings, DeadLetterLog(store), metrics)
+    broker = make_broker(settings, Ingress(settings, DeadLetterLog(store), metrics))
     await broker.start()
     yield settings, topic, store, broker, metrics, registry.get_sample_value
     await broker.stop()

@@ -1,8 +1,8 @@
 """Whole-cohort optimisation: the assignment of maximum total score subject to capacities.
 
 The candidate graph has an edge for every eligible pair (all hard rules, capacity left on both
-sides) weighted by its score. Exact mode solves maximum-weight b-matching on the whole graph with
-blossom (`bmatching.max_weight_bmatching`). Fast mode (`bmatching.fast_bmatching`) solves the LP
+sides) weighted by its score: the kernel (`kernel.assess_block`) on blocks of the cohort against
+the rest. Exact mode solves maximum-weight b-matching on the whole graph with blossom (`bmatching.max_weight_bmatching`). Fast mode (`bmatching.fast_bmatching`) solves the LP
 relaxation, rounds it with a local exact repair and reports the LP bound as a certificate; when the
 bound proves the result optimal it says so. By default (`exact=None`) cohorts of up to
 `EXACT_UP_TO` participants are solved exactly and larger ones fast.
@@ -17,10 +17,9 @@ from typing import Any
 import numpy as np
 
 from services.matcher.domain.bmatching import FastSolution, fast_bmatching, max_weight_bmatching
+from services.matcher.domain.kernel import NO_CAPACITY, NO_LOAD, REASON_CODES, Codebook, Columns, assess, assess_block
 from services.matcher.domain.model import Person, Program
-from services.matcher.domain.rules import NO_CAPACITY, PREVIOUSLY_PAIRED
-from services.matcher.domain.scoring import Scored, score_pair
-from services.matcher.domain.vectors import Features
+from services.matcher.domain.scoring import Scored, explained
 
 SCALE = 10**9  # integer weights for the blossom solver
 EXACT_UP_TO = 2000  # participants; above this the default mode is fast
@@ -32,14 +31,19 @@ PARTNERS_TAKEN = "partners_taken"
 
 @dataclass(frozen=True)
 class CandidateGraph:
-    features: Features
+    columns: Columns  # row i: the i-th person by person_id
     edges: np.ndarray  # (m, 2) row indices, i < j
     weights: np.ndarray  # (m,) float scores
     capacity: np.ndarray  # per row: max_partners - load (0 for non-participants)
-    rejections: dict[int, Counter] = field(default_factory=dict)  # row -> rule code counts, degree-0 rows
+    blocked: np.ndarray  # Codebook.pair_keys of the pairs paired before
+    load: Mapping[str, int]  # open partnerships per person
+
+    @property
+    def ids(self) -> list[str]:
+        return [p.person_id for p in self.columns.people]
 
     def edge_list(self) -> list[tuple[str, str, float]]:
-        ids = self.features.ids
+        ids = self.ids
         return [(ids[i], ids[j], float(w)) for (i, j), w in zip(self.edges.tolist(), self.weights.tolist(),
                                                                  strict=True)]
 
@@ -87,39 +91,26 @@ def candidate_graph(
     program: Program,
     *,
     blocked_pairs: Collection[frozenset[str]] = frozenset(),
-    load: Mapping[str, int] = {},  # noqa: B006 - read only
+    load: Mapping[str, int] = NO_LOAD,
     now: datetime | None = None,
 ) -> CandidateGraph:
     people = sorted({p.person_id: p for p in pool}.values(), key=lambda p: p.person_id)
-    feats = Features(people, program, now=now)
-    n = len(feats)
-    used = np.array([load.get(pid, 0) for pid in feats.ids], dtype=np.int64)
-    capacity = np.where(feats.member, np.maximum(feats.max_partners - used, 0), 0)
-    blocked = _blocked_keys(blocked_pairs, feats.row, n)
-    cols = np.arange(n)
+    book = Codebook(program, now=now)
+    columns = Columns(book, people)
+    n = len(people)
+    used = np.array([load.get(p.person_id, 0) for p in people], dtype=np.int64)
+    capacity = np.where(columns.member[:n], np.maximum(columns.max_partners[:n] - used, 0), 0)
+    blocked = book.pair_keys(blocked_pairs)
     edge_parts, weight_parts = [], []
     for lo in range(0, n, BLOCK_ROWS):
         rows = np.arange(lo, min(lo + BLOCK_ROWS, n))
-        block = feats.block(rows)
-        ok = block.ok & (cols[None, :] > rows[:, None]) & (capacity[rows, None] > 0) & (capacity[None, :] > 0)
-        r, c = np.nonzero(ok)
-        i, j = rows[r], c
-        keep = ~np.isin(i * n + j, blocked) if len(blocked) else np.ones(len(i), dtype=bool)
-        edge_parts.append(np.stack([i[keep], j[keep]], axis=1))
-        weight_parts.append(block.score[r[keep], c[keep]])
+        block = assess_block(columns, rows, columns, np.arange(lo, n), load=load, blocked=blocked)
+        keep = block.eligible & (block.cols > block.rows)
+        edge_parts.append(np.stack([block.rows[keep], block.cols[keep]], axis=1))
+        weight_parts.append(block.score[keep])
     edges = np.concatenate(edge_parts) if edge_parts else np.zeros((0, 2), dtype=np.int64)
     weights = np.concatenate(weight_parts) if weight_parts else np.zeros(0)
-    return CandidateGraph(feats, edges.astype(np.int64), weights, capacity)
-
-
-def _blocked_keys(blocked_pairs: Collection[frozenset[str]], row: Mapping[str, int], n: int) -> np.ndarray:
-    keys = []
-    for pair in blocked_pairs:
-        ids = sorted(pair)
-        if len(ids) == 2 and ids[0] in row and ids[1] in row:
-            i, j = sorted((row[ids[0]], row[ids[1]]))
-            keys.append(i * n + j)
-    return np.array(keys, dtype=np.int64)
+    return CandidateGraph(columns, edges.astype(np.int64), weights, capacity, blocked, load)
 
 
 def optimise(
@@ -127,24 +118,17 @@ def optimise(
     program: Program,
     *,
     blocked_pairs: Collection[frozenset[str]] = frozenset(),
-    load: Mapping[str, int] = {},  # noqa: B006 - read only
+    load: Mapping[str, int] = NO_LOAD,
     exact: bool | None = None,
     now: datetime | None = None,
 ) -> CohortResult:
     """`exact`: True = blossom, False = fast, None = exact up to EXACT_UP_TO participants."""
-    graph = candidate_graph(pool, program, blocked_pairs=blocked_pairs, load=load, now=now)
-    return solve(graph, exact=exact, blocked_pairs=blocked_pairs, load=load, now=now)
+    return solve(candidate_graph(pool, program, blocked_pairs=blocked_pairs, load=load, now=now), exact=exact)
 
 
-def solve(
-    graph: CandidateGraph,
-    *,
-    exact: bool | None = None,
-    blocked_pairs: Collection[frozenset[str]] = frozenset(),
-    load: Mapping[str, int] = {},  # noqa: B006 - read only
-    now: datetime | None = None,
-) -> CohortResult:
-    feats, program = graph.features, graph.features.program
+def solve(graph: CandidateGraph, *, exact: bool | None = None) -> CohortResult:
+    columns = graph.columns
+    program, people, ids, n = columns.codebook.program, columns.people, graph.ids, columns.n
     if exact is None:
         exact = int(np.count_nonzero(graph.capacity > 0)) <= EXACT_UP_TO
     weights = np.rint(graph.weights * SCALE).astype(np.int64)
@@ -154,28 +138,25 @@ def solve(
     else:
         fast = fast_bmatching(graph.edges, weights, graph.capacity)
         chosen = fast.chosen
-    people = feats.people
-    pairs = sorted(
-        (score_pair(people[i], people[j], program, now=now) for i, j in graph.edges[chosen].tolist()),
-        key=lambda s: (s.person_a, s.person_b),
-    )
+    picked = graph.edges[chosen]
+    scores = assess(columns, picked[:, 0], columns, picked[:, 1])
+    pairs = sorted((explained(scores, k, people[i], people[j]) for k, (i, j) in enumerate(picked.tolist())),
+                   key=lambda s: (s.person_a, s.person_b))
     partners = Counter(pid for s in pairs for pid in (s.person_a, s.person_b))
-    participants = [i for i in range(len(feats)) if graph.capacity[i] > 0]
-    degree = np.bincount(graph.edges.ravel(), minlength=len(feats))
+    participants = [i for i in range(n) if graph.capacity[i] > 0]
+    degree = np.bincount(graph.edges.ravel(), minlength=n)
     unmatched = {}
-    for i in range(len(feats)):
-        pid = feats.ids[i]
-        if partners[pid]:
-            continue
-        if not feats.member[i]:
+    for i in range(n):
+        pid = ids[i]
+        if partners[pid] or not columns.member[i]:
             continue
         if graph.capacity[i] == 0:
-            unmatched[pid] = [f"{NO_CAPACITY}: {load.get(pid, 0)} of {feats.max_partners[i]} partners in use"]
+            unmatched[pid] = [f"{NO_CAPACITY}: {graph.load.get(pid, 0)} of {columns.max_partners[i]} partners in use"]
         elif degree[i] == 0:
-            unmatched[pid] = _no_partner_reasons(feats, i, graph.capacity, blocked_pairs)
+            unmatched[pid] = _no_partner_reasons(graph, i)
         else:
             unmatched[pid] = [f"{PARTNERS_TAKEN}: all {degree[i]} eligible partners went to higher-scoring pairs"]
-    matched = sum(1 for i in participants if partners[feats.ids[i]])
+    matched = sum(1 for i in participants if partners[ids[i]])
     return CohortResult(
         program_id=program.program_id,
         pairs=pairs,
@@ -187,25 +168,23 @@ def solve(
         department_matrix=_department_matrix(pairs, {p.person_id: p.department for p in people}),
         graph=graph.edge_list(),
         exact=exact or bool(fast and fast.proven_optimal),
-        capacity={feats.ids[i]: int(graph.capacity[i]) for i in participants},
+        capacity={ids[i]: int(graph.capacity[i]) for i in participants},
         mode="exact" if exact else "fast",
         upper_bound=None if fast is None else fast.upper_bound / SCALE,
     )
 
 
-def _no_partner_reasons(feats: Features, i: int, capacity: np.ndarray,
-                        blocked_pairs: Collection[frozenset[str]]) -> list[str]:
-    """Why nobody is eligible for row i: every rule that rules people out, most common first."""
-    counts = feats.explain(i)
-    others = np.arange(len(feats)) != i
-    full = int(np.count_nonzero((capacity == 0) & feats.member & others))
-    if full:
-        counts[NO_CAPACITY] += full
-    pid = feats.ids[i]
-    paired = sum(1 for pair in blocked_pairs if pid in pair)
-    if paired:
-        counts[PREVIOUSLY_PAIRED] += paired
-    ranked = ", ".join(f"{code} x{count}" for code, count in counts.most_common())
+def _no_partner_reasons(graph: CandidateGraph, i: int) -> list[str]:
+    """Why nobody is eligible for row i: each rule with how many others it rules out, most first."""
+    columns = graph.columns
+    result = assess(columns, np.array([i]), columns, np.arange(columns.n), load=graph.load, blocked=graph.blocked)
+    others = np.arange(columns.n) != i
+    failing: dict[str, np.ndarray] = {}
+    for code, _, ok in result.checks:
+        failing[code] = failing.get(code, False) | ~ok
+    counts = Counter({code: int(np.count_nonzero(failing[code] & others)) for code in REASON_CODES
+                      if code in failing})
+    ranked = ", ".join(f"{code} x{count}" for code, count in counts.most_common() if count)
     return [f"{NO_ELIGIBLE_PARTNER}: {ranked or 'the pool has nobody else'}"]
 
 

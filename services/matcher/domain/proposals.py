@@ -4,20 +4,15 @@ import hashlib
 from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime, timedelta
 
+from services.matcher.domain.index import PoolIndex
 from services.matcher.domain.model import Person, Program
-from services.matcher.domain.rules import ineligibility
-from services.matcher.domain.scoring import Scored, score_pair
+from services.matcher.domain.scoring import Scored
 
 
 def match_id(org_id: str, program_id: str, a_id: str, b_id: str) -> str:
     """The same pair in the same program always gets the same id, whichever side comes first."""
     low, high = sorted((a_id, b_id))
     return "m-" + hashlib.sha256(f"{org_id}|{program_id}|{low}|{high}".encode()).hexdigest()[:20]
-
-
-def rank_key(scored: Scored, person_id: str) -> tuple[float, str]:
-    """Sort key for candidates of `person_id`: best score first, then the smaller partner id."""
-    return (-scored.score, scored.partner_of(person_id))
 
 
 def candidates(
@@ -29,14 +24,9 @@ def candidates(
     load: Mapping[str, int] = {},  # noqa: B006 - read only
     now: datetime | None = None,
 ) -> list[Scored]:
-    """Every eligible partner of `p` in `pool`, best first."""
-    found = [
-        score_pair(p, q, program, now=now)
-        for q in pool
-        if q.person_id != p.person_id
-        and not ineligibility(p, q, program, blocked_pairs=blocked_pairs, load=load, now=now)
-    ]
-    return sorted(found, key=lambda s: rank_key(s, p.person_id))
+    """Every eligible partner of `p` in `pool`, best first (ties: smaller partner id)."""
+    index = PoolIndex(program, pool, now=now)
+    return index.scored(p, blocked_pairs=blocked_pairs, load=load)
 
 
 def best_partner(

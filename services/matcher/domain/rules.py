@@ -1,41 +1,22 @@
-"""Hard eligibility rules for a pair. Each reason reads "<code>: <detail>"; codes are stable."""
+"""Hard eligibility rules for one pair, as reasons "<code>: <detail>"; codes are stable. The rules
+themselves are the kernel's (`kernel.assess`): this module only words them."""
 
 from collections.abc import Collection, Mapping
 from datetime import datetime
 
 from shared.availability import Overlap, overlap, program_start
-from services.matcher.domain.model import Person, Program
-from services.matcher.domain.scoring import value
-
-SAME_PERSON = "same_person"
-DIFFERENT_ORG = "different_org"
-NOT_IN_PROGRAM = "not_in_program"
-INACTIVE = "inactive"
-MANAGER_RELATIONSHIP = "manager_relationship"
-PREVIOUSLY_PAIRED = "previously_paired"
-NO_CAPACITY = "no_capacity"
-NO_SHARED_LANGUAGE = "no_shared_language"
-NO_SHARED_MEETING_MODE = "no_shared_meeting_mode"
-INSUFFICIENT_OVERLAP = "insufficient_overlap"
-SAME_DEPARTMENT = "same_department"
-NO_VALUE = "no_value"
-
-REASON_CODES: tuple[str, ...] = (
-    SAME_PERSON, DIFFERENT_ORG, NOT_IN_PROGRAM, INACTIVE, MANAGER_RELATIONSHIP, PREVIOUSLY_PAIRED, NO_CAPACITY,
-    NO_SHARED_LANGUAGE, NO_SHARED_MEETING_MODE, INSUFFICIENT_OVERLAP, SAME_DEPARTMENT, NO_VALUE,
+from services.matcher.domain.kernel import (
+    DIFFERENT_ORG, INACTIVE, INSUFFICIENT_OVERLAP, MANAGER_RELATIONSHIP, NO_CAPACITY, NO_LOAD, NO_SHARED_LANGUAGE,
+    NO_SHARED_MEETING_MODE, NO_VALUE, NOT_IN_PROGRAM, PREVIOUSLY_PAIRED, REASON_CODES, SAME_DEPARTMENT, SAME_PERSON,
+    assess_pair,
 )  # fmt: skip
+from services.matcher.domain.model import Person, Program
+
+__all__ = ["REASON_CODES", "ineligibility", "pair_overlap", "reason_code"]
 
 
 def reason_code(reason: str) -> str:
     return reason.split(":", 1)[0]
-
-
-def shared_modes(a: Person, b: Person) -> frozenset[str]:
-    """Meeting modes both accept; in_person only when both are on the same (non-empty) site."""
-    modes = a.meeting_modes & b.meeting_modes
-    if "in_person" in modes and not (a.site and a.site.casefold() == b.site.casefold()):
-        modes -= {"in_person"}
-    return modes
 
 
 def pair_overlap(a: Person, b: Person, program: Program, now: datetime | None = None) -> Overlap:
@@ -49,41 +30,32 @@ def ineligibility(
     program: Program,
     *,
     blocked_pairs: Collection[frozenset[str]] = frozenset(),
-    load: Mapping[str, int] = {},  # noqa: B006 - read only
+    load: Mapping[str, int] = NO_LOAD,
     now: datetime | None = None,
 ) -> list[str]:
     """Every hard rule the pair breaks (empty: eligible). `load` counts pending + active
     partnerships; `blocked_pairs` holds pairs declined, expired or ended before; `now` is the
     program start when the program has no `starts_on`."""
-    reasons: list[str] = []
-    if a.person_id == b.person_id:
-        reasons.append(f"{SAME_PERSON}: {a.person_id}")
-    if not (a.org_id == b.org_id == program.org_id):
-        reasons.append(f"{DIFFERENT_ORG}: {a.org_id} / {b.org_id} / program {program.org_id}")
-    for p in (a, b):
-        if program.program_id not in p.program_ids:
-            reasons.append(f"{NOT_IN_PROGRAM}: {p.person_id} is not in {program.program_id}")
-    for p in (a, b):
-        if not p.active:
-            reasons.append(f"{INACTIVE}: {p.person_id}")
-    if a.manager_id == b.person_id or b.manager_id == a.person_id:
-        reasons.append(f"{MANAGER_RELATIONSHIP}: one manages the other")
-    if frozenset((a.person_id, b.person_id)) in blocked_pairs:
-        reasons.append(f"{PREVIOUSLY_PAIRED}: declined, expired or ended before")
-    for p in (a, b):
-        used = load.get(p.person_id, 0)
-        if used >= p.max_partners:
-            reasons.append(f"{NO_CAPACITY}: {p.person_id} has {used} of {p.max_partners} partners")
-    if not a.languages & b.languages:
-        reasons.append(f"{NO_SHARED_LANGUAGE}: {sorted(a.languages)} vs {sorted(b.languages)}")
-    if not shared_modes(a, b):
-        reasons.append(f"{NO_SHARED_MEETING_MODE}: in_person needs the same site")
-    slot = pair_overlap(a, b, program, now).slot_minutes
-    if slot < program.session_minutes:
-        reasons.append(f"{INSUFFICIENT_OVERLAP}: {slot} < {program.session_minutes} minutes in the worst week")
-    if program.cross_department == "required" and a.department.casefold() == b.department.casefold():
-        reasons.append(f"{SAME_DEPARTMENT}: cross_department is required")
-    for x, y in ((a, b), (b, a)):
-        if value(x, y) <= 0:
-            reasons.append(f"{NO_VALUE}: {x.person_id} offers nothing {y.person_id} wants")
-    return reasons
+    failed = assess_pair(a, b, program, blocked_pairs=blocked_pairs, load=load, now=now).failed(0)
+    return [_reason(code, side, a, b, program, load, now) for code, side in failed]
+
+
+def _reason(code: str, side: str, a: Person, b: Person, program: Program, load: Mapping[str, int],
+            now: datetime | None) -> str:
+    p, q = (b, a) if side == "b" else (a, b)
+    details = {
+        SAME_PERSON: lambda: a.person_id,
+        DIFFERENT_ORG: lambda: f"{a.org_id} / {b.org_id} / program {program.org_id}",
+        NOT_IN_PROGRAM: lambda: f"{p.person_id} is not in {program.program_id}",
+        INACTIVE: lambda: p.person_id,
+        MANAGER_RELATIONSHIP: lambda: "one manages the other",
+        PREVIOUSLY_PAIRED: lambda: "declined, expired or ended before",
+        NO_CAPACITY: lambda: f"{p.person_id} has {load.get(p.person_id, 0)} of {p.max_partners} partners",
+        NO_SHARED_LANGUAGE: lambda: f"{sorted(a.languages)} vs {sorted(b.languages)}",
+        NO_SHARED_MEETING_MODE: lambda: "in_person needs the same site",
+        INSUFFICIENT_OVERLAP: lambda: (f"{pair_overlap(a, b, program, now).slot_minutes} < "
+                                       f"{program.session_minutes} minutes in the worst week"),
+        SAME_DEPARTMENT: lambda: "cross_department is required",
+        NO_VALUE: lambda: f"{p.person_id} offers nothing {q.person_id} wants",
+    }
+    return f"{code}: {details[code]()}"

@@ -1,19 +1,23 @@
-"""Two-way pair scoring: harmonic mean of both one-way values plus small, bounded bonuses."""
+"""Two-way pair scores with their factor-by-factor explanation and what each side teaches the other.
+The score itself is the kernel's (`kernel.assess`): harmonic mean of both one-way values plus small,
+bounded bonuses."""
 
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from shared.availability import Overlap, overlap, program_start
+from shared.availability import Overlap
+from services.matcher.domain.kernel import (
+    BONUS_CAREER_STAGE, BONUS_CROSS_DEPARTMENT, BONUS_FACTORS, BONUS_OVERLAP, BONUS_SHARED_INTERESTS, MAX_BONUS,
+    OVERLAP_FULL_SESSIONS, SHARED_INTERESTS_FULL, Assessment, assess_pair, harmonic_mean,
+)  # fmt: skip
 from services.matcher.domain.model import Person, Program
 from shared.contract.events import Factor, Teaching
 
-BONUS_CROSS_DEPARTMENT = 0.06
-BONUS_CAREER_STAGE = 0.06  # at the full distance early <-> executive
-BONUS_SHARED_INTERESTS = 0.05  # at SHARED_INTERESTS_FULL shared interests
-BONUS_OVERLAP = 0.05  # at OVERLAP_FULL_SESSIONS sessions' worth of weekly overlap
-SHARED_INTERESTS_FULL = 3
-OVERLAP_FULL_SESSIONS = 4
-MAX_BONUS = BONUS_CROSS_DEPARTMENT + BONUS_CAREER_STAGE + BONUS_SHARED_INTERESTS + BONUS_OVERLAP
+__all__ = [
+    "BONUS_CAREER_STAGE", "BONUS_CROSS_DEPARTMENT", "BONUS_OVERLAP", "BONUS_SHARED_INTERESTS", "MAX_BONUS",
+    "OVERLAP_FULL_SESSIONS", "SHARED_INTERESTS_FULL", "Scored", "explained", "harmonic_mean", "score_pair",
+    "teaches", "value",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -35,14 +39,27 @@ class Scored:
         return self.person_b if person_id == self.person_a else self.person_a
 
 
+def explained(result: Assessment, k: int, a: Person, b: Person) -> Scored:
+    """Pair k of `result` (a on the rows side, b on the columns side) as a Scored, ids in order."""
+    v_ab, v_ba = float(result.value_ab[k]), float(result.value_ba[k])
+    if b.person_id < a.person_id:
+        a, b, v_ab, v_ba = b, a, v_ba, v_ab
+    explanation = [
+        Factor(factor="value_a_to_b", value=v_ab),
+        Factor(factor="value_b_to_a", value=v_ba),
+        Factor(factor="harmonic_mean", value=float(result.harmonic[k])),
+        *(Factor(factor=name, value=float(part[k])) for name, part in zip(BONUS_FACTORS, result.bonuses, strict=True)),
+    ]
+    return Scored(person_a=a.person_id, person_b=b.person_id, score=float(result.score[k]), value_ab=v_ab,
+                  value_ba=v_ba, a_teaches_b=teaches(a, b), b_teaches_a=teaches(b, a), explanation=explanation)
+
+
 def value(a: Person, b: Person) -> float:
     """How well A's offers cover B's wants: sum(priority * level/5 over covered wants) / sum(priority)."""
-    total = sum(priority for _, _, priority in b.wants)
-    if total == 0:
-        return 0.0
-    levels = a.offer_levels
-    covered = sum(priority * (levels[skill] / 5) for skill, _, priority in b.wants if skill in levels)
-    return covered / total
+    return float(assess_pair(a, b, _ANY_PROGRAM).value_ab[0])
+
+
+_ANY_PROGRAM = Program(program_id="", org_id="")  # value depends on the two people only
 
 
 def teaches(a: Person, b: Person) -> list[Teaching]:
@@ -50,27 +67,6 @@ def teaches(a: Person, b: Person) -> list[Teaching]:
     levels = a.offer_levels
     wants = sorted((w for w in b.wants if w[0] in levels), key=lambda w: (-w[2], w[0]))
     return [Teaching(skill=skill, goal=goal or skill) for skill, goal, _ in wants]
-
-
-def harmonic_mean(x: float, y: float) -> float:
-    return 2 * x * y / (x + y) if x > 0 and y > 0 else 0.0
-
-
-def bonuses(
-    a: Person, b: Person, program: Program, weekly_minutes: int
-) -> tuple[float, float, float, float]:
-    """(cross-department, career-stage distance, shared interests, overlap size), each bounded."""
-    cross = (
-        BONUS_CROSS_DEPARTMENT
-        if program.cross_department != "any" and a.department.casefold() != b.department.casefold()
-        else 0.0
-    )
-    stage = BONUS_CAREER_STAGE * abs(a.stage_index - b.stage_index) / 3
-    shared = len(a.interests & b.interests)
-    interests = BONUS_SHARED_INTERESTS * min(shared, SHARED_INTERESTS_FULL) / SHARED_INTERESTS_FULL
-    full = OVERLAP_FULL_SESSIONS * program.session_minutes
-    overlap_bonus = BONUS_OVERLAP * min(max(weekly_minutes, 0), full) / full
-    return cross, stage, interests, overlap_bonus
 
 
 def score_pair(
@@ -81,29 +77,9 @@ def score_pair(
     pair_overlap: Overlap | None = None,
     now: datetime | None = None,
 ) -> Scored:
-    """Score a pair (order-independent). Bonuses count only when both directions have value."""
+    """Score a pair (order-independent). Bonuses count only when both directions have value.
+    `pair_overlap` replaces the pair's weekly overlap behind the overlap bonus."""
     if b.person_id < a.person_id:
         a, b = b, a
-    if pair_overlap is None:
-        start = program_start(program.starts_on, now)
-        pair_overlap = overlap(a.timezone, a.availability, b.timezone, b.availability, start, program.duration_weeks)
-    v_ab, v_ba = value(a, b), value(b, a)
-    hm = harmonic_mean(v_ab, v_ba)
-    parts = bonuses(a, b, program, pair_overlap.weekly_minutes) if hm > 0 else (0.0, 0.0, 0.0, 0.0)
-    names = ("bonus_cross_department", "bonus_career_stage", "bonus_shared_interests", "bonus_overlap")
-    explanation = [
-        Factor(factor="value_a_to_b", value=v_ab),
-        Factor(factor="value_b_to_a", value=v_ba),
-        Factor(factor="harmonic_mean", value=hm),
-        *(Factor(factor=n, value=v) for n, v in zip(names, parts, strict=True)),
-    ]
-    return Scored(
-        person_a=a.person_id,
-        person_b=b.person_id,
-        score=hm + sum(parts),
-        value_ab=v_ab,
-        value_ba=v_ba,
-        a_teaches_b=teaches(a, b),
-        b_teaches_a=teaches(b, a),
-        explanation=explanation,
-    )
+    weekly = None if pair_overlap is None else pair_overlap.weekly_minutes
+    return explained(assess_pair(a, b, program, weekly=weekly, now=now), 0, a, b)

@@ -1,5 +1,6 @@
 from typing import Any
 
+from pymongo import ReplaceOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.store import Tx
@@ -20,6 +21,26 @@ class ProfileRepository:
         return await self.profiles.find_one(
             {"org_id": org_id, "person_id": person_id}, {"_id": 0}, session=tx.session if tx else None
         )
+
+    async def get_many(self, tx: Tx, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+        """The records of these (org_id, person_id) people that exist: one read per tenant."""
+        people: dict[str, set[str]] = {}
+        for org_id, person_id in keys:
+            people.setdefault(org_id, set()).add(person_id)
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        for org_id, ids in people.items():
+            async for doc in self.profiles.find(
+                {"org_id": org_id, "person_id": {"$in": sorted(ids)}}, {"_id": 0}, session=tx.session
+            ):
+                found[(org_id, doc["person_id"])] = doc
+        return found
+
+    async def save_many(self, tx: Tx, docs: list[dict[str, Any]]) -> None:
+        if docs:
+            await self.profiles.bulk_write(
+                [ReplaceOne({"org_id": d["org_id"], "person_id": d["person_id"]}, d, upsert=True) for d in docs],
+                ordered=True, session=tx.session,
+            )
 
     async def save(self, tx: Tx, doc: dict[str, Any]) -> None:
         await self.profiles.replace_one(
