@@ -46,7 +46,8 @@ async def drive(stack: EmbeddedStack) -> str:
         print(f"{len(proposals)} proposals accepted by both partners; waiting for schedules and emails...", flush=True)
         wanted = {p["match_id"] for p in proposals}
         await tap.wait_for(
-            lambda t: wanted <= {e["match_id"] for e in t.events("schedules.created") + t.events("schedules.unschedulable")},
+            lambda t: wanted <= {e["match_id"]
+                                 for e in t.events("schedules.created") + t.events("schedules.unschedulable")},
             what="a schedule for every accepted match", timeout=90)
         schedule_ids = {e["event_id"] for e in tap.events("schedules.created")}
         await tap.wait_for(

@@ -10,11 +10,24 @@ import structlog
 
 from services.progress.adapters.repository import ProgressRepository
 from services.progress.domain import (
-    CheckIn, CheckInRefused, Goal, IllegalTransition, Partnership, Thresholds, check_in_errors,
+    CheckIn,
+    CheckInRefused,
+    Goal,
+    IllegalTransition,
+    Partnership,
+    Thresholds,
+    check_in_errors,
 )
 from shared.contract import (
-    CheckInRejected, Event, MatchAccepted, MatchWithdrawn, ProgramConfigured, ScheduleCreated, ScheduleUpdated,
-    SessionCheckedIn, Teaching,
+    CheckInRejected,
+    Event,
+    MatchAccepted,
+    MatchWithdrawn,
+    ProgramConfigured,
+    ScheduleCreated,
+    ScheduleUpdated,
+    SessionCheckedIn,
+    Teaching,
 )
 from shared.store import Tx, UnitOfWork
 

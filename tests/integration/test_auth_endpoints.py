@@ -13,6 +13,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from starlette.routing import Route
+from support import PROGRAM, of_org, profile, verify_with
 
 from reciprocal.embedded import SERVICES
 from reciprocal.processes import StartupError
@@ -20,7 +21,6 @@ from reciprocal.wire import Frontend, Tap
 from shared.auth import exempt_from_bearer
 from shared.runtime import create_app
 from shared.settings import ServiceSettings
-from support import PROGRAM, of_org, profile, verify_with
 
 pytestmark = pytest.mark.integration
 

@@ -4,12 +4,12 @@ import uuid
 
 import httpx
 from pymongo import AsyncMongoClient
+from support import PROGRAM, bearer, of_org
+from test_matcher_lifecycle import changed, person, processed
 
 from reciprocal.wire import Frontend, Tap
 from services.matcher.domain import program_from_event
 from shared.contract import ProgramConfigured
-from support import PROGRAM, of_org, bearer
-from test_matcher_lifecycle import changed, person, processed
 
 
 async def test_cohort_run_report_matches_its_proposals(stack):

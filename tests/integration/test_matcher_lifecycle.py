@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 from pymongo import AsyncMongoClient
+from support import PROGRAM, bearer, of_org, profile
 
 from reciprocal.wire import Frontend, Tap
 from shared.contract import ProfileChanged
-from support import PROGRAM, of_org, profile, bearer
 
 TOPICS = ["matches.proposed", "matches.accepted", "matches.declined", "matches.withdrawn"]
 

@@ -1,8 +1,8 @@
 import uuid
 
 import httpx
+from support import PROGRAM, bearer, of_org, profile
 
-from support import PROGRAM, of_org, profile, bearer
 from reciprocal.wire import Frontend, Tap
 from shared.contract import ProfileChanged
 

@@ -5,11 +5,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from support import bearer, of_org, profile
+from support import proposal as make_proposal
 
 from reciprocal.wire import Frontend, Tap
 from shared.contract import ProfileChanged
-from support import of_org, profile, bearer
-from support import proposal as make_proposal
 
 SAME_TIME = 5
 

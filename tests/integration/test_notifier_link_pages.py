@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from support import verify_with
 
 from services.notifier.app import SPEC
 from services.notifier.domain.links import LinkClaims, LinkIssuer, LinkSigner, Purpose
 from services.notifier.settings import NotifierSettings
 from shared.runtime import create_app
-from support import verify_with
 
 SECRET = "integration-link-secret-0123456789"
 BASE = "http://links.test"

@@ -2,9 +2,9 @@ import asyncio
 import uuid
 
 import httpx
-
-from support import of_org, profile, bearer
+from support import bearer, of_org, profile
 from support import proposal as make_proposal
+
 from reciprocal.wire import Frontend, Tap
 from shared.contract import ProfileChanged
 

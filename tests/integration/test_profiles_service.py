@@ -1,8 +1,8 @@
 import uuid
 
 import httpx
+from support import bearer, of_org, profile
 
-from support import of_org, profile, bearer
 from reciprocal.wire import Frontend, Tap
 
 

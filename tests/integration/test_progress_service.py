@@ -10,10 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
+from support import bearer, of_org
 
 from reciprocal.embedded import EmbeddedStack
 from reciprocal.wire import Frontend, Tap
-from support import of_org, bearer
 
 TOPICS = ["partnerships.balance-changed", "partnerships.flagged", "sessions.checkin-rejected", "checkins.requested",
           "sessions.checked-in.dlq"]

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import icalendar
+from support import PROGRAM, bearer, of_org, profile
 
-from support import PROGRAM, of_org, profile, bearer
 from reciprocal.wire import Frontend, Tap
 from shared.contract import ProfileChanged
 

@@ -5,8 +5,8 @@ import uuid
 
 import httpx
 import icalendar
-
 from support import PROGRAM, bearer, of_org, profile
+
 from reciprocal.wire import Frontend, Tap
 from shared.contract import ProfileChanged
 

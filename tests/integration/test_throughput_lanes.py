@@ -15,11 +15,11 @@ from collections import defaultdict
 import httpx
 from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
+from support import bearer, of_org, profile
 
 from reciprocal.wire import Frontend, Tap, stamp_envelope
 from shared.contract.topics import TOPICS
 from shared.settings import ServiceSettings
-from support import bearer, of_org, profile
 
 IMPORT = 400
 BACKLOG = 2_000

@@ -18,8 +18,15 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi import FastAPI, HTTPException
 
 from shared.auth import (
-    AuthNotConfigured, AuthSettings, Principal, TokenVerifier, auth_settings, exempt_from_bearer, require_admin,
-    require_member, require_person,
+    AuthNotConfigured,
+    AuthSettings,
+    Principal,
+    TokenVerifier,
+    auth_settings,
+    exempt_from_bearer,
+    require_admin,
+    require_member,
+    require_person,
 )
 
 ISS, AUD = "https://idp.example.test/", "reciprocal-api"
@@ -195,7 +202,7 @@ def jwk_of(private: Any, kid: str) -> dict[str, Any]:
 def jwks_server(keys: list[dict[str, Any]], fetches: list[str]) -> Iterator[str]:
     """A JWKS served from loopback; `keys` may be changed while it runs."""
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             fetches.append(self.path)
             body = json.dumps({"keys": keys}).encode()
             self.send_response(200)

@@ -3,7 +3,13 @@ from collections.abc import Mapping
 from services.progress import handlers
 from services.progress.adapters.repository import ProgressRepository
 from shared.contract import (
-    Event, MatchAccepted, MatchWithdrawn, ProgramConfigured, ScheduleCreated, ScheduleUpdated, SessionCheckedIn,
+    Event,
+    MatchAccepted,
+    MatchWithdrawn,
+    ProgramConfigured,
+    ScheduleCreated,
+    ScheduleUpdated,
+    SessionCheckedIn,
 )
 from shared.messaging import Handler
 from shared.runtime import Context

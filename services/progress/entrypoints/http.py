@@ -4,8 +4,8 @@ from fastapi import APIRouter
 
 from services.progress.domain import PERSISTENT_AFTER_SESSIONS, ledger, persistent_flags, program_outcomes
 from services.progress.entrypoints.consumers import dependencies
-from shared.contract import BalanceFields
 from shared.auth import Authenticated, require_admin, require_member
+from shared.contract import BalanceFields
 from shared.http import not_found
 from shared.runtime import Context
 

@@ -4,8 +4,8 @@ from fastapi import APIRouter, Response
 
 from services.scheduler.adapters.repository import SchedulerRepository, sessions_of
 from services.scheduler.domain import FeedSeries, sessions_calendar
-from shared.contract import Session
 from shared.auth import Authenticated, require_member, require_person
+from shared.contract import Session
 from shared.http import not_found
 from shared.runtime import Context
 
