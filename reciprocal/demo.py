@@ -52,9 +52,9 @@ def run_demo(clock_speed: float = DEMO_CLOCK_SPEED) -> int:
         print("Stack stopped." if ok else f"Stack stopped; logs kept in {stack.workdir / 'logs'}")
 
 
-async def read(web: httpx.AsyncClient, stack: EmbeddedStack, service: str, path: str) -> Any:
-    """Every HTTP read of the demo (one place to change how a reader proves who it is)."""
-    response = await web.get(f"{stack.service_url(service)}{path}", headers={"X-Org-Id": ORG})
+async def read(web: httpx.AsyncClient, stack: EmbeddedStack, service: str, path: str, *, org_id: str = ORG) -> Any:
+    """Every HTTP read of the demo and of tests/e2e (one place to change how a reader proves who it is)."""
+    response = await web.get(f"{stack.service_url(service)}{path}", headers={"X-Org-Id": org_id})
     response.raise_for_status()
     return response.json()
 
@@ -138,11 +138,10 @@ async def drive(stack: EmbeddedStack) -> str:
             await frontend.publish("profiles.submitted", profile)
         print("Two late joiners wait for a partner; the program runs (one virtual day per real second at the "
               "default speed)...", flush=True)
-        ended_at = await play(stack, frontend, tap, plan, ending)
+        ended_at = await play(stack, web, frontend, tap, plan, ending, answered)
         await tap.wait_for(lambda t: len([p for p in t.events("matches.proposed")
                                           if p["match_id"] not in wanted]) >= 2, what="the rematch", timeout=60)
         rematched = [p for p in tap.events("matches.proposed") if p["match_id"] not in wanted]
-        await accept_by_links(web, stack, answered)
         balances = {p["match_id"]: await read(web, stack, "progress", f"/partnerships/{p['match_id']}/balance")
                     for p in scheduled}
         outcomes = await read(web, stack, "progress", f"/programs/{PROGRAM}/outcomes")
@@ -154,9 +153,11 @@ def _proposal_emails(stack: EmbeddedStack) -> int:
     return sum(1 for m in stack.emails() if m["Subject"].startswith(PROPOSAL_SUBJECT))
 
 
-async def play(stack: EmbeddedStack, frontend: Frontend, tap: Tap, plan: Plan, ending: dict[str, Any]) -> datetime:
-    """Answer every check-in request as planned, end the not-a-fit pair after its kickoff, and return when the
-    virtual clock is past the last session of every schedule (and its check-in request)."""
+async def play(stack: EmbeddedStack, web: httpx.AsyncClient, frontend: Frontend, tap: Tap, plan: Plan,
+               ending: dict[str, Any], answered: set[str]) -> datetime:
+    """Answer every check-in request as planned, end the not-a-fit pair after its kickoff, accept new proposals
+    by their links, and return when the virtual clock is past the last session of the first schedules (and its
+    check-in request)."""
     clock = stack.clock
     done: set[tuple[str, str]] = set()
     ended_at: datetime | None = None
@@ -176,6 +177,7 @@ async def play(stack: EmbeddedStack, frontend: Frontend, tap: Tap, plan: Plan, e
                     "org_id": ending["org_id"], "match_id": ending["match_id"], "person_id": ending["person_a"],
                     "reason": "not_a_fit"})
                 ended_at = clock.now()
+        await accept_by_links(web, stack, answered)
         await asyncio.sleep(0.2)
     await asyncio.sleep(2)  # the last check-ins reach the ledger
     return ended_at
@@ -210,15 +212,17 @@ def render_summary(proposals: list[dict], tap: Tap, names: dict, stack: Embedded
             if flag := flags.get((mid, kind)):
                 lines.append(f"  flagged {kind}: {flag['reason']}")
         if mid == plan.one_sided and (swap := flags.get((mid, "one_sided"))) and swap.get("neglected"):
-            lines += _swapped(swap, updates.get(mid, []), names)
+            lines += _swapped(swap, schedule, updates.get(mid, []), names)
         if balance := balances.get(mid):
             lines += _balance(balance, names)
     ended = [w for w in tap.events("matches.withdrawn") if w["partnership_ended"]]
     for w in ended:
         lines.append(f"\nEnded: {names[w['person_a']]} <-> {names[w['person_b']]} ({w['reason']}, "
                      f"{ended_at:%d %b %Y} virtual); both were rematched:")
+        accepted = {e["match_id"] for e in tap.events("matches.accepted")}
         for r in rematched:
-            lines.append(f"  proposed {names[r['person_a']]} <-> {names[r['person_b']]}   score {r['score']:.3f}")
+            state = "accepted by both" if r["match_id"] in accepted else "proposed"
+            lines.append(f"  {state}: {names[r['person_a']]} <-> {names[r['person_b']]}   score {r['score']:.3f}")
     lines.append("\nProgram outcomes (progress service):")
     lines += [f"  {k}: {v}" for k, v in outcomes.items() if k not in ("thresholds", "program_id")]
     emails = stack.emails()
@@ -230,17 +234,22 @@ def render_summary(proposals: list[dict], tap: Tap, names: dict, stack: Embedded
     return "\n".join(lines)
 
 
-def _swapped(flag: dict, updates: list[dict], names: dict) -> list[str]:
-    teacher = flag["neglected"]["teacher"]
+def swapped_session(created: dict, updates: list[dict], teacher: str) -> dict | None:
+    """The first session a `schedules.updated` gave to `teacher` that the original schedule had not."""
+    before = {s["session_id"]: s["teacher"] for s in created["sessions"]}
     for update in updates:
-        upcoming = [s for s in update["sessions"] if s["kind"] == "teaching"
-                    and datetime.fromisoformat(s["starts_at"]) > datetime.fromisoformat(flag["occurred_at"])]
-        if upcoming and upcoming[0]["teacher"] == teacher:
-            s = upcoming[0]
-            return [f"  role swap (schedules.updated): session {s['number']} on "
-                    f"{datetime.fromisoformat(s['starts_at']):%d %b %Y}: {names[teacher]} teaches "
-                    f"{names[s['learner']]}"]
-    return ["  no role swap was published"]
+        for s in update["sessions"]:
+            if s["teacher"] == teacher and before.get(s["session_id"]) != teacher:
+                return s
+    return None
+
+
+def _swapped(flag: dict, created: dict, updates: list[dict], names: dict) -> list[str]:
+    teacher = flag["neglected"]["teacher"]
+    if (s := swapped_session(created, updates, teacher)) is None:
+        return ["  no role swap was published"]
+    return [f"  role swap (schedules.updated): session {s['number']} on "
+            f"{datetime.fromisoformat(s['starts_at']):%d %b %Y} now has {names[teacher]} teach {names[s['learner']]}"]
 
 
 def _balance(balance: dict, names: dict) -> list[str]:
