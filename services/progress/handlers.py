@@ -3,7 +3,7 @@ ledger and the flags follow. Every change, and the events it causes, commit in o
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -29,21 +29,19 @@ from shared.contract import (
     SessionCheckedIn,
     Teaching,
 )
+from shared.clock import wall_time
 from shared.store import Tx, UnitOfWork
 
 log = structlog.get_logger()
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
 class Dependencies:
     uow: UnitOfWork
     repo: ProgressRepository
-    now: Callable[[], datetime] = field(default=utcnow)
-    """The clock: the one place the service reads the time."""
+    now: Callable[[], datetime] = field(default=wall_time)
+    """The clock (`ctx.clock.now` in the service, virtual when the embedded stack runs accelerated): the one
+    place the service reads the time."""
 
 
 async def program_configured(event: ProgramConfigured, deps: Dependencies) -> None:

@@ -2,7 +2,7 @@ from collections.abc import Mapping
 
 from services.matcher import handlers
 from services.matcher.adapters.repository import repository
-from shared.contract import Event, MatchRequested, MatchResponded, ProfileChanged, ProgramConfigured
+from shared.contract import EndRequested, Event, MatchRequested, MatchResponded, ProfileChanged, ProgramConfigured
 from shared.messaging import Handler
 from shared.runtime import Context
 
@@ -11,20 +11,24 @@ def consumers(ctx: Context) -> Mapping[type[Event], Handler]:
     repo = repository(ctx)
 
     async def on_program_configured(event: ProgramConfigured) -> None:
-        await handlers.program_configured(event, ctx.uow, repo)
+        await handlers.program_configured(event, ctx.uow, repo, now=ctx.clock.now)
 
     async def on_profile_changed(event: ProfileChanged) -> None:
-        await handlers.profile_changed(event, ctx.uow, repo)
+        await handlers.profile_changed(event, ctx.uow, repo, now=ctx.clock.now)
 
     async def on_match_responded(event: MatchResponded) -> None:
-        await handlers.match_responded(event, ctx.uow, repo)
+        await handlers.match_responded(event, ctx.uow, repo, now=ctx.clock.now)
 
     async def on_match_requested(event: MatchRequested) -> None:
-        await handlers.match_requested(event, ctx.uow, repo)
+        await handlers.match_requested(event, ctx.uow, repo, now=ctx.clock.now)
+
+    async def on_end_requested(event: EndRequested) -> None:
+        await handlers.end_requested(event, ctx.uow, repo, now=ctx.clock.now)
 
     return {
         ProgramConfigured: on_program_configured,
         ProfileChanged: on_profile_changed,
         MatchResponded: on_match_responded,
         MatchRequested: on_match_requested,
+        EndRequested: on_end_requested,
     }

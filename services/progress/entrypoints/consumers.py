@@ -16,7 +16,7 @@ from shared.runtime import Context
 
 
 def dependencies(ctx: Context) -> handlers.Dependencies:
-    return handlers.Dependencies(ctx.uow, ProgressRepository(ctx.store.db))
+    return handlers.Dependencies(ctx.uow, ProgressRepository(ctx.store.db), now=ctx.clock.now)
 
 
 def consumers(ctx: Context) -> Mapping[type[Event], Handler]:
