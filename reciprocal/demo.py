@@ -53,8 +53,9 @@ def run_demo(clock_speed: float = DEMO_CLOCK_SPEED) -> int:
 
 
 async def read(web: httpx.AsyncClient, stack: EmbeddedStack, service: str, path: str, *, org_id: str = ORG) -> Any:
-    """Every HTTP read of the demo and of tests/e2e (one place to change how a reader proves who it is)."""
-    response = await web.get(f"{stack.service_url(service)}{path}", headers={"X-Org-Id": org_id})
+    """Every HTTP read of the demo and of tests/e2e, as that org's admin (a bearer token from the stack's key)."""
+    headers = {"Authorization": f"Bearer {stack.token(org_id, 'admin')}"}
+    response = await web.get(f"{stack.service_url(service)}{path}", headers=headers)
     response.raise_for_status()
     return response.json()
 

@@ -214,5 +214,5 @@ async def test_an_ended_partnership_rematches_both_and_the_pair_never_returns(st
         assert proposed.count(frozenset("ab")) == 1 and proposed.count(frozenset("cd")) == 1
         assert len(proposed) == len(set(proposed))
         assert len(of_org(tap.events("matches.withdrawn"), org)) == 2
-    mine = httpx.get(f"{stack.service_url('matcher')}/people/a/matches", headers={"X-Org-Id": org}).json()
+    mine = httpx.get(f"{stack.service_url('matcher')}/people/a/matches", headers=bearer(stack, org)).json()
     assert {m["match_id"]: (m["status"], m["reason"]) for m in mine}[ab] == ("ended", "not_a_fit")
