@@ -72,7 +72,9 @@ def consumer_options(settings: ServiceSettings) -> dict[str, Any]:
     }
 
 
-def record_size(key: bytes | None, value: bytes | None, headers: Iterable[tuple[str, bytes]] | Mapping[str, str]) -> int:
+def record_size(
+    key: bytes | None, value: bytes | None, headers: Iterable[tuple[str, bytes]] | Mapping[str, str]
+) -> int:
     """A record's size as the producer counts it against `max_request_size`: key, value and headers."""
     pairs = [(k, v.encode()) for k, v in headers.items()] if isinstance(headers, Mapping) else list(headers)
     return DefaultRecordBatchBuilder.estimate_size_in_bytes(key, value, pairs)
@@ -299,7 +301,8 @@ class Ingress:
             return False
         bound = bind_message_context(record, None)
         try:
-            await self.dead_letter(record, TOO_LARGE, f"{size} bytes; the limit is {self.settings.max_message_bytes}", 0)
+            limit = self.settings.max_message_bytes
+            await self.dead_letter(record, TOO_LARGE, f"{size} bytes; the limit is {limit}", 0)
         finally:
             structlog.contextvars.unbind_contextvars(*bound)
         return True

@@ -12,16 +12,16 @@ import structlog
 import uvicorn
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import HTMLResponse, JSONResponse
-from opentelemetry import trace
 from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.specification import AsyncAPI, get_asyncapi_html
+from opentelemetry import trace
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from shared.auth import TokenVerifier, auth_settings
 from shared.clock import Clock, configured_clock
-from shared.logging import configure_logging
 from shared.contract import Event
+from shared.logging import configure_logging
 from shared.messaging import AnyHandler, Ingress, consumer_options, event_router, make_broker, publish_many
 from shared.metrics import PlumbingMetrics, plumbing_metrics
 from shared.outbox import OutboxRelay

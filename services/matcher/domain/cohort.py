@@ -2,7 +2,8 @@
 
 The candidate graph has an edge for every eligible pair (all hard rules, capacity left on both
 sides) weighted by its score: the kernel (`kernel.assess_block`) on blocks of the cohort against
-the rest. Exact mode solves maximum-weight b-matching on the whole graph with blossom (`bmatching.max_weight_bmatching`). Fast mode (`bmatching.fast_bmatching`) solves the LP
+the rest. Exact mode solves maximum-weight b-matching on the whole graph with blossom
+(`bmatching.max_weight_bmatching`). Fast mode (`bmatching.fast_bmatching`) solves the LP
 relaxation, rounds it with a local exact repair and reports the LP bound as a certificate; when the
 bound proves the result optimal it says so. By default (`exact=None`) cohorts of up to
 `EXACT_UP_TO` participants are solved exactly and larger ones fast.

@@ -29,9 +29,9 @@ from types import MappingProxyType
 
 import numpy as np
 
-from shared.availability import program_start
 from services.matcher.domain.model import MODES, Person, Program
 from services.matcher.domain.slots import SlotTable
+from shared.availability import program_start
 
 SAME_PERSON = "same_person"
 DIFFERENT_ORG = "different_org"

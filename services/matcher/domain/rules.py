@@ -4,13 +4,25 @@ themselves are the kernel's (`kernel.assess`): this module only words them."""
 from collections.abc import Collection, Mapping
 from datetime import datetime
 
-from shared.availability import Overlap, overlap, program_start
 from services.matcher.domain.kernel import (
-    DIFFERENT_ORG, INACTIVE, INSUFFICIENT_OVERLAP, MANAGER_RELATIONSHIP, NO_CAPACITY, NO_LOAD, NO_SHARED_LANGUAGE,
-    NO_SHARED_MEETING_MODE, NO_VALUE, NOT_IN_PROGRAM, PREVIOUSLY_PAIRED, REASON_CODES, SAME_DEPARTMENT, SAME_PERSON,
+    DIFFERENT_ORG,
+    INACTIVE,
+    INSUFFICIENT_OVERLAP,
+    MANAGER_RELATIONSHIP,
+    NO_CAPACITY,
+    NO_LOAD,
+    NO_SHARED_LANGUAGE,
+    NO_SHARED_MEETING_MODE,
+    NO_VALUE,
+    NOT_IN_PROGRAM,
+    PREVIOUSLY_PAIRED,
+    REASON_CODES,
+    SAME_DEPARTMENT,
+    SAME_PERSON,
     assess_pair,
-)  # fmt: skip
+)
 from services.matcher.domain.model import Person, Program
+from shared.availability import Overlap, overlap, program_start
 
 __all__ = ["REASON_CODES", "ineligibility", "pair_overlap", "reason_code"]
 

@@ -97,7 +97,7 @@ class SlotTable:
 
     def row(self, sid: int) -> tuple[np.ndarray, np.ndarray]:
         """(slot_ok, weekly_minutes) of signature `sid` against every signature, cached."""
-        free, runs = self._ensure()
+        free, _ = self._ensure()
         cached = self._rows.get(sid)
         done = 0 if cached is None else len(cached[0])
         if done < len(free):
