@@ -37,10 +37,10 @@ def is_duplicate_on(exc: DuplicateKeyError, *fields: str) -> bool:
 
 class Store:
     def __init__(self, url: str, database: str, **client_options: Any) -> None:
-        self.client: AsyncMongoClient = AsyncMongoClient(
+        self.client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
             url, tz_aware=True, uuidRepresentation="standard", **client_options
         )
-        self.db: AsyncDatabase = self.client[database]
+        self.db: AsyncDatabase[dict[str, Any]] = self.client[database]
 
     async def ping(self) -> bool:
         await self.client.admin.command("ping")
@@ -66,7 +66,7 @@ CAUSE_TRACES: ContextVar[Mapping[str, otel_context.Context]] = ContextVar("cause
 class Tx:
     """What a handler sees inside a unit of work: its database, the session, and emit()."""
 
-    db: AsyncDatabase
+    db: AsyncDatabase[dict[str, Any]]
     session: AsyncClientSession
     cause: Event | None
     emitted: list[Event] = field(default_factory=list)

@@ -41,7 +41,7 @@ class CandidateGraph:
 
     @property
     def ids(self) -> list[str]:
-        return [p.person_id for p in self.columns.people]
+        return [self.columns.person(r).person_id for r in range(len(self.columns.people))]
 
     def edge_list(self) -> list[tuple[str, str, float]]:
         ids = self.ids
@@ -166,7 +166,7 @@ def solve(graph: CandidateGraph, *, exact: bool | None = None) -> CohortResult:
         matched=matched,
         coverage=matched / len(participants) if participants else 0.0,
         unmatched=unmatched,
-        department_matrix=_department_matrix(pairs, {p.person_id: p.department for p in people}),
+        department_matrix=_department_matrix(pairs, {p.person_id: p.department for p in people if p is not None}),
         graph=graph.edge_list(),
         exact=exact or bool(fast and fast.proven_optimal),
         capacity={ids[i]: int(graph.capacity[i]) for i in participants},

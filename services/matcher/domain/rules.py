@@ -1,7 +1,7 @@
 """Hard eligibility rules for one pair, as reasons "<code>: <detail>"; codes are stable. The rules
 themselves are the kernel's (`kernel.assess`): this module only words them."""
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 
 from services.matcher.domain.kernel import (
@@ -55,7 +55,7 @@ def ineligibility(
 def _reason(code: str, side: str, a: Person, b: Person, program: Program, load: Mapping[str, int],
             now: datetime | None) -> str:
     p, q = (b, a) if side == "b" else (a, b)
-    details = {
+    details: dict[str, Callable[[], str]] = {
         SAME_PERSON: lambda: a.person_id,
         DIFFERENT_ORG: lambda: f"{a.org_id} / {b.org_id} / program {program.org_id}",
         NOT_IN_PROGRAM: lambda: f"{p.person_id} is not in {program.program_id}",
