@@ -7,8 +7,8 @@ import os
 import signal
 import sys
 import time
-from pathlib import Path
 from collections.abc import Coroutine, Iterator
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -26,7 +26,7 @@ CLOCK_SPEED = Annotated[float, typer.Option(
     "stack's start (3600: an hour a second). Embedded mode only; production always runs at 1.")]
 
 
-def _spec(name: str):  # noqa: ANN202
+def _spec(name: str):
     from importlib import import_module
 
     if name not in SERVICES:
@@ -63,7 +63,8 @@ def up(state_file: STATE = Path("reciprocal-state.json"), clock_speed: CLOCK_SPE
         stack.start()
         stack.write_state(state_file, up_pid=os.getpid(), tokens=demo_tokens(stack.signing_key()))
         typer.echo(json.dumps(stack.state(), indent=2))
-        typer.echo(f"Stack is up; state in {state_file}. Stop with `reciprocal down --state-file {state_file}` or Ctrl-C.")
+        typer.echo(
+            f"Stack is up; state in {state_file}. Stop with `reciprocal down --state-file {state_file}` or Ctrl-C.")
         while not stopping:
             time.sleep(0.2)
     finally:
@@ -190,7 +191,9 @@ app.add_typer(dlq_app, name="dlq")
 def token(
     org: Annotated[str, typer.Option("--org", help="The tenant (`org_id` claim).")],
     role: Annotated[str, typer.Option("--role", help="admin or participant")],
-    person: Annotated[str | None, typer.Option("--person", help="The person id (`sub`); required for a participant.")] = None,
+    person: Annotated[
+        str | None, typer.Option("--person", help="The person id (`sub`); required for a participant.")
+    ] = None,
     ttl: Annotated[str, typer.Option("--ttl", help="Lifetime: seconds, HH:MM:SS or ISO 8601 (PT8H).")] = "3600",
     state_file: CONNECT_STATE = Path("reciprocal-state.json"),
 ) -> None:

@@ -12,7 +12,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
@@ -21,11 +20,17 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
 from tenacity import AsyncRetrying, RetryError, stop_after_attempt, wait_fixed
 
 from reciprocal.processes import (
-    NotUpYet, StartupError, exited, free_port, retry_until_up, spawn, stop, wait_for_port,
+    NotUpYet,
+    StartupError,
+    exited,
+    free_port,
+    retry_until_up,
+    spawn,
+    stop,
+    wait_for_port,
 )
 from reciprocal.tokens import DevSigningKey
 from shared.clock import Clock, configured_clock

@@ -62,14 +62,20 @@ class AuthSettings(BaseSettings):
     audience: str = Field(default="", description="The required `aud`: this API's client or resource id.")
     algorithms: Annotated[list[str], NoDecode] = Field(
         default=["RS256", "ES256"], description="Allowed signature algorithms, comma-separated; asymmetric only.")
-    org_claim: str = Field(default="org_id", description="Claim holding the tenant; a dotted path reads nested claims.")
-    roles_claim: str = Field(default="roles", description="Claim holding the roles (a list or a space-separated string).")
+    org_claim: str = Field(
+        default="org_id", description="Claim holding the tenant; a dotted path reads nested claims.")
+    roles_claim: str = Field(
+        default="roles", description="Claim holding the roles (a list or a space-separated string).")
     person_claim: str = Field(default="sub", description="Claim holding the caller's person id.")
     leeway_s: float = Field(default=30.0, ge=0, description="Clock skew allowed on `exp` and `nbf`.")
-    jwks_cache_s: int = Field(default=300, gt=0, description="How long a fetched JWKS is reused; an unknown `kid` refetches.")
+    jwks_cache_s: int = Field(
+        default=300, gt=0, description="How long a fetched JWKS is reused; an unknown `kid` refetches.")
     jwks_timeout_s: float = Field(default=5.0, gt=0)
     jwks_refetch_cooldown_s: float = Field(
-        default=30.0, ge=0, description="Least time between two refetches for unknown `kid`s, so forged kids cannot flood the issuer.")
+        default=30.0,
+        ge=0,
+        description="Least time between two refetches for unknown `kid`s, so forged kids cannot flood the issuer.",
+    )
 
     @field_validator("algorithms", mode="before")
     @classmethod
@@ -144,7 +150,8 @@ class TokenVerifier:
                 self._key = load_pem_public_key(settings.public_key.encode())
             except ValueError as exc:
                 raise AuthNotConfigured(f"RECIPROCAL_AUTH_PUBLIC_KEY is not a PEM public key ({exc})") from None
-            family = next((algs for kind, algs in ALGORITHMS_OF_KEY.items() if isinstance(self._key, kind)), frozenset())
+            family = next(
+                (algs for kind, algs in ALGORITHMS_OF_KEY.items() if isinstance(self._key, kind)), frozenset())
             self._algorithms = [a for a in settings.algorithms if a in family]
             if not self._algorithms:
                 raise AuthNotConfigured(
@@ -175,7 +182,9 @@ class TokenVerifier:
 _bearer = HTTPBearer(auto_error=False, description="A JWT from the organisation's identity provider.")
 
 
-def authenticated(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Principal:
+def authenticated(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
     """The FastAPI dependency every endpoint takes (sync: a JWKS fetch runs off the event loop)."""
     if credentials is None:
         raise unauthorized("a bearer token is required")

@@ -2,6 +2,7 @@
 (interactive, one message at a time; bulk, in batches) and the dead letters."""
 
 import asyncio
+import functools
 import json
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -72,10 +73,13 @@ def consumer_options(settings: ServiceSettings) -> dict[str, Any]:
     }
 
 
-def record_size(key: bytes | None, value: bytes | None, headers: Iterable[tuple[str, bytes]] | Mapping[str, str]) -> int:
+def record_size(
+    key: bytes | None, value: bytes | None, headers: Iterable[tuple[str, bytes]] | Mapping[str, str]
+) -> int:
     """A record's size as the producer counts it against `max_request_size`: key, value and headers."""
     pairs = [(k, v.encode()) for k, v in headers.items()] if isinstance(headers, Mapping) else list(headers)
-    return DefaultRecordBatchBuilder.estimate_size_in_bytes(key, value, pairs)
+    size: int = DefaultRecordBatchBuilder.estimate_size_in_bytes(key, value, pairs)
+    return size
 
 
 def as_outcome(exc: Exception) -> Exception:
@@ -190,7 +194,9 @@ def event_router(
         await handle_one(record, by_topic[record.topic][0].model_validate_json(record.value or b""))
 
     if interactive:
-        @router.subscriber(*interactive, decoder=_raw_body, include_in_schema=False, **consumer_options(settings))
+        # FastStream's subscriber decorator is untyped; the function it registers keeps its signature.
+        @router.subscriber(  # type: ignore[untyped-decorator]
+            *interactive, decoder=_raw_body, include_in_schema=False, **consumer_options(settings))
         async def consume(msg: KafkaMessage) -> None:
             await parse_and_handle(msg.raw_message)
 
@@ -198,7 +204,7 @@ def event_router(
         model, handle = by_topic[topic]
         if not isinstance(handle, Batched):
             for record in records:
-                await ingress.guarded(record, lambda record=record: parse_and_handle(record))
+                await ingress.guarded(record, functools.partial(parse_and_handle, record))
             return
         accepted: list[tuple[Any, Event]] = []
         for record in records:
@@ -229,10 +235,10 @@ def event_router(
         finally:
             CAUSE_TRACES.reset(token)
         for record, event in accepted:  # today's path: bounded retries, then a dead letter of its own
-            await ingress.guarded(record, lambda record=record, event=event: handle_one(record, event))
+            await ingress.guarded(record, functools.partial(handle_one, record, event))
 
     if bulk:
-        @router.subscriber(
+        @router.subscriber(  # type: ignore[untyped-decorator]  # FastStream's decorator is untyped
             *bulk, batch=True, max_records=settings.batch_max_records, batch_timeout_ms=settings.batch_max_wait_ms,
             decoder=_raw_body, include_in_schema=False, **consumer_options(settings),
         )
@@ -299,7 +305,8 @@ class Ingress:
             return False
         bound = bind_message_context(record, None)
         try:
-            await self.dead_letter(record, TOO_LARGE, f"{size} bytes; the limit is {self.settings.max_message_bytes}", 0)
+            limit = self.settings.max_message_bytes
+            await self.dead_letter(record, TOO_LARGE, f"{size} bytes; the limit is {limit}", 0)
         finally:
             structlog.contextvars.unbind_contextvars(*bound)
         return True

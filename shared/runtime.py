@@ -4,7 +4,7 @@ and an HTTP app with /healthz, /readyz, /metrics and the service's AsyncAPI docs
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,16 +12,16 @@ import structlog
 import uvicorn
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import HTMLResponse, JSONResponse
-from opentelemetry import trace
 from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.specification import AsyncAPI, get_asyncapi_html
+from opentelemetry import trace
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from shared.auth import TokenVerifier, auth_settings
 from shared.clock import Clock, configured_clock
-from shared.logging import configure_logging
 from shared.contract import Event
+from shared.logging import configure_logging
 from shared.messaging import AnyHandler, Ingress, consumer_options, event_router, make_broker, publish_many
 from shared.metrics import PlumbingMetrics, plumbing_metrics
 from shared.outbox import OutboxRelay
@@ -56,7 +56,7 @@ class ServiceSpec:
     http: Callable[[Context], APIRouter] | None = None
     setup: Callable[[Context], Awaitable[None]] | None = None
     teardown: Callable[[Context], Awaitable[None]] | None = None
-    jobs: list[Callable[[Context], Awaitable[None]]] = field(default_factory=list)
+    jobs: list[Callable[[Context], Coroutine[Any, Any, None]]] = field(default_factory=list)
     readiness: dict[str, "ReadinessCheck"] = field(default_factory=dict)
     """Service-specific checks that /readyz adds to its broker, database and outbox probes, by name:
     each returns False when the service's own loop is stuck (for example, a backlog too old)."""

@@ -3,7 +3,7 @@ the processed-event ledger entry and the outbox together in one transaction."""
 
 import hashlib
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,10 +37,10 @@ def is_duplicate_on(exc: DuplicateKeyError, *fields: str) -> bool:
 
 class Store:
     def __init__(self, url: str, database: str, **client_options: Any) -> None:
-        self.client: AsyncMongoClient = AsyncMongoClient(
+        self.client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
             url, tz_aware=True, uuidRepresentation="standard", **client_options
         )
-        self.db: AsyncDatabase = self.client[database]
+        self.db: AsyncDatabase[dict[str, Any]] = self.client[database]
 
     async def ping(self) -> bool:
         await self.client.admin.command("ping")
@@ -58,7 +58,7 @@ class Store:
         await self.client.close()
 
 
-CAUSE_TRACES: ContextVar[dict[str, otel_context.Context]] = ContextVar("cause_traces", default={})
+CAUSE_TRACES: ContextVar[Mapping[str, otel_context.Context]] = ContextVar("cause_traces")
 """The trace context each consumed event of a batch arrived with, by event id (set by the consumer)."""
 
 
@@ -66,7 +66,7 @@ CAUSE_TRACES: ContextVar[dict[str, otel_context.Context]] = ContextVar("cause_tr
 class Tx:
     """What a handler sees inside a unit of work: its database, the session, and emit()."""
 
-    db: AsyncDatabase
+    db: AsyncDatabase[dict[str, Any]]
     session: AsyncClientSession
     cause: Event | None
     emitted: list[Event] = field(default_factory=list)
@@ -82,7 +82,7 @@ class Tx:
     def each(self, causes: list[Event]) -> Iterator[Event]:
         """The causes of a batch in order, each handled inside the trace it arrived with, so the events
         it causes continue that trace."""
-        traces = CAUSE_TRACES.get()
+        traces = CAUSE_TRACES.get({})
         for cause in causes:
             trace_context = traces.get(str(cause.event_id))
             if trace_context is None:  # not consumed in a batch: the current trace is its own

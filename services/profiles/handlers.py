@@ -4,9 +4,9 @@ from datetime import datetime
 
 from services.profiles.adapters.repository import ProfileRepository
 from services.profiles.domain import changed_fields, check_profile, snapshot
+from shared.clock import Clock
 from shared.contract import ProfileChanged, ProfileRejected, ProfileSubmitted, ProfileWithdrawn, ProgramConfigured
 from shared.contract import limits as L
-from shared.clock import Clock
 from shared.store import Tx, UnitOfWork
 
 

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from harness import FULL, REPORT
+
 from reciprocal.embedded import SERVICES, EmbeddedStack, secantus_binary
 from reciprocal.processes import free_port, spawn, stop, wait_for_port
 
@@ -73,7 +73,7 @@ def isolated_stack(request: pytest.FixtureRequest) -> Iterator[EmbeddedStack]:
             print(f"\nIsolated stack logs kept in {workdir / 'logs'}")
 
 
-def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001 - pytest's own type is internal
+def pytest_terminal_summary(terminalreporter) -> None:
     if REPORT:
         terminalreporter.section("fault suite counts")
         for line in REPORT:

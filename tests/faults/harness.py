@@ -20,11 +20,11 @@ from typing import Any
 
 import httpx
 from pymongo import AsyncMongoClient
+from support import PROGRAM, profile
 
 from reciprocal.embedded import SERVICES, EmbeddedStack
-from services.matcher.domain import match_id
 from reciprocal.wire import Frontend, Tap
-from support import PROGRAM, profile
+from services.matcher.domain import match_id
 
 FULL = os.environ.get("RECIPROCAL_FAULTS", "smoke") == "full"
 
@@ -36,7 +36,8 @@ def size(smoke: int, full: int) -> int:
 
 
 def report(name: str, started: float, **counts: Any) -> str:
-    line = f"FAULTS {name}: " + " ".join(f"{k}={v}" for k, v in counts.items()) + f" seconds={time.monotonic() - started:.1f}"
+    fields = " ".join(f"{k}={v}" for k, v in counts.items())
+    line = f"FAULTS {name}: {fields} seconds={time.monotonic() - started:.1f}"
     REPORT.append(line)
     print(line)
     if path := os.environ.get("RECIPROCAL_FAULTS_REPORT"):  # e.g. a nightly job's artifact
@@ -260,7 +261,8 @@ class Chain:
         return all(c.lost == 0 for c in self.stages().values())
 
     def summary(self) -> str:
-        return " ".join(f"{k}={c.seen}/{c.expected}(dup={c.dup},extra={c.unexpected})" for k, c in self.stages().items())
+        return " ".join(
+            f"{k}={c.seen}/{c.expected}(dup={c.dup},extra={c.unexpected})" for k, c in self.stages().items())
 
 
 def totals(stages: dict[str, Counts]) -> dict[str, int]:

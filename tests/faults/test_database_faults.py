@@ -12,9 +12,9 @@ import contextlib
 import time
 
 import pytest
+from harness import CHAIN_TOPICS, Chain, CountingTap, dlq_topics, new_org, pair_people, report, size, totals
 from pymongo import AsyncMongoClient
 
-from harness import CHAIN_TOPICS, Chain, CountingTap, dlq_topics, new_org, pair_people, report, size, totals
 from reciprocal.wire import Frontend
 
 SUBMISSIONS = size(20, 100)

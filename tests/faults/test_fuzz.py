@@ -16,16 +16,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
+from harness import INGRESS, CountingTap, alive, consumers_of, database, new_org, report, size
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
+from support import PROGRAM, profile
 
-from harness import INGRESS, CountingTap, alive, consumers_of, database, new_org, report, size
 from reciprocal.wire import Frontend
 from services.profiles.domain import check_profile
 from shared.contract import ProfileSubmitted
 from shared.contract.topics import TOPICS
-from support import PROGRAM, profile
 
 EVENTS = size(200, 2000)
 

@@ -5,8 +5,8 @@ per person) and none happens twice."""
 import time
 
 import pytest
-
 from harness import CHAIN_TOPICS, Chain, CountingTap, new_org, pair_people, report, size, totals
+
 from reciprocal.wire import Frontend
 
 SUBMISSIONS = size(50, 500)

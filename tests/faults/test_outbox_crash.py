@@ -14,8 +14,8 @@ import signal
 import time
 
 import pytest
-
 from harness import CHAIN_TOPICS, Chain, CountingTap, database, new_org, pair_people, report, size, totals
+
 from reciprocal.wire import Frontend
 
 PAIRS = size(15, 100)
@@ -73,7 +73,7 @@ async def test_a_crash_in_an_outbox_window_loses_and_duplicates_nothing(stack, w
         stages = [{"changed": c.changed(), "proposed": c.proposed()} for c in chains]
     counts = {k: sum(totals(s)[k] for s in stages) for k in ("expected", "effects", "lost", "dup", "unexpected",
                                                               "redelivered")}
-    report(f"outbox-crash[{window}]", started, bursts=len(chains), probes=probes, submitted=2 * PAIRS * len(chains), **caught,
-           **counts)
+    report(f"outbox-crash[{window}]", started, bursts=len(chains), probes=probes, submitted=2 * PAIRS * len(chains),
+           **caught, **counts)
     assert caught.get(window.replace("-", "_")), f"no crash landed in the {window} window in {ATTEMPTS} bursts"
     assert counts["lost"] == 0 and counts["dup"] == 0 and counts["unexpected"] == 0

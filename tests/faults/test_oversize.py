@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
-
 from harness import CountingTap, alive, database, new_org, report
-from reciprocal.wire import Frontend
 from support import profile
+
+from reciprocal.wire import Frontend
 
 MIB = 1024 * 1024
 OVER = int(1.5 * MIB)
@@ -56,7 +56,7 @@ async def test_oversize_profiles_get_an_answer_and_wedge_nothing(isolated_stack)
                 await fe.publish("profiles.submitted", profile(org, person, offers=["sql"], wants=["excel"],
                                                                display_name="Small"))
 
-                def answered(t: CountingTap) -> bool:
+                def answered(t: CountingTap, person: str = person, name: str = name, event: dict = event) -> bool:
                     small = any(e.get("display_name") == "Small" for e in t.of("profiles.changed", org)
                                 if e["person_id"] == person)
                     return small and (name in outcomes or bool(answers(t, event)))

@@ -8,10 +8,10 @@ import time
 import uuid
 
 import httpx
-
 from harness import FULL, INGRESS, CountingTap, consumers_of, dead_letters, new_org, report
-from reciprocal.wire import Frontend
 from support import PROGRAM, bearer, profile
+
+from reciprocal.wire import Frontend
 
 MAX_ATTEMPTS = 5  # RECIPROCAL_MAX_ATTEMPTS default: the bound on tries before a dead letter
 

@@ -8,9 +8,22 @@ import uuid
 from typing import Any
 
 import pytest
+from harness import (
+    CHAIN_TOPICS,
+    CONSUMES,
+    FULL,
+    PUBLISHES,
+    Chain,
+    CountingTap,
+    Mails,
+    database,
+    dlq_topics,
+    new_org,
+    pair_people,
+    received,
+    report,
+)
 
-from harness import (CHAIN_TOPICS, CONSUMES, FULL, PUBLISHES, Chain, CountingTap, Mails, database, dlq_topics,
-                     new_org, pair_people, received, report)
 from reciprocal.wire import Frontend, Tap
 
 # The relay's lease is renewed by every live relay on every pass: bookkeeping, not state.

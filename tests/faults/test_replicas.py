@@ -1,14 +1,15 @@
 """A second replica joins the profiles group mid-burst and is killed mid-burst: every submitted
 version is applied once and in order, and profiles.changed carries each person's versions in order."""
 
+import itertools
 import time
 from collections import defaultdict
 
 import pytest
-
 from harness import CountingTap, new_org, report, size
-from reciprocal.wire import Frontend
 from support import profile
+
+from reciprocal.wire import Frontend
 
 PEOPLE = size(8, 40)
 VERSIONS = size(6, 25)
@@ -54,7 +55,7 @@ async def test_a_replica_joining_and_leaving_mid_burst_keeps_every_key_in_order(
         versions = [e["version"] for e in by_person[pid]]
         lost += len(set(range(1, VERSIONS + 1)) - set(versions))
         dup += len(versions) - len(set(versions))
-        out_of_order += sum(1 for x, y in zip(versions, versions[1:]) if y <= x)
+        out_of_order += sum(1 for x, y in itertools.pairwise(versions) if y <= x)
         misapplied += sum(1 for e in by_person[pid] if e["display_name"] != f"{pid} v{e['version']}")
     report("replica-join-leave[profiles]", started, submitted=total, changed=len(seen), lost=lost, dup=dup,
            out_of_order=out_of_order, misapplied=misapplied)

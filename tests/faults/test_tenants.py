@@ -5,8 +5,9 @@ import time
 import uuid
 
 from harness import CountingTap, new_org, report
-from reciprocal.wire import Frontend
 from support import PROGRAM, profile
+
+from reciprocal.wire import Frontend
 
 
 async def test_another_tenant_reusing_an_event_id_still_takes_effect(stack):
@@ -19,7 +20,7 @@ async def test_another_tenant_reusing_an_event_id_still_takes_effect(stack):
         for org in (tenant_a, tenant_c):  # the same event ids, first in tenant-a, then in tenant-c
             people = [profile(org, "ana", offers=["leadership"], wants=["python"]),
                       profile(org, "raj", offers=["python"], wants=["leadership"], department="Marketing")]
-            for event_id, person in zip(profile_events, people):
+            for event_id, person in zip(profile_events, people, strict=True):
                 await fe.publish("profiles.submitted", {**person, "event_id": event_id})
             await fe.publish("programs.configured", {"org_id": org, **PROGRAM, "event_id": program_event})
         try:

@@ -109,8 +109,11 @@ async def test_every_endpoint_needs_a_token_of_the_right_org_person_and_role(sta
         url = url_of(stack, name, template, seeded)
         what = f"{method} {template}"
 
-        def send(token: str | None, headers: dict[str, str] | None = None) -> httpx.Response:
-            return httpx.request(method, url, headers=headers if headers is not None else (bearer(token) if token else {}))
+        def send(token: str | None, headers: dict[str, str] | None = None, method: str = method,
+                 url: str = url) -> httpx.Response:
+            if headers is None:
+                headers = bearer(token) if token else {}
+            return httpx.request(method, url, headers=headers)
 
         for unauthenticated in (send(None), send(tokens["expired"]), send(None, {"Authorization": "Bearer not.a.jwt"}),
                                 send(None, {"X-Org-Id": org})):
@@ -151,8 +154,10 @@ async def test_the_seeded_data_is_readable_by_its_owners(stack, seeded) -> None:
     admin = bearer(stack.token(org, "admin"))
     assert httpx.get(f"{stack.service_url('progress')}/programs/pilot/outcomes", headers=admin).status_code == 200
     mallory = bearer(stack.token(org, "participant", "mallory"))
-    assert httpx.get(f"{stack.service_url('scheduler')}/matches/{match_id}/schedule", headers=mallory).status_code == 403
-    assert httpx.get(f"{stack.service_url('progress')}/partnerships/{match_id}/balance", headers=mallory).status_code == 403
+    schedule_url = f"{stack.service_url('scheduler')}/matches/{match_id}/schedule"
+    balance_url = f"{stack.service_url('progress')}/partnerships/{match_id}/balance"
+    assert httpx.get(schedule_url, headers=mallory).status_code == 403
+    assert httpx.get(balance_url, headers=mallory).status_code == 403
 
 
 async def test_a_token_without_a_known_role_reads_nothing(stack, seeded) -> None:
@@ -182,6 +187,7 @@ async def test_the_signed_links_are_the_only_other_routes_without_a_bearer_token
         response = httpx.request(method, url_of(stack, "notifier", template, seeded))
         assert response.status_code != 401 and "www-authenticate" not in response.headers, (method, template)
         assert response.status_code in (400, 404, 410), (method, template, response.status_code)
-    others = {path for name in SERVICES for _, path in endpoints(stack, name, exempt=True) if not path.startswith("/links/")}
+    others = {path for name in SERVICES for _, path in endpoints(stack, name, exempt=True)
+              if not path.startswith("/links/")}
     assert others <= {"/healthz", "/readyz", "/metrics", "/asyncapi", "/asyncapi.json", "/openapi.json", "/docs",
                       "/docs/oauth2-redirect", "/redoc"}

@@ -31,7 +31,8 @@ async def test_inbox_pages_newest_first_across_equal_times_and_marks_read(stack)
             await fe.publish("profiles.changed", ProfileChanged(**p, version=1).model_dump(mode="json"))
         for i, (partner, occurred_at) in enumerate(zip(partners, times, strict=True)):
             proposal = make_proposal(org, me, partner, ("sql", "query"), ("excel", "model"))
-            await fe.publish("matches.proposed", proposal | {"match_id": f"m{i}-{org}", "occurred_at": occurred_at.isoformat()})
+            await fe.publish("matches.proposed",
+                             proposal | {"match_id": f"m{i}-{org}", "occurred_at": occurred_at.isoformat()})
         await tap.wait_for(lambda t: len([n for n in of_org(t.events("notifications.sent"), org)
                                           if n["person_id"] == me["person_id"]]) == len(times), what="my inbox")
 
@@ -56,7 +57,8 @@ async def test_inbox_pages_newest_first_across_equal_times_and_marks_read(stack)
 
     notifier = stack.service_url("notifier")
     entry = entries[3]["entry_id"]
-    assert httpx.post(f"{notifier}/people/{me['person_id']}/inbox/{entry}/read", headers=bearer(stack, "other")).status_code == 404
+    read = httpx.post(f"{notifier}/people/{me['person_id']}/inbox/{entry}/read", headers=bearer(stack, "other"))
+    assert read.status_code == 404
     assert all(e["read_at"] is None for e in inbox_of(stack, org, me["person_id"], limit=100).json()["entries"])
     response = httpx.post(f"{notifier}/people/{me['person_id']}/inbox/{entry}/read", headers=bearer(stack, org))
     assert response.status_code == 200 and response.json() == {"read": True}

@@ -39,7 +39,8 @@ async def test_proposal_email_and_inbox_once_per_event(stack):
     proposal_mail = next(m for m in mails if m["Subject"].startswith("New mentoring match proposed"))
     text = proposal_mail.get_body(("plain",)).get_content()
     assert "Raj" in text and "social media" in text and "leadership" in text and f"m-{org}" in text
-    assert len([m for m in emails_to(stack, a["email"]) if m["Subject"].startswith("New mentoring match proposed")]) == 1
+    proposed = [m for m in emails_to(stack, a["email"]) if m["Subject"].startswith("New mentoring match proposed")]
+    assert len(proposed) == 1
     inbox = httpx.get(f"{stack.service_url('notifier')}/people/{a['person_id']}/inbox",
                       headers=bearer(stack, org)).json()
     assert [e["kind"] for e in inbox["entries"]] == ["match_declined", "match_proposed"]

@@ -69,8 +69,9 @@ def sessions(match_id: str, plan: list[tuple[str | None, str | None, float]]) ->
 async def begin(progress: Progress, fe: Frontend, org: str, match_id: str, plan: list, **program: Any) -> None:
     """Program thresholds, the accepted match and its schedule, as the other services publish them."""
     await fe.publish("programs.configured", {"org_id": org, "program_id": "pilot", "name": "Pilot", **program})
-    await until(lambda: progress.outcomes(org)["thresholds"]["checkin_after_minutes"] == program["checkin_after_minutes"],
-                "the program's thresholds")
+    await until(
+        lambda: progress.outcomes(org)["thresholds"]["checkin_after_minutes"] == program["checkin_after_minutes"],
+        "the program's thresholds")
     await fe.publish("matches.accepted", {
         "org_id": org, "match_id": match_id, "program_id": "pilot", "person_a": "ana", "person_b": "ben",
         "a_teaches_b": [{"skill": "leadership", "goal": "run my first team meeting"}],

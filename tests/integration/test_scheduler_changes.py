@@ -71,7 +71,7 @@ async def test_an_availability_change_moves_only_the_sessions_that_no_longer_fit
     assert updated["version"] > created["version"] == 1 and not updated["cancelled"]
     assert [s["session_id"] for s in updated["sessions"]] == [s["session_id"] for s in created["sessions"]]
     kept = moved = 0
-    for old, new in zip(created["sessions"], updated["sessions"]):
+    for old, new in zip(created["sessions"], updated["sessions"], strict=True):
         old_start, new_start = datetime.fromisoformat(old["starts_at"]), datetime.fromisoformat(new["starts_at"])
         assert old_start > datetime.now(UTC)
         if inside(shorter, old_start, NEW_YORK):

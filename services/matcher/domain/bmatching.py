@@ -53,7 +53,7 @@ def _component(edges: np.ndarray, weights: np.ndarray, capacity: np.ndarray) -> 
     graph_edges: list[tuple[int, int, int]] = []
     direct: dict[tuple[int, int], int] = {}
     gadgets: list[tuple[int, int, int]] = []  # (edge index, e_u node, e_v node)
-    copies_of = {}
+    copies_of: dict[int, range] = {}
     for e in range(m):
         u, v = int(edges[e, 0]), int(edges[e, 1])
         w = int(weights[e])
@@ -107,8 +107,9 @@ def lp_relaxation(edges: np.ndarray, weights: np.ndarray, capacity: np.ndarray) 
     m, n = len(edges), len(capacity)
     incidence = csr_matrix((np.ones(2 * m), (edges.T.ravel(), np.tile(np.arange(m), 2))), shape=(n, m))
     scale = float(np.max(weights)) or 1.0  # solve on weights in [0, 1] for the solver's tolerances
-    res = linprog(-np.asarray(weights, dtype=float) / scale, A_ub=incidence, b_ub=capacity.astype(float),
-                  bounds=(0, 1), method="highs-ds")
+    # scipy-stubs' overloads type A_ub as a dense array, but HiGHS takes the sparse matrix as it is.
+    res = linprog(-np.asarray(weights, dtype=float) / scale, A_ub=incidence,  # type: ignore[call-overload]
+                  b_ub=capacity.astype(float), bounds=(0, 1), method="highs-ds")
     if res.status != 0:  # pragma: no cover - the LP is always feasible (x = 0) and bounded
         raise RuntimeError(f"LP relaxation failed: {res.message}")
     return res.x, np.maximum(-res.ineqlin.marginals, 0.0) * scale, float(-res.fun) * scale

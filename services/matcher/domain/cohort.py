@@ -2,7 +2,8 @@
 
 The candidate graph has an edge for every eligible pair (all hard rules, capacity left on both
 sides) weighted by its score: the kernel (`kernel.assess_block`) on blocks of the cohort against
-the rest. Exact mode solves maximum-weight b-matching on the whole graph with blossom (`bmatching.max_weight_bmatching`). Fast mode (`bmatching.fast_bmatching`) solves the LP
+the rest. Exact mode solves maximum-weight b-matching on the whole graph with blossom
+(`bmatching.max_weight_bmatching`). Fast mode (`bmatching.fast_bmatching`) solves the LP
 relaxation, rounds it with a local exact repair and reports the LP bound as a certificate; when the
 bound proves the result optimal it says so. By default (`exact=None`) cohorts of up to
 `EXACT_UP_TO` participants are solved exactly and larger ones fast.
@@ -40,7 +41,7 @@ class CandidateGraph:
 
     @property
     def ids(self) -> list[str]:
-        return [p.person_id for p in self.columns.people]
+        return [self.columns.person(r).person_id for r in range(len(self.columns.people))]
 
     def edge_list(self) -> list[tuple[str, str, float]]:
         ids = self.ids
@@ -165,7 +166,7 @@ def solve(graph: CandidateGraph, *, exact: bool | None = None) -> CohortResult:
         matched=matched,
         coverage=matched / len(participants) if participants else 0.0,
         unmatched=unmatched,
-        department_matrix=_department_matrix(pairs, {p.person_id: p.department for p in people}),
+        department_matrix=_department_matrix(pairs, {p.person_id: p.department for p in people if p is not None}),
         graph=graph.edge_list(),
         exact=exact or bool(fast and fast.proven_optimal),
         capacity={ids[i]: int(graph.capacity[i]) for i in participants},

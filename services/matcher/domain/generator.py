@@ -3,7 +3,9 @@ from the taxonomy with Zipf-like popularity (seniors tend to offer leadership sk
 digital ones), goals on every want, availability in office hours, managers inside departments."""
 
 import random
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from services.matcher.domain.taxonomy import SKILLS
 from shared.contract.events import ProfileChanged, ProgramConfigured
@@ -38,7 +40,10 @@ def _zipf_weights(n: int, exponent: float = 1.0) -> list[float]:
     return [1 / (rank + 1) ** exponent for rank in range(n)]
 
 
-def _pick(rng: random.Random, weighted) -> tuple:
+Weighted = TypeVar("Weighted", bound=tuple[Any, ...])  # a choice whose last field is its weight
+
+
+def _pick(rng: random.Random, weighted: Sequence[Weighted]) -> Weighted:
     return rng.choices(weighted, weights=[w[-1] for w in weighted])[0]
 
 
@@ -53,8 +58,8 @@ def _skills(rng: random.Random, stage: str, k: int, offering: bool, base: list[s
     return chosen
 
 
-def generate_program(program_id: str = "p1", org_id: str = "acme", **fields) -> ProgramConfigured:
-    values = dict(name="Reciprocal mentoring", cross_department="preferred", session_minutes=60,
+def generate_program(program_id: str = "p1", org_id: str = "acme", **fields: Any) -> ProgramConfigured:
+    values: dict[str, Any] = dict(name="Reciprocal mentoring", cross_department="preferred", session_minutes=60,
                   duration_weeks=12, starts_on=datetime(2027, 1, 11, tzinfo=UTC))
     values.update(fields)
     return ProgramConfigured(org_id=org_id, program_id=program_id, **values)

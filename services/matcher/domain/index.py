@@ -129,6 +129,6 @@ class PoolIndex:
             score = result.score[at]
             cut = -np.partition(-score, limit - 1)[limit - 1]  # the limit-th best score; ties with it stay
             at = at[score >= cut]
-        people, cols, score = self.columns.people, result.cols, result.score
-        order = sorted(at.tolist(), key=lambda k: (-score[k], people[cols[k]].person_id))
+        columns, cols, score = self.columns, result.cols, result.score
+        order = sorted(at.tolist(), key=lambda k: (-score[k], columns.person(int(cols[k])).person_id))
         return result, order if limit is None else order[:limit]

@@ -26,12 +26,13 @@ from datetime import datetime
 from itertools import repeat
 from operator import itemgetter
 from types import MappingProxyType
+from typing import overload
 
 import numpy as np
 
-from shared.availability import program_start
 from services.matcher.domain.model import MODES, Person, Program
 from services.matcher.domain.slots import SlotTable
+from shared.availability import program_start
 
 SAME_PERSON = "same_person"
 DIFFERENT_ORG = "different_org"
@@ -147,10 +148,16 @@ class _Lists:
     def holders(self, codes: np.ndarray, nbytes: int) -> np.ndarray:
         """(len(codes[0]), nbytes) bitmaps: for column i of `codes` (codes by entry), the rows whose
         list holds any of codes[:, i]."""
-        codes = np.where(codes < len(self.postings), codes, 0)
+        postings = self.postings
+        if postings is None:
+            raise ValueError("these lists keep no postings (built with postings=False)")
+        codes = np.where(codes < len(postings), codes, 0)
+        held: np.ndarray
         if codes.shape[1] == 1:
-            return np.bitwise_or.reduce(self.postings[codes[:, 0]], axis=0)[None, :nbytes]
-        return np.bitwise_or.reduce(self.postings[codes, :nbytes], axis=0)
+            held = np.bitwise_or.reduce(postings[codes[:, 0]], axis=0)[None, :nbytes]
+        else:
+            held = np.bitwise_or.reduce(postings[codes, :nbytes], axis=0)
+        return held
 
     def dense(self, rows: np.ndarray, size: int) -> np.ndarray:
         """(len(rows), size): row i holds rows[i]'s values at their codes (column 0 stays 0)."""
@@ -169,8 +176,9 @@ class _Lists:
         if isinstance(cols, np.ndarray) and cols.size * self.width <= _SMALL:  # all k at once: fewer calls
             codes = self.codes[:, cols]
             hit = dense[0][codes] if one else dense[local[None], codes]
-            return (hit * self.values[:, cols] if weighted else hit).sum(axis=0)
-        out = None
+            total: np.ndarray = (hit * self.values[:, cols] if weighted else hit).sum(axis=0)
+            return total
+        out: np.ndarray | None = None
         for k in range(self.width):  # the same sums, in the same order, one entry at a time
             codes = self.codes[k, cols]
             hit = dense[0][codes] if one else dense[local, codes]
@@ -180,6 +188,8 @@ class _Lists:
                 out = hit
             else:
                 out += hit
+        if out is None:
+            raise ValueError("lists of width 0 hold nothing to gather")
         return out
 
 
@@ -298,6 +308,13 @@ class Columns:
         got = np.fromiter(map(load.get, ids, repeat(0)), dtype=np.int64, count=len(flat))
         return got.reshape(np.shape(rows))
 
+    def person(self, r: int) -> Person:
+        """The person in row `r`, which is in use (a removed person's row holds none)."""
+        p = self.people[r]
+        if p is None:
+            raise LookupError(f"row {r} holds no person: it was removed")
+        return p
+
     def write(self, r: int, p: Person) -> None:
         """Overwrite row r (in use) with `p`."""
         book = self.codebook
@@ -345,7 +362,11 @@ class Assessment:
         return [(code, side) for code, side, ok in self.checks if not ok[k]]
 
 
-def harmonic_mean(x, y):
+@overload
+def harmonic_mean(x: float, y: float) -> float: ...
+@overload
+def harmonic_mean(x: np.ndarray, y: np.ndarray) -> np.ndarray: ...
+def harmonic_mean(x: float | np.ndarray, y: float | np.ndarray) -> float | np.ndarray:
     """2xy / (x + y), and 0 unless both are positive; elementwise on arrays."""
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -502,11 +523,13 @@ def _judge(a: Columns, rows: np.ndarray, b: Columns, cols: np.ndarray, *, load: 
 
 def _room(people: Columns, rows: np.ndarray, load: Mapping[str, int]) -> np.ndarray:
     """Whether each of `rows` has a partnership free."""
-    return people.used(rows, load) < people.max_partners[rows]
+    free: np.ndarray = people.used(rows, load) < people.max_partners[rows]
+    return free
 
 
 def _shaped(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    return x if x.shape == shape else np.broadcast_to(x, shape)
+    shaped: np.ndarray = x if x.shape == shape else np.broadcast_to(x, shape)
+    return shaped
 
 
 def _overlap(slots: SlotTable, sigs_a: np.ndarray, local: np.ndarray,

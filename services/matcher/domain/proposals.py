@@ -21,7 +21,7 @@ def candidates(
     program: Program,
     *,
     blocked_pairs: Collection[frozenset[str]] = frozenset(),
-    load: Mapping[str, int] = {},  # noqa: B006 - read only
+    load: Mapping[str, int] = {},
     now: datetime | None = None,
 ) -> list[Scored]:
     """Every eligible partner of `p` in `pool`, best first (ties: smaller partner id)."""
@@ -35,7 +35,7 @@ def best_partner(
     program: Program,
     *,
     blocked_pairs: Collection[frozenset[str]] = frozenset(),
-    load: Mapping[str, int] = {},  # noqa: B006 - read only
+    load: Mapping[str, int] = {},
     now: datetime | None = None,
 ) -> Scored | None:
     """The best eligible partner with capacity (ties: smallest person_id), or None."""

@@ -1,16 +1,28 @@
 """Hard eligibility rules for one pair, as reasons "<code>: <detail>"; codes are stable. The rules
 themselves are the kernel's (`kernel.assess`): this module only words them."""
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 
-from shared.availability import Overlap, overlap, program_start
 from services.matcher.domain.kernel import (
-    DIFFERENT_ORG, INACTIVE, INSUFFICIENT_OVERLAP, MANAGER_RELATIONSHIP, NO_CAPACITY, NO_LOAD, NO_SHARED_LANGUAGE,
-    NO_SHARED_MEETING_MODE, NO_VALUE, NOT_IN_PROGRAM, PREVIOUSLY_PAIRED, REASON_CODES, SAME_DEPARTMENT, SAME_PERSON,
+    DIFFERENT_ORG,
+    INACTIVE,
+    INSUFFICIENT_OVERLAP,
+    MANAGER_RELATIONSHIP,
+    NO_CAPACITY,
+    NO_LOAD,
+    NO_SHARED_LANGUAGE,
+    NO_SHARED_MEETING_MODE,
+    NO_VALUE,
+    NOT_IN_PROGRAM,
+    PREVIOUSLY_PAIRED,
+    REASON_CODES,
+    SAME_DEPARTMENT,
+    SAME_PERSON,
     assess_pair,
-)  # fmt: skip
+)
 from services.matcher.domain.model import Person, Program
+from shared.availability import Overlap, overlap, program_start
 
 __all__ = ["REASON_CODES", "ineligibility", "pair_overlap", "reason_code"]
 
@@ -43,7 +55,7 @@ def ineligibility(
 def _reason(code: str, side: str, a: Person, b: Person, program: Program, load: Mapping[str, int],
             now: datetime | None) -> str:
     p, q = (b, a) if side == "b" else (a, b)
-    details = {
+    details: dict[str, Callable[[], str]] = {
         SAME_PERSON: lambda: a.person_id,
         DIFFERENT_ORG: lambda: f"{a.org_id} / {b.org_id} / program {program.org_id}",
         NOT_IN_PROGRAM: lambda: f"{p.person_id} is not in {program.program_id}",

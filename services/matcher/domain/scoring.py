@@ -5,12 +5,21 @@ bounded bonuses."""
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from shared.availability import Overlap
 from services.matcher.domain.kernel import (
-    BONUS_CAREER_STAGE, BONUS_CROSS_DEPARTMENT, BONUS_FACTORS, BONUS_OVERLAP, BONUS_SHARED_INTERESTS, MAX_BONUS,
-    OVERLAP_FULL_SESSIONS, SHARED_INTERESTS_FULL, Assessment, assess_pair, harmonic_mean,
-)  # fmt: skip
+    BONUS_CAREER_STAGE,
+    BONUS_CROSS_DEPARTMENT,
+    BONUS_FACTORS,
+    BONUS_OVERLAP,
+    BONUS_SHARED_INTERESTS,
+    MAX_BONUS,
+    OVERLAP_FULL_SESSIONS,
+    SHARED_INTERESTS_FULL,
+    Assessment,
+    assess_pair,
+    harmonic_mean,
+)
 from services.matcher.domain.model import Person, Program
+from shared.availability import Overlap
 from shared.contract.events import Factor, Teaching
 
 __all__ = [

@@ -61,12 +61,12 @@ class SlotTable:
         per_week = WEEK // g
         total = self.weeks * per_week
         need = self.session // g
-        free = np.zeros((len(rows), total + 1), dtype=np.int32)
+        edges = np.zeros((len(rows), total + 1), dtype=np.int32)
         for r, ivs in enumerate(rows):
             for s, t in ivs:
-                free[r, s // g] += 1
-                free[r, t // g] -= 1
-        free = np.cumsum(free[:, :total], axis=1, dtype=np.int32) > 0
+                edges[r, s // g] += 1
+                edges[r, t // g] -= 1
+        free = np.cumsum(edges[:, :total], axis=1, dtype=np.int32) > 0
         # runs[x] = free[x .. x+need-1] all set, via prefix sums of free
         csum = np.zeros((len(rows), total + 1), dtype=np.int32)
         np.cumsum(free, axis=1, out=csum[:, 1:])
@@ -77,7 +77,7 @@ class SlotTable:
         return _pack(free.reshape(shape)), _pack(runs.reshape(shape))
 
     def _append_bitmaps(self, rows: list[Intervals]) -> None:
-        if self._free is None:
+        if self._free is None or self._runs is None:
             return
         free, runs = self._bitmaps(rows)
         if self._count + len(rows) > len(self._free):
@@ -89,7 +89,7 @@ class SlotTable:
         self._count += len(rows)
 
     def _ensure(self) -> tuple[np.ndarray, np.ndarray]:
-        if self._free is None or self._count != len(self.intervals):
+        if self._free is None or self._runs is None or self._count != len(self.intervals):
             self._free, self._runs = self._bitmaps(self.intervals)
             self._count = len(self.intervals)
             self._rows.clear()
@@ -97,10 +97,10 @@ class SlotTable:
 
     def row(self, sid: int) -> tuple[np.ndarray, np.ndarray]:
         """(slot_ok, weekly_minutes) of signature `sid` against every signature, cached."""
-        free, runs = self._ensure()
+        free, _ = self._ensure()
         cached = self._rows.get(sid)
         done = 0 if cached is None else len(cached[0])
-        if done < len(free):
+        if cached is None or done < len(free):
             fits, weekly = self._against(sid, slice(done, len(free)))
             if cached is not None:
                 fits, weekly = np.concatenate([cached[0], fits]), np.concatenate([cached[1], weekly])
@@ -108,8 +108,9 @@ class SlotTable:
         return cached
 
     def _against(self, sid: int, cols: slice) -> tuple[np.ndarray, np.ndarray]:
-        free, runs = self._free[cols], self._runs[cols]
-        both_runs, both_free = runs & self._runs[sid], free & self._free[sid]
+        all_free, all_runs = self._ensure()
+        free, runs = all_free[cols], all_runs[cols]
+        both_runs, both_free = runs & all_runs[sid], free & all_free[sid]
         # per week: any common run start (OR over the words), and the common free slots (popcount)
         starts = both_runs[:, :, 0].copy()
         shared = np.bitwise_count(both_free[:, :, 0]).astype(np.int64)

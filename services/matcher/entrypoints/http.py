@@ -18,7 +18,8 @@ def routes(ctx: Context) -> APIRouter:
     @api.get("/people/{person_id}/matches")
     async def matches_of(person_id: str, principal: Authenticated) -> list[dict[str, Any]]:
         require_person(principal, person_id)
-        return [{"match_id": m["_id"], **{k: m.get(k) for k in PUBLIC}} for m in await repo.matches_of(principal.org, person_id)]
+        matches = await repo.matches_of(principal.org, person_id)
+        return [{"match_id": m["_id"], **{k: m.get(k) for k in PUBLIC}} for m in matches]
 
     @api.get("/programs/{program_id}/cohort-report")
     async def cohort_report(program_id: str, principal: Authenticated) -> dict[str, Any]:
