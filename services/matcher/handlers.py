@@ -19,6 +19,7 @@ from services.matcher.domain import (
     score_pair,
 )
 from services.matcher.domain.cohort import optimise
+from shared.clock import wall_time
 from shared.contract import (
     EndRequested,
     Event,
@@ -32,7 +33,6 @@ from shared.contract import (
     ProgramConfigured,
     Teaching,
 )
-from shared.clock import wall_time
 from shared.store import Tx, UnitOfWork
 
 log = structlog.get_logger()

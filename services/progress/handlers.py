@@ -18,6 +18,7 @@ from services.progress.domain import (
     Thresholds,
     check_in_errors,
 )
+from shared.clock import wall_time
 from shared.contract import (
     CheckInRejected,
     Event,
@@ -29,7 +30,6 @@ from shared.contract import (
     SessionCheckedIn,
     Teaching,
 )
-from shared.clock import wall_time
 from shared.store import Tx, UnitOfWork
 
 log = structlog.get_logger()

@@ -10,11 +10,11 @@ from datetime import datetime, timedelta
 
 import httpx
 import pytest
+from support import PROGRAM, of_org, profile
 
 from reciprocal.demo import accept_by_links, read, swapped_session
 from reciprocal.embedded import EmbeddedStack
 from reciprocal.wire import Frontend, Tap
-from support import PROGRAM, of_org, profile
 
 SPEED = 86_400.0
 TOPICS = ["matches.proposed", "matches.accepted", "matches.withdrawn", "schedules.created", "schedules.updated",
