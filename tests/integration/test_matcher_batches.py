@@ -92,3 +92,28 @@ async def test_a_batch_proposes_what_one_by_one_processing_does(matchers):
     after = await _matches(one_store, org)
     assert sum(status == "withdrawn" for _, status, _ in after) >= 3
     assert await _matches(batch_store, org) == after
+
+
+class CountingUow(UnitOfWork):
+    """Records the size of each transaction's batch."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.batches: list[int] = []
+
+    async def run_batch(self, causes, work):
+        self.batches.append(len(causes))
+        return await super().run_batch(causes, work)
+
+
+async def test_a_large_batch_is_split_into_bounded_transactions_and_pairs_across_them_still_meet(matchers):
+    (store, _, repo), _ = matchers
+    uow = CountingUow(store, "matcher")
+    org = f"org-{uuid.uuid4().hex[:6]}"
+    await handlers.program_configured(_program(org), uow, repo)
+    events = [ProfileChanged(**profile(org, f"{side}{i}", offers=[f"s{i}{side}"], wants=[f"s{i}{other}"],
+                                       department=side), version=1)
+              for i in range(3) for side, other in (("x", "y"), ("y", "x"))]
+    await handlers.profiles_changed(events[1:] + events[:1], uow, repo, max_per_transaction=2)
+    assert uow.batches == [2, 2, 2]  # x0 is last: its partner y0 was committed two transactions before
+    assert [people for people, _, _ in await _matches(store, org)] == [[f"x{i}", f"y{i}"] for i in range(3)]
