@@ -14,6 +14,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from reciprocal.embedded import SERVICES, EmbeddedStack
+from reciprocal.tokens import DevSigningKey, demo_tokens
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 
@@ -60,7 +61,7 @@ def up(state_file: STATE = Path("reciprocal-state.json"), clock_speed: CLOCK_SPE
     signal.signal(signal.SIGINT, on_signal)
     try:
         stack.start()
-        stack.write_state(state_file, up_pid=os.getpid())
+        stack.write_state(state_file, up_pid=os.getpid(), tokens=demo_tokens(stack.signing_key()))
         typer.echo(json.dumps(stack.state(), indent=2))
         typer.echo(f"Stack is up; state in {state_file}. Stop with `reciprocal down --state-file {state_file}` or Ctrl-C.")
         while not stopping:
@@ -183,6 +184,33 @@ IDLE_MS = Annotated[int, typer.Option(
 
 dlq_app = typer.Typer(no_args_is_help=True, help="Inspect and replay dead letters (`<topic>.dlq`).")
 app.add_typer(dlq_app, name="dlq")
+
+
+@app.command()
+def token(
+    org: Annotated[str, typer.Option("--org", help="The tenant (`org_id` claim).")],
+    role: Annotated[str, typer.Option("--role", help="admin or participant")],
+    person: Annotated[str | None, typer.Option("--person", help="The person id (`sub`); required for a participant.")] = None,
+    ttl: Annotated[str, typer.Option("--ttl", help="Lifetime: seconds, HH:MM:SS or ISO 8601 (PT8H).")] = "3600",
+    state_file: CONNECT_STATE = Path("reciprocal-state.json"),
+) -> None:
+    """Mint a development bearer token with the key of a stack started by `reciprocal up`."""
+    from datetime import timedelta
+
+    from pydantic import TypeAdapter, ValidationError
+
+    if not state_file.exists():
+        raise typer.BadParameter(f"no state file at {state_file}: start the stack with `reciprocal up`")
+    auth = json.loads(state_file.read_text())["auth"]
+    try:
+        lifetime = timedelta(seconds=int(ttl)) if ttl.isdigit() else TypeAdapter(timedelta).validate_strings(ttl)
+    except ValidationError:
+        raise typer.BadParameter(f"--ttl {ttl!r}: give seconds, HH:MM:SS or an ISO 8601 duration") from None
+    key = DevSigningKey(Path(auth["signing_key"]), auth["issuer"], auth["audience"])
+    try:
+        typer.echo(key.mint(org, role, person, lifetime))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 def _bootstrap(bootstrap: str | None, state_file: Path) -> str:

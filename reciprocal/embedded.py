@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -27,6 +27,7 @@ from tenacity import AsyncRetrying, RetryError, stop_after_attempt, wait_fixed
 from reciprocal.processes import (
     NotUpYet, StartupError, exited, free_port, retry_until_up, spawn, stop, wait_for_port,
 )
+from reciprocal.tokens import DevSigningKey
 from shared.clock import Clock, configured_clock
 from shared.messaging import create_topics
 
@@ -134,6 +135,7 @@ class EmbeddedStack:
             "RECIPROCAL_INSTANCE_ID": name,
             "RECIPROCAL_SMTP_HOST": "127.0.0.1",
             "RECIPROCAL_SMTP_PORT": str(self.smtp_port),
+            **self.signing_key().service_env(),
             "RECIPROCAL_LINK_SECRET": self.link_secret,
             "RECIPROCAL_PUBLIC_URL": self.service_url("notifier") if "notifier" in self.http_ports else "",
             "RECIPROCAL_EMBEDDED": "1",
@@ -219,6 +221,7 @@ class EmbeddedStack:
             "services": {name: self.service_url(name) for name in self.http_ports},
             "pids": {name: proc.pid for name, proc in self.procs.items()},
             "workdir": str(self.workdir),
+            "auth": self.signing_key().state(),
             "clock_speed": self.clock_speed,
             "clock_epoch": self.clock_epoch.isoformat() if self.clock_epoch else None,
         }
@@ -227,6 +230,14 @@ class EmbeddedStack:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps({**self.state(), **extra}, indent=2))
         tmp.replace(path)
+
+    def signing_key(self) -> DevSigningKey:
+        """The stack's token key pair, made on first use in the work dir; services get its public half."""
+        return DevSigningKey.create(self.workdir / "auth")
+
+    def token(self, org: str, role: str, person: str | None = None, ttl_s: float = 3600) -> str:
+        """A bearer token the stack's services accept, e.g. token("acme", "admin")."""
+        return self.signing_key().mint(org, role, person, timedelta(seconds=ttl_s))
 
     def _start(self, name: str, argv: list[str], port: int) -> None:
         self.procs[name] = spawn(argv, log=self.log_of(name))

@@ -43,7 +43,7 @@ Interval = tuple[datetime, datetime]  # [start, end) in UTC
 Intervals = tuple[tuple[int, int], ...]  # [start, end) in minutes since a timeline's origin
 
 _DAY = timedelta(days=1)
-T = TypeVar("T")
+T = TypeVar("T", int, datetime)  # instants, or minutes of a day
 
 
 # --- the rule: windows on real dates, their union, the intersection, a fit ---------------------

@@ -1,17 +1,6 @@
-"""HTTP read-side helpers shared by the services."""
+"""HTTP read-side helpers shared by the services. Who may call what is in shared/auth.py."""
 
-from typing import Annotated
-
-from fastapi import Header, HTTPException
-
-OrgId = Annotated[
-    str,
-    Header(
-        alias="X-Org-Id",
-        min_length=1,
-        description="The caller's tenant, set by the gateway. Data of other tenants is never returned.",
-    ),
-]
+from fastapi import HTTPException
 
 
 def not_found(what: str) -> HTTPException:

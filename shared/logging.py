@@ -13,15 +13,19 @@ from typing import Any
 import structlog
 
 PERSONAL_KEYS = frozenset({"email", "display_name", "name", "manager_id", "webhook_url", "password", "to", "body"})
+SECRET_KEYS = frozenset({"authorization", "token", "access_token", "id_token", "refresh_token", "cookie"})
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+BEARER = re.compile(r"\b(Bearer)\s+[\w.~+/=-]+", re.IGNORECASE)
+JWT = re.compile(r"\beyJ[\w-]*\.[\w-]+\.[\w-]*")  # a JWT wherever it appears: header.payload.signature
 URL_PATH = re.compile(r"(https?://[^/\s?#]+)[/?#]\S*")  # paths and queries can carry tokens and addresses
 
 
 def scrub(value: Any) -> Any:
     if isinstance(value, str):
+        value = JWT.sub("[token]", BEARER.sub(r"\1 [token]", value))
         return EMAIL.sub("[email]", URL_PATH.sub(r"\1/[redacted]", value))
     if isinstance(value, Mapping):
-        return {k: "[redacted]" if k in PERSONAL_KEYS else scrub(v) for k, v in value.items()}
+        return {k: "[redacted]" if _hidden(k) else scrub(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [scrub(v) for v in value]
     return value
@@ -29,8 +33,13 @@ def scrub(value: Any) -> Any:
 
 def redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key in list(event):
-        event[key] = "[redacted]" if key in PERSONAL_KEYS else scrub(event[key])
+        event[key] = "[redacted]" if _hidden(key) else scrub(event[key])
     return event
+
+
+def _hidden(key: Any) -> bool:
+    """Personal fields by their exact name; secrets (an `Authorization` header, any `token`) in any case."""
+    return key in PERSONAL_KEYS or (isinstance(key, str) and key.lower() in SECRET_KEYS)
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:

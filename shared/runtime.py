@@ -18,6 +18,7 @@ from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.specification import AsyncAPI, get_asyncapi_html
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from shared.auth import TokenVerifier, auth_settings
 from shared.clock import Clock, configured_clock
 from shared.logging import configure_logging
 from shared.contract import Event
@@ -207,6 +208,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
         return get_asyncapi_html(docs)
 
     if spec.http:
+        app.state.token_verifier = TokenVerifier(auth_settings())  # refuses to start without a key to verify with
         app.include_router(spec.http(ctx))
     return app
 

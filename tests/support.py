@@ -43,3 +43,14 @@ def proposal(org_id: str, a: dict, b: dict, a_teaches: tuple[str, str], b_teache
         "b_teaches_a": [{"skill": b_teaches[0], "goal": b_teaches[1]}],
         "expires_at": (datetime.now(UTC) + timedelta(days=7)).isoformat(),
     }
+
+
+def bearer(stack, org_id: str, role: str = "admin", person: str | None = None) -> dict[str, str]:
+    """Headers with a bearer token of the stack's key: an admin of the org unless told otherwise."""
+    return {"Authorization": f"Bearer {stack.token(org_id, role, person)}"}
+
+
+def verify_with(stack, monkeypatch) -> None:
+    """An in-process app (create_app) verifies tokens with the stack's key, as its service processes do."""
+    for name, value in stack.signing_key().service_env().items():
+        monkeypatch.setenv(name, value)

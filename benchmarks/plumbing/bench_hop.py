@@ -39,7 +39,9 @@ async def measure(stack: EmbeddedStack, rate: float, count: int, warmup: int) ->
                 event = json.loads(record.value)
                 if event.get("org_id") == org:
                     seen.setdefault(event["correlation_id"], time.time())
-                    created.setdefault(event["correlation_id"], datetime.fromisoformat(event["occurred_at"]).timestamp())
+                    created.setdefault(
+                        event["correlation_id"], datetime.fromisoformat(event["occurred_at"]).timestamp()
+                    )
                 if len(seen) >= count + warmup:
                     return
 
@@ -77,11 +79,15 @@ def main() -> None:
         stages = asyncio.run(measure(stack, args.rate, args.count, args.warmup))
     finally:
         stack.stop()
-    print(f"at {args.rate}/s, n={args.count}, fetch_max_wait_ms={args.fetch_max_wait_ms or 'default'} "
-          "(the handler stamps occurred_at when it emits):")
+    print(
+        f"at {args.rate}/s, n={args.count}, fetch_max_wait_ms={args.fetch_max_wait_ms or 'default'} "
+        "(the handler stamps occurred_at when it emits):"
+    )
     for stage, latencies in stages.items():
         q = statistics.quantiles(sorted(latencies), n=100)
-        print(f"  {stage:<24} p50 {q[49]:7.1f} ms  p90 {q[89]:7.1f} ms  p99 {q[98]:7.1f} ms  max {max(latencies):7.1f} ms")
+        print(
+            f"  {stage:<24} p50 {q[49]:7.1f} ms  p90 {q[89]:7.1f} ms  p99 {q[98]:7.1f} ms  max {max(latencies):7.1f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Matcher service layer: keep the pool, propose reciprocal pairs, track responses and expiry."""
 
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -21,6 +21,7 @@ from services.matcher.domain import (
 )
 from services.matcher.domain.cohort import optimise
 from shared.contract import (
+    EndRequested,
     Event,
     MatchAccepted,
     MatchDeclined,
@@ -32,37 +33,43 @@ from shared.contract import (
     ProgramConfigured,
     Teaching,
 )
+from shared.clock import wall_time
 from shared.store import Tx, UnitOfWork
 
 log = structlog.get_logger()
 
 CANDIDATES_PER_SLOT = 8  # candidates ranked per free slot before asking the index for more
 
+Now = Callable[[], datetime]
+"""The service's clock (`ctx.clock.now`): virtual time when the embedded stack runs accelerated."""
 
-async def program_configured(event: ProgramConfigured, uow: UnitOfWork, repo: MatcherRepository) -> None:
+
+async def program_configured(event: ProgramConfigured, uow: UnitOfWork, repo: MatcherRepository, *,
+                             now: Now = wall_time) -> None:
     """Save the program; people who arrived before it are matched now."""
 
     async def work(tx: Tx) -> None:
         program = program_from_event(event)
         await repo.save_program(tx, program)
-        await _rematch(tx, repo, program, sorted(await repo.pool(program, tx)))
+        await _rematch(tx, repo, program, sorted(await repo.pool(program, tx)), now())
 
     await uow.run(event, work)
 
 
-async def profile_changed(event: ProfileChanged, uow: UnitOfWork, repo: MatcherRepository) -> None:
+async def profile_changed(event: ProfileChanged, uow: UnitOfWork, repo: MatcherRepository, *,
+                         now: Now = wall_time) -> None:
     """One event in its own transaction (see `profiles_changed`)."""
 
     async def work(tx: Tx) -> None:
         open_matches = await repo.open_matches_of(event.org_id, event.person_id, tx)
         await repo.save_profile(tx, event)
-        await _rematch_arrivals(tx, repo, [event], {(event.org_id, event.person_id): open_matches}, list)
+        await _rematch_arrivals(tx, repo, [event], {(event.org_id, event.person_id): open_matches}, list, now())
 
     await uow.run(event, work)
 
 
 async def profiles_changed(events: list[ProfileChanged], uow: UnitOfWork, repo: MatcherRepository,
-                           max_per_transaction: int = 50) -> None:
+                           max_per_transaction: int = 50, *, now: Now = wall_time) -> None:
     """A batch in offset order, at most `max_per_transaction` events per transaction (so one stays
     short whatever the batch size): one bulk profile write (the last event per person wins) and one
     read of everyone's open matches per transaction, then the incremental rematch."""
@@ -70,7 +77,7 @@ async def profiles_changed(events: list[ProfileChanged], uow: UnitOfWork, repo: 
     async def work(tx: Tx, fresh: list[ProfileChanged]) -> None:
         open_matches = await repo.open_matches_of_people(tx, [(e.org_id, e.person_id) for e in fresh])
         await repo.save_profiles(tx, list({(e.org_id, e.person_id): e for e in fresh}.values()))
-        await _rematch_arrivals(tx, repo, fresh, open_matches, lambda group: _each_as_cause(tx, group))
+        await _rematch_arrivals(tx, repo, fresh, open_matches, lambda group: _each_as_cause(tx, group), now())
 
     for start in range(0, len(events), max_per_transaction):
         await uow.run_batch(events[start:start + max_per_transaction], work)
@@ -79,7 +86,7 @@ async def profiles_changed(events: list[ProfileChanged], uow: UnitOfWork, repo: 
 async def _rematch_arrivals(
     tx: Tx, repo: MatcherRepository, events: list[ProfileChanged],
     open_matches: dict[tuple[str, str], list[dict[str, Any]]],
-    each: Callable[[list[ProfileChanged]], Iterable[ProfileChanged]],
+    each: Callable[[list[ProfileChanged]], Iterable[ProfileChanged]], now: datetime,
 ) -> None:
     """Incremental rematch, per program the events touch (`open_matches` is from before them): take the
     program's matching turn and build its pool index once, read the people and pair history of its
@@ -105,9 +112,9 @@ async def _rematch_arrivals(
             followed = len(tx.emitted)
             _arrive(index, program, event)
             mine = [m for m in matches.values() if event.person_id in m["people"] and m["status"] in OPEN]
-            freed = await _withdraw_ineligible(tx, repo, program, event.person_id, mine, people, history)
+            freed = await _withdraw_ineligible(tx, repo, program, event.person_id, mine, people, history, now)
             for person_id in [event.person_id, *freed]:
-                await _fill(tx, repo, program, index, person_id, datetime.now(UTC))
+                await _fill(tx, repo, program, index, person_id, now)
             _follow(history, program, tx.emitted[followed:])
 
 
@@ -148,33 +155,60 @@ def _follow(history: PairHistory, program: Program, emitted: list[Event]) -> Non
                 history.load[pid] = history.load.get(pid, 0) - 1
 
 
-async def match_responded(event: MatchResponded, uow: UnitOfWork, repo: MatcherRepository) -> None:
+async def match_responded(event: MatchResponded, uow: UnitOfWork, repo: MatcherRepository, *,
+                          now: Now = wall_time) -> None:
     async def work(tx: Tx) -> None:
+        at = now()
         match = await repo.match(event.org_id, event.match_id, tx)
         if match is None or match["status"] != "proposed" or event.person_id not in match["people"]:
             log.info("matcher.response_ignored", match_id=event.match_id, status=match and match["status"])
             return
         if event.decision == "decline":
             if not await repo.set_status(tx, match["_id"], "proposed",
-                                         _status("declined", event.reason or "declined")):
+                                         _status("declined", event.reason or "declined", at)):
                 return
             tx.emit(_outcome(tx.cause, MatchDeclined, match, "declined"))
             program = await repo.program(event.org_id, match["program_id"], tx)
             if program:
-                await _rematch(tx, repo, program, match["people"])
+                await _rematch(tx, repo, program, match["people"], at)
             return
         accepted_by = sorted({*match["accepted_by"], event.person_id})
         if len(accepted_by) < 2:
             await repo.set_status(tx, match["_id"], "proposed", {"accepted_by": accepted_by})
             return
-        if await repo.set_status(tx, match["_id"], "proposed", {**_status("accepted", "both accepted"),
+        if await repo.set_status(tx, match["_id"], "proposed", {**_status("accepted", "both accepted", at),
                                                                  "accepted_by": accepted_by}):
             tx.emit(_outcome(tx.cause, MatchAccepted, match, "both accepted"))
 
     await uow.run(event, work)
 
 
-async def match_requested(event: MatchRequested, uow: UnitOfWork, repo: MatcherRepository) -> None:
+async def end_requested(event: EndRequested, uow: UnitOfWork, repo: MatcherRepository, *,
+                        now: Now = wall_time) -> None:
+    """One of the pair ends their accepted partnership: `matches.withdrawn` with `partnership_ended` and the end
+    reason code; the pair stays in the history (so it is never proposed again) and both partners are rematched.
+    An end from anyone outside the pair, or of an unknown, pending or already-ended match, is ignored with a
+    log line: the link that sends it only ever reaches the two partners, so it changes nothing."""
+
+    async def work(tx: Tx) -> None:
+        at = now()
+        match = await repo.match(event.org_id, event.match_id, tx)
+        if match is None or match["status"] != "accepted" or event.person_id not in match["people"]:
+            log.info("matcher.end_ignored", match_id=event.match_id, status=match and match["status"],
+                     from_partner=bool(match) and event.person_id in match["people"])
+            return
+        if not await repo.set_status(tx, match["_id"], "accepted", _status("ended", event.reason, at)):
+            return
+        tx.emit(_outcome(tx.cause, MatchWithdrawn, match, event.reason, partnership_ended=True))
+        program = await repo.program(event.org_id, match["program_id"], tx)
+        if program:
+            await _rematch(tx, repo, program, match["people"], at)
+
+    await uow.run(event, work)
+
+
+async def match_requested(event: MatchRequested, uow: UnitOfWork, repo: MatcherRepository, *,
+                          now: Now = wall_time) -> None:
     """Whole-cohort optimisation over everyone with free capacity in the program; the run's report is
     kept for `GET /programs/{program_id}/cohort-report`."""
 
@@ -186,13 +220,13 @@ async def match_requested(event: MatchRequested, uow: UnitOfWork, repo: MatcherR
         await repo.take_matching_turn(tx, program)
         pool = await repo.pool(program, tx)
         history = await repo.history(program, tx)
-        now = datetime.now(UTC)
-        result = optimise(pool.values(), program, blocked_pairs=history.taken(), load=history.load, now=now)
-        proposed = [mid for scored in result.pairs if (mid := await _propose(tx, repo, program, scored))]
+        at = now()
+        result = optimise(pool.values(), program, blocked_pairs=history.taken(), load=history.load, now=at)
+        proposed = [mid for scored in result.pairs if (mid := await _propose(tx, repo, program, scored, at))]
         await repo.save_cohort_report(tx, {
             "_id": f"{program.org_id}|{program.program_id}|{event.event_id}",
             "org_id": program.org_id, "program_id": program.program_id, "run_id": str(event.event_id),
-            "requested_at": now, "match_ids": proposed, **result.to_doc(),
+            "requested_at": at, "match_ids": proposed, **result.to_doc(),
         })  # fmt: skip
         log.info("matcher.cohort_matched", program_id=program.program_id, mode=result.mode, pairs=len(proposed),
                  participants=result.participants, objective=result.objective, coverage=result.coverage)
@@ -206,12 +240,12 @@ async def expire_proposals(uow: UnitOfWork, repo: MatcherRepository, now: dateti
     for match in expired:
 
         async def work(tx: Tx, match: dict[str, Any] = match) -> None:
-            if not await repo.set_status(tx, match["_id"], "proposed", _status("expired", "proposal expired")):
+            if not await repo.set_status(tx, match["_id"], "proposed", _status("expired", "proposal expired", now)):
                 return
             tx.emit(_outcome(None, MatchWithdrawn, match, "proposal expired"))
             program = await repo.program(match["org_id"], match["program_id"], tx)
             if program:
-                await _rematch(tx, repo, program, match["people"])
+                await _rematch(tx, repo, program, match["people"], now)
 
         await uow.run(None, work)
     return len(expired)
@@ -224,7 +258,7 @@ def _programs_touched(event: ProfileChanged, open_matches: list[dict[str, Any]])
 
 async def _withdraw_ineligible(tx: Tx, repo: MatcherRepository, program: Program, person_id: str,
                                open_matches: list[dict[str, Any]], people: dict[str, Person],
-                               history: PairHistory) -> list[str]:
+                               history: PairHistory, now: datetime) -> list[str]:
     """Withdraw the person's open matches in the program that are no longer eligible (end partnerships
     if they left), given everyone in them and their pair history. Returns the partners this freed."""
     freed: list[str] = []
@@ -238,12 +272,12 @@ async def _withdraw_ineligible(tx: Tx, repo: MatcherRepository, program: Program
         else:
             without_this = {pid: history.load.get(pid, 0) - 1 for pid in match["people"]}
             blocked = history.taken() - {frozenset(match["people"])}
-            reasons = ineligibility(a, b, program, blocked_pairs=blocked, load=without_this, now=datetime.now(UTC))
+            reasons = ineligibility(a, b, program, blocked_pairs=blocked, load=without_this, now=now)
         if not reasons:
             continue
         reason = "; ".join(reasons)
         ended = "ended" if match["status"] == "accepted" else "withdrawn"
-        if await repo.set_status(tx, match["_id"], match["status"], _status(ended, reason)):
+        if await repo.set_status(tx, match["_id"], match["status"], _status(ended, reason, now)):
             tx.emit(_outcome(tx.cause, MatchWithdrawn, match, reason,
                              partnership_ended=match["status"] == "accepted"))
             freed += [pid for pid in match["people"] if pid != person_id]
@@ -251,12 +285,12 @@ async def _withdraw_ineligible(tx: Tx, repo: MatcherRepository, program: Program
     return freed
 
 
-async def _rematch(tx: Tx, repo: MatcherRepository, program: Program, person_ids: list[str]) -> None:
+async def _rematch(tx: Tx, repo: MatcherRepository, program: Program, person_ids: list[str], now: datetime) -> None:
     """Fill each person's free capacity with their best available partners, in order."""
     await repo.take_matching_turn(tx, program)
     index = await repo.pool_index(program)
     for person_id in person_ids:
-        await _fill(tx, repo, program, index, person_id, datetime.now(UTC))
+        await _fill(tx, repo, program, index, person_id, now)
 
 
 async def _fill(tx: Tx, repo: MatcherRepository, program: Program, index: PoolIndex, person_id: str,
@@ -284,7 +318,7 @@ async def _fill(tx: Tx, repo: MatcherRepository, program: Program, index: PoolIn
             pair = {person_id: load, pid: theirs.load.get(pid, 0)}
             if ineligibility(person, partner, program, blocked_pairs=taken, load=pair, now=now):
                 continue
-            if await _propose(tx, repo, program, score_pair(person, partner, program, now=now)):
+            if await _propose(tx, repo, program, score_pair(person, partner, program, now=now), now):
                 load += 1
                 taken.add(frozenset((person_id, pid)))
         if len(ranked) < limit:
@@ -296,9 +330,8 @@ def _in_program(person: Person | None, program: Program) -> bool:
     return person is not None and person.active and program.program_id in person.program_ids
 
 
-async def _propose(tx: Tx, repo: MatcherRepository, program: Program, scored: Scored) -> str | None:
+async def _propose(tx: Tx, repo: MatcherRepository, program: Program, scored: Scored, now: datetime) -> str | None:
     """Propose the pair unless it already has a match (returns the match_id if proposed)."""
-    now = datetime.now(UTC)
     mid = match_id(program.org_id, program.program_id, scored.person_a, scored.person_b)
     doc = {
         "_id": mid,
@@ -339,8 +372,8 @@ async def _propose(tx: Tx, repo: MatcherRepository, program: Program, scored: Sc
     return mid
 
 
-def _status(status: str, reason: str) -> dict[str, Any]:
-    return {"status": status, "reason": reason, "updated_at": datetime.now(UTC)}
+def _status(status: str, reason: str, now: datetime) -> dict[str, Any]:
+    return {"status": status, "reason": reason, "updated_at": now}
 
 
 def _caused_fields(cause: Event | None, org_id: str) -> dict[str, Any]:

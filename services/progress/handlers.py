@@ -3,34 +3,45 @@ ledger and the flags follow. Every change, and the events it causes, commit in o
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import structlog
 
 from services.progress.adapters.repository import ProgressRepository
 from services.progress.domain import (
-    CheckIn, CheckInRefused, Goal, IllegalTransition, Partnership, Thresholds, check_in_errors,
+    CheckIn,
+    CheckInRefused,
+    Goal,
+    IllegalTransition,
+    Partnership,
+    Thresholds,
+    check_in_errors,
 )
 from shared.contract import (
-    CheckInRejected, Event, MatchAccepted, MatchWithdrawn, ProgramConfigured, ScheduleCreated, ScheduleUpdated,
-    SessionCheckedIn, Teaching,
+    CheckInRejected,
+    Event,
+    MatchAccepted,
+    MatchWithdrawn,
+    ProgramConfigured,
+    ScheduleCreated,
+    ScheduleUpdated,
+    SessionCheckedIn,
+    Teaching,
 )
+from shared.clock import wall_time
 from shared.store import Tx, UnitOfWork
 
 log = structlog.get_logger()
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
 class Dependencies:
     uow: UnitOfWork
     repo: ProgressRepository
-    now: Callable[[], datetime] = field(default=utcnow)
-    """The clock: the one place the service reads the time."""
+    now: Callable[[], datetime] = field(default=wall_time)
+    """The clock (`ctx.clock.now` in the service, virtual when the embedded stack runs accelerated): the one
+    place the service reads the time."""
 
 
 async def program_configured(event: ProgramConfigured, deps: Dependencies) -> None:

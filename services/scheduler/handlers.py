@@ -6,7 +6,6 @@ from typing import Any
 import structlog
 
 from services.scheduler.adapters.repository import SchedulerRepository
-from services.scheduler.settings import SchedulerSettings
 from services.scheduler.domain import (
     NOT_STARTED,
     Participant,
@@ -22,6 +21,8 @@ from services.scheduler.domain import (
     reschedule_result,
     teaching_pairs,
 )
+from services.scheduler.settings import SchedulerSettings
+from shared.clock import Clock
 from shared.contract import (
     Event,
     MatchAccepted,
@@ -32,7 +33,6 @@ from shared.contract import (
     Session,
     SessionUpcoming,
 )
-from shared.clock import Clock
 from shared.store import Tx, UnitOfWork
 
 log = structlog.get_logger()

@@ -36,7 +36,7 @@ class Event(BaseModel):
 
     @classmethod
     def topic(cls) -> str:
-        return cls.model_fields["event_type"].default
+        return str(cls.model_fields["event_type"].default)
 
     @property
     def key(self) -> str:

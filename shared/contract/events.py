@@ -10,7 +10,17 @@ from pydantic_core import CoreSchema
 from shared.contract import limits as L
 from shared.contract.envelope import Event
 from shared.contract.profile import (
-    CareerStage, Channel, MeetingMode, OfferContent, ProfileContent, ProfileSubmission, WantContent, Weekday, WindowContent,
+    DEFAULT_CHANNELS,
+    DEFAULT_MEETING_MODES,
+    CareerStage,
+    Channel,
+    MeetingMode,
+    OfferContent,
+    ProfileContent,
+    ProfileSubmission,
+    WantContent,
+    Weekday,
+    WindowContent,
 )
 
 CrossDepartment = Literal["required", "preferred", "any"]
@@ -118,11 +128,11 @@ class ProfileFields(Part):
     offers: list[Offer] = Field(default_factory=list)
     wants: list[Want] = Field(default_factory=list)
     interests: list[str] = Field(default_factory=list)
-    meeting_modes: list[MeetingMode] = Field(default_factory=lambda: ["video"])
+    meeting_modes: list[MeetingMode] = Field(default_factory=lambda: list(DEFAULT_MEETING_MODES))
     availability: list[Window] = Field(default_factory=list)
     max_partners: int = 1
     channels: list[Channel] = Field(
-        default_factory=lambda: ["email", "inbox"], description="Notification channels the person wants."
+        default_factory=lambda: list(DEFAULT_CHANNELS), description="Notification channels the person wants."
     )
     webhook_url: str | None = None
 
@@ -174,7 +184,9 @@ class ProfileRejected(Event):
     person_id: str = Field(max_length=L.ID_MAX)
     rejected_event_id: str = Field(max_length=L.ID_MAX)
     errors: list[FieldError] = Field(max_length=L.REJECTION_ERRORS_MAX)
-    display_name: str = Field(default="", max_length=L.NAME_MAX, description="Empty when the submitted one broke a limit.")
+    display_name: str = Field(
+        default="", max_length=L.NAME_MAX, description="Empty when the submitted one broke a limit."
+    )
     email: str = Field(default="", max_length=L.EMAIL_MAX, description="Empty when the submitted one broke a limit.")
 
 
@@ -250,7 +262,9 @@ class MatchWithdrawn(MatchOutcome):
 class LocalTime(Part):
     person_id: str
     timezone: str
-    starts_at: str = Field(description="Local wall-clock time, ISO 8601 with offset.", examples=["2027-01-12T09:30:00-05:00"])
+    starts_at: str = Field(
+        description="Local wall-clock time, ISO 8601 with offset.", examples=["2027-01-12T09:30:00-05:00"]
+    )
     ends_at: str
 
 
@@ -417,7 +431,9 @@ class DirectionBalance(Direction):
     helped_avg: float | None = Field(default=None, description="The teacher's average self-reported 'helped'.")
     helped_ratings: int = Field(default=0, ge=0)
     goals: list[GoalProgress] = Field(
-        default_factory=list, max_length=L.AGENDA_GOALS_MAX, description="The learner's goals, and how often each was worked on."
+        default_factory=list,
+        max_length=L.AGENDA_GOALS_MAX,
+        description="The learner's goals, and how often each was worked on.",
     )
 
 
@@ -429,7 +445,8 @@ class BalanceFields(Part):
     status: Literal["active", "ended"]
     sessions_scheduled: int = Field(ge=0, description="Sessions of the partnership's series, cancelled ones left out.")
     sessions_due: int = Field(
-        ge=0, description="Sessions whose check-in was requested (after they ended) or that someone checked in to.")
+        ge=0, description="Sessions whose check-in was requested (after they ended) or that someone checked in to."
+    )
     sessions_held: int = Field(ge=0, description="Sessions at least one partner said happened (kickoff included).")
     a_teaches_b: DirectionBalance
     b_teaches_a: DirectionBalance
@@ -462,7 +479,8 @@ class PartnershipFlagged(Event):
         default=None, description="one_sided only: the direction to teach next (its teacher teaches its learner)."
     )
     neglected_goals: list[GoalText] = Field(
-        default_factory=list, max_length=L.AGENDA_GOALS_MAX,
+        default_factory=list,
+        max_length=L.AGENDA_GOALS_MAX,
         description="one_sided only: the neglected learner's goals to work on next.",
     )
 
@@ -479,13 +497,58 @@ class EndRequested(Event):
 
 
 __all__ = [
-    "CareerStage", "Cadence", "Channel", "CrossDepartment", "MeetingMode", "Weekday", "DEFAULT_GROUND_RULES",
-    "ProfileContent", "ProfileSubmission", "OfferContent", "WantContent", "WindowContent",
-    "ProgramConfigured", "MatchRequested", "Offer", "Want", "Window", "ProfileFields", "ProfileSubmitted",
-    "ProfileWithdrawn", "ProfileChanged", "FieldError", "ProfileRejected", "Teaching", "Factor",
-    "MatchResponded", "MatchProposed", "MatchOutcome", "MatchAccepted", "MatchDeclined", "MatchWithdrawn",
-    "LocalTime", "Session", "ScheduleFields", "ScheduleCreated", "ScheduleUpdated", "ScheduleUnschedulable",
-    "SessionUpcoming", "NotificationFields", "NotificationSent", "NotificationFailed",
-    "Happened", "FlagKind", "EndReason", "SessionCheckedIn", "CheckInRejected", "CheckInRequested", "Direction",
-    "GoalProgress", "DirectionBalance", "BalanceFields", "BalanceChanged", "PartnershipFlagged", "EndRequested",
+    "DEFAULT_GROUND_RULES",
+    "BalanceChanged",
+    "BalanceFields",
+    "Cadence",
+    "CareerStage",
+    "Channel",
+    "CheckInRejected",
+    "CheckInRequested",
+    "CrossDepartment",
+    "Direction",
+    "DirectionBalance",
+    "EndReason",
+    "EndRequested",
+    "Factor",
+    "FieldError",
+    "FlagKind",
+    "GoalProgress",
+    "Happened",
+    "LocalTime",
+    "MatchAccepted",
+    "MatchDeclined",
+    "MatchOutcome",
+    "MatchProposed",
+    "MatchRequested",
+    "MatchResponded",
+    "MatchWithdrawn",
+    "MeetingMode",
+    "NotificationFailed",
+    "NotificationFields",
+    "NotificationSent",
+    "Offer",
+    "OfferContent",
+    "PartnershipFlagged",
+    "ProfileChanged",
+    "ProfileContent",
+    "ProfileFields",
+    "ProfileRejected",
+    "ProfileSubmission",
+    "ProfileSubmitted",
+    "ProfileWithdrawn",
+    "ProgramConfigured",
+    "ScheduleCreated",
+    "ScheduleFields",
+    "ScheduleUnschedulable",
+    "ScheduleUpdated",
+    "Session",
+    "SessionCheckedIn",
+    "SessionUpcoming",
+    "Teaching",
+    "Want",
+    "WantContent",
+    "Weekday",
+    "Window",
+    "WindowContent",
 ]

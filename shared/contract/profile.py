@@ -16,7 +16,16 @@ service. Time and zone parsing is `shared.contract.timefmt`'s.
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from shared.contract import limits as L
@@ -26,6 +35,8 @@ from shared.contract.timefmt import HHMM_PATTERN, minutes_of, zone_of
 CareerStage = Literal["early", "mid", "senior", "executive"]
 MeetingMode = Literal["in_person", "video", "phone", "chat"]
 Channel = Literal["email", "webhook", "inbox"]
+DEFAULT_MEETING_MODES: tuple[MeetingMode, ...] = ("video",)
+DEFAULT_CHANNELS: tuple[Channel, ...] = ("email", "inbox")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 NONBLANK = r"\S"
@@ -48,7 +59,9 @@ Ref = Annotated[str, Field(max_length=L.ID_MAX)]
 Tag = Annotated[str, Field(max_length=L.LANGUAGE_MAX)]
 ClockTime = Annotated[str, Field(pattern=HHMM_PATTERN, description="HH:MM (00:00 to 24:00) in the person's own zone.")]
 TimeZone = Annotated[
-    str, Field(max_length=L.TIMEZONE_MAX, description="IANA time zone, e.g. Europe/London."), AfterValidator(_known_zone)
+    str,
+    Field(max_length=L.TIMEZONE_MAX, description="IANA time zone, e.g. Europe/London."),
+    AfterValidator(_known_zone),
 ]
 
 
@@ -72,13 +85,16 @@ class WantContent(Content):
         min_length=1, max_length=L.GOAL_MAX, pattern=NONBLANK, examples=["lead my first team meeting"],
         description="The concrete goal this want serves; session agendas are built from it.",
     )
-    priority: int = Field(default=2, ge=L.PRIORITY_MIN, le=L.PRIORITY_MAX, description="1 (nice to have) to 3 (must have).")
+    priority: int = Field(
+        default=2, ge=L.PRIORITY_MIN, le=L.PRIORITY_MAX, description="1 (nice to have) to 3 (must have)."
+    )
 
     @field_validator("goal", mode="wrap")
     @classmethod
-    def _goal_given(cls, goal: Any, handler: Any, info: ValidationInfo) -> str:
+    def _goal_given(cls, goal: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> str:
         try:
-            return handler(goal)
+            given: str = handler(goal)
+            return given
         except ValidationError as exc:
             if any(e["type"] == "string_too_long" for e in exc.errors()):
                 raise
@@ -124,14 +140,14 @@ class ProfileContent(Content):
         default_factory=list, max_length=L.INTERESTS_MAX
     )
     meeting_modes: list[MeetingMode] = Field(
-        default_factory=lambda: ["video"], min_length=1, max_length=L.MEETING_MODES_MAX
+        default_factory=lambda: list(DEFAULT_MEETING_MODES), min_length=1, max_length=L.MEETING_MODES_MAX
     )
     availability: list[WindowContent] = Field(
         min_length=1, max_length=L.WINDOWS_MAX, description="Weekly windows in the person's own time zone."
     )
     max_partners: int = Field(default=1, ge=L.PARTNERS_MIN, le=L.PARTNERS_MAX)
     channels: list[Channel] = Field(
-        default_factory=lambda: ["email", "inbox"], max_length=L.CHANNELS_MAX,
+        default_factory=lambda: list(DEFAULT_CHANNELS), max_length=L.CHANNELS_MAX,
         description="Notification channels the person wants.",
     )
     webhook_url: str | None = Field(

@@ -4,8 +4,8 @@ import uuid
 from datetime import datetime
 
 import icalendar
-
 from support import PROGRAM, of_org, profile
+
 from reciprocal.wire import Frontend, Tap
 
 TOPICS = ["matches.proposed", "schedules.created", "notifications.sent", "profiles.rejected", "profiles.changed",

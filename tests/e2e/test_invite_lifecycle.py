@@ -5,10 +5,10 @@ when a partner's availability changes (same UID, higher SEQUENCE), cancelled whe
 import uuid
 
 import icalendar
+from support import PROGRAM, of_org, profile
 
 from reciprocal.embedded import EmbeddedStack
 from reciprocal.wire import Frontend, Tap
-from support import PROGRAM, of_org, profile
 
 TOPICS = ["matches.proposed", "schedules.created", "schedules.updated", "notifications.sent"]
 

@@ -11,7 +11,7 @@ import httpx
 
 from harness import FULL, INGRESS, CountingTap, consumers_of, dead_letters, new_org, report
 from reciprocal.wire import Frontend
-from support import PROGRAM, profile
+from support import PROGRAM, bearer, profile
 
 MAX_ATTEMPTS = 5  # RECIPROCAL_MAX_ATTEMPTS default: the bound on tries before a dead letter
 
@@ -40,7 +40,7 @@ def poisons(org: str, valid: dict) -> list[bytes]:
 async def cohort_report(stack, org: str, program: str) -> dict:
     url = f"{stack.service_url('matcher')}/programs/{program}/cohort-report"
     for _ in range(300):
-        answer = httpx.get(url, headers={"X-Org-Id": org}, timeout=5)
+        answer = httpx.get(url, headers=bearer(stack, org), timeout=5)
         if answer.status_code == 200:
             return answer.json()
         await asyncio.sleep(0.2)

@@ -7,6 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from support import PROGRAM, of_org, profile
+
 from reciprocal.wire import Frontend, Tap
 
 TOPICS = ["matches.proposed", "matches.accepted", "schedules.created", "schedules.unschedulable"]

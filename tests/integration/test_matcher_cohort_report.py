@@ -4,12 +4,12 @@ import uuid
 
 import httpx
 from pymongo import AsyncMongoClient
+from support import PROGRAM, bearer, of_org
+from test_matcher_lifecycle import changed, person, processed
 
 from reciprocal.wire import Frontend, Tap
 from services.matcher.domain import program_from_event
 from shared.contract import ProgramConfigured
-from support import PROGRAM, of_org
-from test_matcher_lifecycle import changed, person, processed
 
 
 async def test_cohort_run_report_matches_its_proposals(stack):
@@ -26,7 +26,7 @@ async def test_cohort_run_report_matches_its_proposals(stack):
     async with Frontend(stack.kafka_bootstrap) as fe, Tap(stack.kafka_bootstrap, ["matches.proposed"]) as tap:
         # the people arrive before their program exists, so nothing matches them one by one ...
         await processed(stack, *[await fe.publish("profiles.changed", changed(p)) for p in people])
-        assert httpx.get(url, headers={"X-Org-Id": org}).status_code == 404
+        assert httpx.get(url, headers=bearer(stack, org)).status_code == 404
         # ... and the program appears without its event (restored from a backup), so the
         # whole-cohort run is the one that pairs them
         client = AsyncMongoClient(stack.mongo_url)
@@ -40,7 +40,7 @@ async def test_cohort_run_report_matches_its_proposals(stack):
         await tap.settle("matches.proposed", quiet=1.0)
         proposals = of_org(tap.events("matches.proposed"), org)
 
-    response = httpx.get(url, headers={"X-Org-Id": org})
+    response = httpx.get(url, headers=bearer(stack, org))
     assert response.status_code == 200
     report = response.json()
     assert report["run_id"] == run["event_id"] and report["mode"] == "exact" and report["upper_bound"] is None
@@ -58,7 +58,7 @@ async def test_cohort_run_report_matches_its_proposals(stack):
         "Engineering": {"Operations": 1}, "Finance": {"Marketing": 1},
         "Marketing": {"Finance": 1}, "Operations": {"Engineering": 1},
     }
-    other = httpx.get(url, headers={"X-Org-Id": f"other-{org}"})
+    other = httpx.get(url, headers=bearer(stack, f"other-{org}"))
     assert other.status_code == 404
 
     logged = [line for line in (stack.workdir / "logs" / "matcher.log").read_text().splitlines()

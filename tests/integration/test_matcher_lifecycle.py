@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 from pymongo import AsyncMongoClient
+from support import PROGRAM, bearer, of_org, profile
 
 from reciprocal.wire import Frontend, Tap
 from shared.contract import ProfileChanged
-from support import PROGRAM, of_org, profile
 
 TOPICS = ["matches.proposed", "matches.accepted", "matches.declined", "matches.withdrawn"]
 
@@ -75,7 +75,7 @@ async def test_open_pairs_are_never_proposed_again(stack):
         await processed(stack, *later)
         await tap.settle("matches.proposed", quiet=1.0)
         assert pairs(tap, "matches.proposed", org) == [frozenset("ab")]
-    mine = httpx.get(f"{stack.service_url('matcher')}/people/b/matches", headers={"X-Org-Id": org}).json()
+    mine = httpx.get(f"{stack.service_url('matcher')}/people/b/matches", headers=bearer(stack, org)).json()
     assert [(m["status"], m["accepted_by"]) for m in mine] == [("accepted", ["a", "b"])]
 
 
@@ -169,5 +169,50 @@ async def test_proposals_expire_and_both_people_are_rematched(stack):
         [withdrawn] = of_org(tap.events("matches.withdrawn"), org)
         assert withdrawn["match_id"] == proposal["match_id"] and withdrawn["reason"] == "proposal expired"
         assert pairs(tap, "matches.proposed", org) == [frozenset("ab"), frozenset("ac")]
-    mine = httpx.get(f"{stack.service_url('matcher')}/people/b/matches", headers={"X-Org-Id": org}).json()
+    mine = httpx.get(f"{stack.service_url('matcher')}/people/b/matches", headers=bearer(stack, org)).json()
     assert [m["status"] for m in mine] == ["expired"]
+
+
+async def test_an_ended_partnership_rematches_both_and_the_pair_never_returns(stack):
+    org = f"org-{uuid.uuid4().hex[:6]}"
+    a, d = (person(org, p, "leadership", "social media") for p in "ad")
+    b, c = (person(org, p, "social media", "leadership") for p in "bc")
+    async with Frontend(stack.kafka_bootstrap) as fe, Tap(stack.kafka_bootstrap, TOPICS) as tap:
+        await processed(stack, *await start(stack, fe, org, a, b, c, d))
+        await tap.wait_for(lambda t: len(pairs(t, "matches.proposed", org)) == 2, what="two proposals")
+        proposals = {frozenset((e["person_a"], e["person_b"])): e["match_id"]
+                     for e in of_org(tap.events("matches.proposed"), org)}
+        assert set(proposals) == {frozenset("ab"), frozenset("cd")}
+        for pair, mid in proposals.items():
+            for who in sorted(pair):
+                await fe.publish("matches.responded", {"org_id": org, "match_id": mid, "person_id": who,
+                                                       "decision": "accept"})
+        await tap.wait_for(lambda t: len(of_org(t.events("matches.accepted"), org)) == 2, what="both accepted")
+        ab, cd = proposals[frozenset("ab")], proposals[frozenset("cd")]
+        stranger = await fe.publish("partnerships.end-requested", {"org_id": org, "match_id": ab, "person_id": "c",
+                                                                  "reason": "not_a_fit"})
+        await processed(stack, stranger)
+        assert of_org(tap.events("matches.withdrawn"), org) == []  # c is not one of the pair: ignored
+        # c and d end first: a and b are still taken, so nobody can be proposed yet ...
+        await processed(stack, await fe.publish("partnerships.end-requested", {
+            "org_id": org, "match_id": cd, "person_id": "d", "reason": "goals_met"}))
+        end = {"org_id": org, "match_id": ab, "person_id": "a", "reason": "not_a_fit"}
+        await fe.publish("partnerships.end-requested", end)  # ... then a and b end: all four are free
+        await tap.wait_for(lambda t: len(pairs(t, "matches.proposed", org)) == 4, what="both pairs rematched")
+        await tap.wait_for(lambda t: len(of_org(t.events("matches.withdrawn"), org)) == 2, what="both ends")
+        ended = {e["match_id"]: e for e in of_org(tap.events("matches.withdrawn"), org)}
+        assert {mid: (e["reason"], e["partnership_ended"]) for mid, e in ended.items()} == {
+            cd: ("goals_met", True), ab: ("not_a_fit", True)}
+        assert set(pairs(tap, "matches.proposed", org)[2:]) == {frozenset("ac"), frozenset("bd")}
+        again = [await fe.publish("partnerships.end-requested", end)]  # a new end of an ended match: nothing
+        again += [await fe.publish("profiles.changed", changed(p, max_partners=3, interests=["jazz"]))
+                  for p in (a, b, c, d)]
+        again.append(await fe.publish("programs.match-requested", {"org_id": org, "program_id": "pilot"}))
+        await processed(stack, *again)
+        await tap.settle("matches.proposed", quiet=1.0)
+        proposed = pairs(tap, "matches.proposed", org)
+        assert proposed.count(frozenset("ab")) == 1 and proposed.count(frozenset("cd")) == 1
+        assert len(proposed) == len(set(proposed))
+        assert len(of_org(tap.events("matches.withdrawn"), org)) == 2
+    mine = httpx.get(f"{stack.service_url('matcher')}/people/a/matches", headers=bearer(stack, org)).json()
+    assert {m["match_id"]: (m["status"], m["reason"]) for m in mine}[ab] == ("ended", "not_a_fit")

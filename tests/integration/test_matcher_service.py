@@ -1,8 +1,8 @@
 import uuid
 
 import httpx
+from support import PROGRAM, bearer, of_org, profile
 
-from support import PROGRAM, of_org, profile
 from reciprocal.wire import Frontend, Tap
 from shared.contract import ProfileChanged
 
@@ -34,5 +34,5 @@ async def test_proposes_only_two_way_pairs_and_accepts_when_both_accept(stack):
             await fe.publish("matches.responded", {"org_id": org, "match_id": proposal["match_id"],
                                                    "person_id": person, "decision": "accept"})
         await tap.wait_for(lambda t: of_org(t.events("matches.accepted"), org), what="matches.accepted")
-    mine = httpx.get(f"{stack.service_url('matcher')}/people/leader/matches", headers={"X-Org-Id": org}).json()
+    mine = httpx.get(f"{stack.service_url('matcher')}/people/leader/matches", headers=bearer(stack, org)).json()
     assert [m["status"] for m in mine] == ["accepted"]

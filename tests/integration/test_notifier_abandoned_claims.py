@@ -11,14 +11,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from pymongo import AsyncMongoClient
+from support import of_org, profile
+from support import proposal as make_proposal
 
 from reciprocal.processes import spawn
 from reciprocal.wire import Frontend, Tap
 from services.notifier.adapters.repository import delivery_doc
 from services.notifier.domain import Claimant, Delivery
 from shared.contract import ProfileChanged
-from support import of_org, profile
-from support import proposal as make_proposal
 
 LEASE_S = 15
 

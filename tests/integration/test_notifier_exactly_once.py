@@ -6,12 +6,12 @@ import uuid
 from collections import defaultdict
 
 import httpx
+from support import of_org, profile
+from support import proposal as make_proposal
 
 from reciprocal.embedded import EmbeddedStack
 from reciprocal.wire import Frontend, Tap
 from shared.contract import ProfileChanged
-from support import of_org, profile
-from support import proposal as make_proposal
 
 PAIRS = 15
 

@@ -5,18 +5,18 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from support import bearer, of_org, profile
+from support import proposal as make_proposal
 
 from reciprocal.wire import Frontend, Tap
 from shared.contract import ProfileChanged
-from support import of_org, profile
-from support import proposal as make_proposal
 
 SAME_TIME = 5
 
 
 def inbox_of(stack, org: str, person_id: str, **params: object) -> httpx.Response:
     return httpx.get(f"{stack.service_url('notifier')}/people/{person_id}/inbox", params=params,
-                     headers={"X-Org-Id": org})
+                     headers=bearer(stack, org))
 
 
 async def test_inbox_pages_newest_first_across_equal_times_and_marks_read(stack):
@@ -56,9 +56,9 @@ async def test_inbox_pages_newest_first_across_equal_times_and_marks_read(stack)
 
     notifier = stack.service_url("notifier")
     entry = entries[3]["entry_id"]
-    assert httpx.post(f"{notifier}/people/{me['person_id']}/inbox/{entry}/read", headers={"X-Org-Id": "other"}).status_code == 404
+    assert httpx.post(f"{notifier}/people/{me['person_id']}/inbox/{entry}/read", headers=bearer(stack, "other")).status_code == 404
     assert all(e["read_at"] is None for e in inbox_of(stack, org, me["person_id"], limit=100).json()["entries"])
-    response = httpx.post(f"{notifier}/people/{me['person_id']}/inbox/{entry}/read", headers={"X-Org-Id": org})
+    response = httpx.post(f"{notifier}/people/{me['person_id']}/inbox/{entry}/read", headers=bearer(stack, org))
     assert response.status_code == 200 and response.json() == {"read": True}
     read = {e["entry_id"]: e["read_at"] for e in inbox_of(stack, org, me["person_id"], limit=100).json()["entries"]}
     assert read[entry] is not None and sum(v is not None for v in read.values()) == 1

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from support import verify_with
 
 from services.notifier.app import SPEC
 from services.notifier.domain.links import LinkClaims, LinkIssuer, LinkSigner, Purpose
@@ -19,7 +20,8 @@ ISSUER = LinkIssuer(LinkSigner(SECRET), BASE, timedelta(days=14))
 
 
 @pytest.fixture
-async def app(infrastructure):
+async def app(infrastructure, monkeypatch):
+    verify_with(infrastructure, monkeypatch)
     settings = NotifierSettings(
         service="notifier", kafka_bootstrap=infrastructure.kafka_bootstrap, mongo_url=infrastructure.mongo_url,
         mongo_db=f"links_{uuid.uuid4().hex[:8]}", link_secret=SECRET,
@@ -109,7 +111,8 @@ async def test_a_decline_needs_one_of_the_offered_reasons(app, web):
     assert b'"decision":"decline"' in published["value"] and b'"reason":"timing"' in published["value"]
 
 
-async def test_the_notifier_refuses_to_start_without_a_link_secret(infrastructure):
+async def test_the_notifier_refuses_to_start_without_a_link_secret(infrastructure, monkeypatch):
+    verify_with(infrastructure, monkeypatch)
     settings = NotifierSettings(service="notifier", mongo_url=infrastructure.mongo_url,
                                 mongo_db=f"links_{uuid.uuid4().hex[:8]}")
     app = create_app(SPEC, settings)

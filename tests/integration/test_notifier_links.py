@@ -8,11 +8,11 @@ import uuid
 from email.message import EmailMessage
 
 import httpx
+from support import PROGRAM, of_org, profile
 
 from reciprocal.embedded import EmbeddedStack
 from reciprocal.wire import Frontend, Tap
 from services.notifier.domain.links import LINK_NAMESPACE
-from support import PROGRAM, of_org, profile
 
 TOPICS = ["matches.proposed", "matches.responded", "matches.accepted", "partnerships.end-requested",
           "schedules.created"]
@@ -129,7 +129,8 @@ async def test_checkin_requests_and_nudges_reach_both_partners_with_working_link
             **pair, "session_id": f"m-{org}-s02", "teacher": ana["person_id"], "learner": bo["person_id"],
             "starts_at": (ended - timedelta(hours=1)).isoformat(), "ends_at": ended.isoformat()})
         await fe.publish("partnerships.flagged", {**pair, "kind": "one_sided", "reason": "x",
-                                                  "neglected": {"teacher": bo["person_id"], "learner": ana["person_id"]},
+                                                  "neglected": {"teacher": bo["person_id"],
+                                                                "learner": ana["person_id"]},
                                                   "neglected_goals": ["get better at excel"]})
         await fe.publish("partnerships.flagged", {**pair, "kind": "fizzling", "reason": "two missed"})
         for person in (ana, bo):

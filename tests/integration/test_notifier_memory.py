@@ -5,10 +5,11 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from reciprocal.wire import Frontend, Tap
-from shared.contract import ProfileChanged
 from support import of_org, profile
 from support import proposal as make_proposal
+
+from reciprocal.wire import Frontend, Tap
+from shared.contract import ProfileChanged
 
 
 async def mail_with(stack, address: str, subject_start: str, timeout: float = 30):
@@ -47,16 +48,24 @@ async def test_partnership_end_and_reminder_use_what_came_before(stack):
             await fe.publish("profiles.changed", ProfileChanged(**p, version=1).model_dump(mode="json"))
         await fe.publish("matches.accepted", outcome)
         await fe.publish("schedules.created", schedule)
-        await tap.wait_for(lambda t: len(of_org(t.events("notifications.sent"), org)) >= 8, what="accepted and scheduled")
-        await fe.publish("sessions.upcoming", {k: pair[k] for k in ("org_id", "match_id", "person_a", "person_b")}
-                         | {"session_id": "s2", "starts_at": sessions[1]["starts_at"], "hours_before": 24})
+        await tap.wait_for(
+            lambda t: len(of_org(t.events("notifications.sent"), org)) >= 8, what="accepted and scheduled"
+        )
+        await fe.publish(
+            "sessions.upcoming",
+            {k: pair[k] for k in ("org_id", "match_id", "person_a", "person_b")}
+            | {"session_id": "s2", "starts_at": sessions[1]["starts_at"], "hours_before": 24},
+        )
         await fe.publish("matches.withdrawn", outcome | {"reason": f"{b['person_id']} left the program"})
 
     reminder = text_of(await mail_with(stack, a["email"], "Reminder: mentoring session"))
     assert f"Session 2, video call. {b['display_name']} teaches you." in reminder
     assert "Goal: build a forecast" in reminder and "Tuesday 18 March 2031, 10:30 (America/New_York, EDT)" in reminder
     reminder_b = text_of(await mail_with(stack, b["email"], "Reminder: mentoring session"))
-    assert f"You teach {a['display_name']}." in reminder_b and "Tuesday 18 March 2031, 20:00 (Asia/Kolkata, IST)" in reminder_b
+    assert (
+        f"You teach {a['display_name']}." in reminder_b
+        and "Tuesday 18 March 2031, 20:00 (Asia/Kolkata, IST)" in reminder_b
+    )
 
     ended = await mail_with(stack, a["email"], "Your mentoring partnership with")
     assert ended["Subject"].endswith("has ended")

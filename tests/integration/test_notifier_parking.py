@@ -3,6 +3,7 @@ import uuid
 
 from support import of_org, profile
 from support import proposal as make_proposal
+
 from reciprocal.wire import Frontend, Tap
 from shared.contract import ProfileChanged
 

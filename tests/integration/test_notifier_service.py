@@ -2,9 +2,9 @@ import asyncio
 import uuid
 
 import httpx
-
-from support import of_org, profile
+from support import bearer, of_org, profile
 from support import proposal as make_proposal
+
 from reciprocal.wire import Frontend, Tap
 from shared.contract import ProfileChanged
 
@@ -41,7 +41,7 @@ async def test_proposal_email_and_inbox_once_per_event(stack):
     assert "Raj" in text and "social media" in text and "leadership" in text and f"m-{org}" in text
     assert len([m for m in emails_to(stack, a["email"]) if m["Subject"].startswith("New mentoring match proposed")]) == 1
     inbox = httpx.get(f"{stack.service_url('notifier')}/people/{a['person_id']}/inbox",
-                      headers={"X-Org-Id": org}).json()
+                      headers=bearer(stack, org)).json()
     assert [e["kind"] for e in inbox["entries"]] == ["match_declined", "match_proposed"]
-    other = httpx.get(f"{stack.service_url('notifier')}/people/{a['person_id']}/inbox", headers={"X-Org-Id": "x"})
+    other = httpx.get(f"{stack.service_url('notifier')}/people/{a['person_id']}/inbox", headers=bearer(stack, "x"))
     assert other.json()["entries"] == []

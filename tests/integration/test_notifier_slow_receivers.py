@@ -11,12 +11,12 @@ from email import message_from_bytes, policy
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
+from support import profile
+from support import proposal as make_proposal
 
 from reciprocal.processes import free_port
 from reciprocal.wire import Frontend
 from shared.contract import ProfileChanged
-from support import profile
-from support import proposal as make_proposal
 
 HANG_AT_MOST_S = 90
 
@@ -31,15 +31,16 @@ class StallingSink:
         self.rcpt_tries: Counter[str] = Counter()
         self.mails: list = []
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         self.rcpt_tries[address] += 1
         deadline = time.monotonic() + HANG_AT_MOST_S
-        while self.stalls(address) and not self.released.is_set() and time.monotonic() < deadline:
+        # released from the test's thread (a threading.Event), so there is no asyncio.Event to await
+        while self.stalls(address) and not self.released.is_set() and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+    async def handle_DATA(self, server, session, envelope):
         self.mails.append(message_from_bytes(envelope.content, policy=policy.default))
         return "250 Message accepted for delivery"
 

@@ -6,16 +6,16 @@ import json
 import uuid
 from pathlib import Path
 
+from support import of_org, profile
 from typer.testing import CliRunner
 
-from support import of_org, profile
 from reciprocal.cli import app
 from reciprocal.wire import Frontend, Tap
 
 runner = CliRunner()
 
 
-def cli(*args: str):  # noqa: ANN201
+def cli(*args: str):
     return runner.invoke(app, list(args), catch_exceptions=False)
 
 
@@ -64,7 +64,7 @@ async def _dead_letter_a_profile(stack, org: str) -> tuple[str, dict]:
     return event_id, body
 
 
-async def _changes_after_replays(stack, org: str, replays) -> tuple[list[dict], list]:  # noqa: ANN001
+async def _changes_after_replays(stack, org: str, replays) -> tuple[list[dict], list]:
     topics = ["profiles.changed", "profiles.submitted"]
     async with Tap(stack.kafka_bootstrap, topics) as tap:
         results = []

@@ -7,6 +7,7 @@ from collections import Counter
 
 from plumbing_probe import Probe, eventually, headers_of, read_topic
 from test_plumbing_ledger import Commands
+
 from shared.contract import ProfileWithdrawn
 from shared.contract.topics import dlq_topic
 from shared.store import LEDGER, OUTBOX, Store, Tx, UnitOfWork

@@ -5,6 +5,7 @@ under another consumer group adds no dead letters."""
 from collections import Counter
 
 from plumbing_probe import Probe, eventually, headers_of, read_topic
+
 from shared.contract.topics import dlq_topic
 
 OVERSIZE = 600 * 1024  # over the 512 KiB default, under the broker's 1 MiB

@@ -64,7 +64,12 @@ async def test_entries_written_before_the_upgrade_still_block_their_redelivered_
     await store.db[LEDGER].create_index([("consumer", 1), ("event_id", 1)], unique=True)
     old_id = uuid.uuid4()
     await store.db[LEDGER].insert_one(
-        {"consumer": CONSUMER, "event_id": str(old_id), "topic": "profiles.withdrawn", "processed_at": datetime.now(UTC)}
+        {
+            "consumer": CONSUMER,
+            "event_id": str(old_id),
+            "topic": "profiles.withdrawn",
+            "processed_at": datetime.now(UTC),
+        }
     )
     await store.ensure_plumbing_indexes()
     indexes = await store.db[LEDGER].index_information()

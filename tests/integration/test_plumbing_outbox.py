@@ -2,14 +2,15 @@
 outbox_dead and the rows after it still go out, in order; transient failures back off."""
 
 import asyncio
+import itertools
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from plumbing_probe import read_topic
 from prometheus_client import CollectorRegistry
 
-from plumbing_probe import read_topic
 from shared.messaging import Ingress, create_topics, make_broker, publish_many
 from shared.metrics import plumbing_metrics
 from shared.outbox import OutboxRelay, Unpublishable
@@ -62,7 +63,7 @@ async def test_an_oversize_event_is_dead_lettered_and_the_rows_after_it_publish(
 
 async def test_the_producer_itself_refuses_what_is_over_its_request_size(world):
     """If the consumers' limit were ever set above the producer's, the broker's client still says why."""
-    settings, topic, store, broker, metrics, sample = world
+    settings, topic, _store, broker, _metrics, _sample = world
     huge = row("k", b"x" * (settings.kafka_max_request_bytes + 1), topic=topic)
     small = row("k", b"{}", topic=topic)
     outcomes = await publish_many(broker, [huge, small], max_bytes=10 * settings.kafka_max_request_bytes)
@@ -89,7 +90,7 @@ async def test_transient_failures_back_off_instead_of_looping_and_then_publish(w
             relay.kick()
             await asyncio.sleep(0.05)
         assert 3 <= len(calls) <= 7, len(calls)  # 0.1, 0.2, 0.4, 0.8 s (+ jitter) in 2 s; not one per kick
-        gaps = [b - a for a, b in zip(calls, calls[1:])]
+        gaps = [b - a for a, b in itertools.pairwise(calls)]
         assert gaps[-1] > gaps[0]
         assert sample("reciprocal_outbox_flush_failures_total") >= 3
         assert await store.db[OUTBOX].count_documents({"published": False}) == 3

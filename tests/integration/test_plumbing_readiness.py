@@ -4,6 +4,7 @@ green again once the backlog is published."""
 from datetime import UTC, datetime, timedelta
 
 from plumbing_probe import Probe, eventually
+
 from shared.outbox import RELAY_LEASE
 from shared.store import LEASES, OUTBOX
 

@@ -6,10 +6,10 @@ import json
 import uuid
 
 import httpx
+from support import of_org, profile
 
 from reciprocal.embedded import EmbeddedStack
 from reciprocal.wire import Frontend, Tap
-from support import of_org, profile
 
 CONSUMED = ["programs.configured", "profiles.submitted", "profiles.withdrawn"]
 

@@ -10,7 +10,7 @@ TRACEPARENT = f"00-{TRACE_ID}-00f067aa0ba902b7-01"
 async def test_the_trace_of_a_consumed_event_continues_in_the_events_it_causes(infrastructure):
     probe = Probe(infrastructure)
     await probe.create_topics()
-    async with probe.running() as (app, _):
+    async with probe.running() as (_app, _):
         await probe.publish((b"t", probe.event("t", echo=True)), headers=[("traceparent", TRACEPARENT.encode())])
         await probe.publish((b"u", probe.event("u", echo=True)))  # no trace: none is invented
 

@@ -1,8 +1,8 @@
 import uuid
 
 import httpx
+from support import bearer, of_org, profile
 
-from support import of_org, profile
 from reciprocal.wire import Frontend, Tap
 
 
@@ -14,9 +14,9 @@ async def test_valid_profile_is_published_and_readable_only_by_its_tenant(stack)
     changed = of_org(tap.events("profiles.changed"), org)[0]
     assert changed["person_id"] == "ada" and changed["version"] == 1 and changed["active"] is True
     url = f"{stack.service_url('profiles')}/profiles/ada"
-    assert httpx.get(url, headers={"X-Org-Id": org}).json()["timezone"] == "Europe/London"
-    assert httpx.get(url, headers={"X-Org-Id": "someone-else"}).status_code == 404
-    assert httpx.get(url).status_code == 422
+    assert httpx.get(url, headers=bearer(stack, org)).json()["timezone"] == "Europe/London"
+    assert httpx.get(url, headers=bearer(stack, "someone-else")).status_code == 404
+    assert httpx.get(url).status_code == 401
 
 
 async def test_bad_content_is_rejected_with_field_errors(stack):

@@ -10,10 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
+from support import bearer, of_org
 
 from reciprocal.embedded import EmbeddedStack
 from reciprocal.wire import Frontend, Tap
-from support import of_org
 
 TOPICS = ["partnerships.balance-changed", "partnerships.flagged", "sessions.checkin-rejected", "checkins.requested",
           "sessions.checked-in.dlq"]
@@ -28,7 +28,7 @@ class Progress:
         self.kafka_bootstrap = stack.kafka_bootstrap
 
     def get(self, path: str, org: str) -> httpx.Response:
-        return httpx.get(f"{self.stack.service_url('progress')}{path}", headers={"X-Org-Id": org})
+        return httpx.get(f"{self.stack.service_url('progress')}{path}", headers=bearer(self.stack, org))
 
     def balance(self, org: str, match_id: str) -> dict[str, Any] | None:
         answer = self.get(f"/partnerships/{match_id}/balance", org)

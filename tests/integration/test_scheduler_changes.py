@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import icalendar
+from support import PROGRAM, bearer, of_org, profile
 
-from support import PROGRAM, of_org, profile
 from reciprocal.wire import Frontend, Tap
 from shared.contract import ProfileChanged
 
@@ -86,9 +86,9 @@ async def test_an_availability_change_moves_only_the_sessions_that_no_longer_fit
     assert kept and moved
 
     url = stack.service_url("scheduler")
-    read = httpx.get(f"{url}/matches/m-move/schedule", headers={"X-Org-Id": org}).json()
+    read = httpx.get(f"{url}/matches/m-move/schedule", headers=bearer(stack, org)).json()
     assert read["version"] == updated["version"] and read["sessions"] == updated["sessions"]
-    ics = httpx.get(f"{url}/people/anna/sessions.ics", headers={"X-Org-Id": org})
+    ics = httpx.get(f"{url}/people/anna/sessions.ics", headers=bearer(stack, org))
     events = icalendar.Calendar.from_ical(ics.content).walk("VEVENT")
     assert len(events) == 6 and {int(e["SEQUENCE"]) for e in events} == {updated["version"]}
 
@@ -123,9 +123,9 @@ async def test_a_withdrawn_match_cancels_the_sessions_ahead_and_their_reminders(
         assert cancel["version"] == 2 and cancel["sessions"] == created["m-gone"]["sessions"]
         assert for_match(of_org(tap.events("sessions.upcoming"), org), "m-gone") == []
         url = stack.service_url("scheduler")
-        read = httpx.get(f"{url}/matches/m-gone/schedule", headers={"X-Org-Id": org}).json()
+        read = httpx.get(f"{url}/matches/m-gone/schedule", headers=bearer(stack, org)).json()
         assert read["status"] == "cancelled" and read["sessions"] == []
-        feed = httpx.get(f"{url}/people/ann/sessions.ics", headers={"X-Org-Id": org})
+        feed = httpx.get(f"{url}/people/ann/sessions.ics", headers=bearer(stack, org))
         assert icalendar.Calendar.from_ical(feed.content).walk("VEVENT") == []
     finally:
         stack.restart_service("scheduler", kill=False)
@@ -144,10 +144,10 @@ async def test_the_same_person_and_match_ids_in_another_org_see_nothing_of_this_
                            and of_org(t.events("schedules.created"), there), what="both orgs' series")
     url = stack.service_url("scheduler")
     for org, weekday in ((here, 1), (there, 3)):
-        feed = httpx.get(f"{url}/people/anna/sessions.ics", headers={"X-Org-Id": org})
+        feed = httpx.get(f"{url}/people/anna/sessions.ics", headers=bearer(stack, org))
         events = icalendar.Calendar.from_ical(feed.content).walk("VEVENT")
         assert len(events) == 4 and {e.decoded("DTSTART").astimezone(LONDON).weekday() for e in events} == {weekday}
-        read = httpx.get(f"{url}/matches/m-same/schedule", headers={"X-Org-Id": org}).json()
+        read = httpx.get(f"{url}/matches/m-same/schedule", headers=bearer(stack, org)).json()
         assert {datetime.fromisoformat(s["starts_at"]).weekday() for s in read["sessions"]} == {weekday}
-    stranger = httpx.get(f"{url}/people/anna/sessions.ics", headers={"X-Org-Id": f"org-{uuid.uuid4().hex[:6]}"})
+    stranger = httpx.get(f"{url}/people/anna/sessions.ics", headers=bearer(stack, f"org-{uuid.uuid4().hex[:6]}"))
     assert stranger.status_code == 404 and b"VEVENT" not in stranger.content

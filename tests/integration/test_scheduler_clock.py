@@ -5,6 +5,7 @@ import uuid
 from datetime import UTC, datetime, time, timedelta
 
 from support import PROGRAM, of_org, profile
+
 from reciprocal.wire import Frontend, Tap
 from shared.clock import Clock
 from shared.contract import ProfileChanged

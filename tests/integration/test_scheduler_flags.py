@@ -5,8 +5,8 @@ import uuid
 
 import httpx
 import icalendar
+from support import PROGRAM, bearer, of_org, profile
 
-from support import PROGRAM, of_org, profile
 from reciprocal.wire import Frontend, Tap
 from shared.contract import ProfileChanged
 
@@ -50,8 +50,8 @@ async def test_a_one_sided_flag_swaps_the_next_session_and_other_flags_change_no
     assert "Goal: write a script that saves an hour" in updated["sessions"][1]["agenda"]
 
     url = stack.service_url("scheduler")
-    read = httpx.get(f"{url}/matches/m-flag/schedule", headers={"X-Org-Id": org}).json()
+    read = httpx.get(f"{url}/matches/m-flag/schedule", headers=bearer(stack, org)).json()
     assert read["version"] == 2 and read["sessions"] == updated["sessions"]
-    feed = httpx.get(f"{url}/people/anna/sessions.ics", headers={"X-Org-Id": org})
+    feed = httpx.get(f"{url}/people/anna/sessions.ics", headers=bearer(stack, org))
     assert {int(e["SEQUENCE"]) for e in icalendar.Calendar.from_ical(feed.content).walk("VEVENT")} == {2}
-    assert httpx.get(f"{url}/matches/m-unknown/schedule", headers={"X-Org-Id": org}).status_code == 404
+    assert httpx.get(f"{url}/matches/m-unknown/schedule", headers=bearer(stack, org)).status_code == 404

@@ -16,7 +16,12 @@ from services.scheduler.domain import first_monday
 from services.scheduler.settings import SchedulerSettings
 from shared.clock import Clock
 from shared.contract import (
-    Event, MatchAccepted, MatchWithdrawn, PartnershipFlagged, ProfileChanged, ProgramConfigured,
+    Event,
+    MatchAccepted,
+    MatchWithdrawn,
+    PartnershipFlagged,
+    ProfileChanged,
+    ProgramConfigured,
 )
 from shared.store import AlreadyProcessed, Store, UnitOfWork
 
@@ -204,7 +209,9 @@ async def test_a_timer_whose_schedule_is_gone_is_cancelled_and_the_others_still_
     assert await handlers.fire_due_reminders(scheduler.uow, scheduler.repo, later) == 0
 
     # Ben moves to Dublin (London's clock): the same instants, re-rendered; fired reminders stay fired.
-    await scheduler.handle(profile("acme", "ben", TUESDAY_MORNING, tz="Europe/Dublin", version=2, changed=("timezone",)))
+    await scheduler.handle(
+        profile("acme", "ben", TUESDAY_MORNING, tz="Europe/Dublin", version=2, changed=("timezone",))
+    )
     assert len(await scheduler.published("schedules.updated")) == 1
     assert await scheduler.timers("acme", status="pending") == []
 
@@ -272,9 +279,12 @@ async def test_a_one_sided_flag_gives_the_next_session_to_the_neglected_directio
     assert [s["session_id"] for s in updated["sessions"]] == [s["session_id"] for s in created["sessions"]]
     assert directions(updated["sessions"]) == [(None, None), ("ben", "ana"), ("ben", "ana"), ("ana", "ben")]
     swapped = updated["sessions"][1]
-    assert "Goal: write tests first" in swapped["agenda"] and "Ben helps Ana with write tests first" in swapped["agenda"]
+    assert (
+        "Goal: write tests first" in swapped["agenda"]
+        and "Ben helps Ana with write tests first" in swapped["agenda"]
+    )
     assert swapped["starts_at"] == created["sessions"][1]["starts_at"]
-    for before, after in zip(created["sessions"], updated["sessions"]):
+    for before, after in zip(created["sessions"], updated["sessions"], strict=True):
         if before["session_id"] != swapped["session_id"]:
             assert before == after
     doc = await scheduler.schedule("acme")

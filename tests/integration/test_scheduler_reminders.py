@@ -5,6 +5,7 @@ import uuid
 from collections import Counter
 
 from support import PROGRAM, of_org, profile
+
 from reciprocal.wire import Frontend, Tap
 from shared.contract import ProfileChanged
 

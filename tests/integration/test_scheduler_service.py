@@ -4,8 +4,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import icalendar
+from support import PROGRAM, bearer, of_org, profile
 
-from support import PROGRAM, of_org, profile
 from reciprocal.wire import Frontend, Tap
 from shared.contract import ProfileChanged
 
@@ -46,10 +46,10 @@ async def test_accepted_match_becomes_a_series_inside_both_windows(stack):
         assert inside(LONDON, start.astimezone(ZoneInfo("Europe/London")), 60)
         assert inside(NEW_YORK, start.astimezone(ZoneInfo("America/New_York")), 60)
     url = stack.service_url("scheduler")
-    read = httpx.get(f"{url}/matches/m-test/schedule", headers={"X-Org-Id": org}).json()
+    read = httpx.get(f"{url}/matches/m-test/schedule", headers=bearer(stack, org)).json()
     assert read["version"] == 1 and len(read["sessions"]) == 4
-    ics = httpx.get(f"{url}/people/bert/sessions.ics", headers={"X-Org-Id": org})
+    ics = httpx.get(f"{url}/people/bert/sessions.ics", headers=bearer(stack, org))
     events = icalendar.Calendar.from_ical(ics.content).walk("VEVENT")
     assert len({str(e["UID"]) for e in events}) == 1  # one series, as in the emailed invite
     assert len({(str(e["UID"]), e.get("RECURRENCE-ID") and e.decoded("RECURRENCE-ID")) for e in events}) == 4
-    assert httpx.get(f"{url}/matches/m-test/schedule", headers={"X-Org-Id": "other"}).status_code == 404
+    assert httpx.get(f"{url}/matches/m-test/schedule", headers=bearer(stack, "other")).status_code == 404

@@ -15,11 +15,11 @@ from collections import defaultdict
 import httpx
 from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
+from support import bearer, of_org, profile
 
 from reciprocal.wire import Frontend, Tap, stamp_envelope
 from shared.contract.topics import TOPICS
 from shared.settings import ServiceSettings
-from support import of_org, profile
 
 IMPORT = 400
 BACKLOG = 2_000
@@ -64,7 +64,7 @@ async def kill_mid_batch(stack, instance: str) -> None:
         ledger = client["reciprocal_profiles"]["processed_events"]
         assert await ledger.count_documents({"org_id": org, "topic": "profiles.submitted"}) == IMPORT
         assert await client["reciprocal_profiles"]["profiles"].count_documents({"org_id": org, "version": 1}) == IMPORT
-    record = httpx.get(f"{stack.service_url(instance)}/profiles/{people[-1]}", headers={"X-Org-Id": org}).json()
+    record = httpx.get(f"{stack.service_url(instance)}/profiles/{people[-1]}", headers=bearer(stack, org)).json()
     assert record["version"] == 1
 
 

@@ -5,22 +5,24 @@ notifications.failed, and a person who withdraws mid-retry gets nothing further.
 import asyncio
 import hashlib
 import hmac
+import itertools
 import json
 import threading
 import time
 import uuid
 from collections import defaultdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 from pymongo import AsyncMongoClient
+from support import of_org, profile
+from support import proposal as make_proposal
 
 from reciprocal.processes import free_port
 from reciprocal.wire import Frontend, Tap
 from services.notifier.domain import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from shared.contract import ProfileChanged
-from support import of_org, profile
-from support import proposal as make_proposal
 
 ORG = "webhook-org"  # the stack's notifier has a webhook secret for this org only
 SECRET = b"s3cret"
@@ -28,8 +30,8 @@ RETRY_AFTER_S = 3
 
 
 class Receiver(BaseHTTPRequestHandler):
-    calls: dict[str, list[tuple[float, dict[str, str], bytes]]] = defaultdict(list)
-    answers = {
+    calls: ClassVar[dict[str, list[tuple[float, dict[str, str], bytes]]]] = defaultdict(list)
+    answers: ClassVar[dict[str, list[tuple[int, dict[str, str]]]]] = {
         "/ok": [(200, {})],
         "/flaky": [(503, {"Retry-After": str(RETRY_AFTER_S)})] * 2 + [(200, {})],
         "/gone": [(410, {})],
@@ -37,7 +39,7 @@ class Receiver(BaseHTTPRequestHandler):
         "/busy": [(503, {"Retry-After": "8"})],
     }
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         path = "/" + self.path.rsplit("/", 1)[-1]
         calls = self.calls[self.path]
@@ -84,13 +86,16 @@ async def test_webhooks_are_signed_retried_and_failures_reported(stack, receiver
         def mine(t: Tap, topic: str) -> list[dict]:
             return [n for n in of_org(t.events(topic), ORG) if n["cause_event_id"] in causes]
 
-        await tap.wait_for(lambda t: len(mine(t, "notifications.sent")) == 4 and len(mine(t, "notifications.failed")) == 2,
-                           what="4 webhooks sent and 2 failed", timeout=60)
+        await tap.wait_for(
+            lambda t: len(mine(t, "notifications.sent")) == 4 and len(mine(t, "notifications.failed")) == 2,
+            what="4 webhooks sent and 2 failed",
+            timeout=60,
+        )
     calls = {name: Receiver.calls[f"/{run}/{name}"] for name in people}
     assert [len(calls[name]) for name in ("ok", "flaky", "gone", "moved")] == [3, 3, 1, 1]
     assert len({headers[IDEMPOTENCY_HEADER] for _, headers, _ in calls["flaky"]}) == 1
     flaky_times = [at for at, _, _ in calls["flaky"]]
-    assert all(later - earlier >= RETRY_AFTER_S - 0.2 for earlier, later in zip(flaky_times, flaky_times[1:]))
+    assert all(later - earlier >= RETRY_AFTER_S - 0.2 for earlier, later in itertools.pairwise(flaky_times))
     for _, headers, body in calls["ok"] + calls["flaky"]:
         assert headers[SIGNATURE_HEADER] == hmac.new(SECRET, body, hashlib.sha256).hexdigest()
         assert str(json.loads(body)["timestamp"]) == headers[TIMESTAMP_HEADER]
@@ -120,8 +125,7 @@ async def test_a_person_who_withdraws_while_a_webhook_waits_for_a_retry_gets_not
                 break
             await asyncio.sleep(0.1)
         assert len(busy) == 1, "the first attempt did not reach the receiver"
-        await fe.publish("profiles.changed",
-                         ProfileChanged(**leaver, version=2, active=False).model_dump(mode="json"))
+        await fe.publish("profiles.changed", ProfileChanged(**leaver, version=2, active=False).model_dump(mode="json"))
         query = {"cause_event_id": cause, "person_id": leaver["person_id"]}
         for _ in range(300):
             doc = await deliveries.find_one(query)

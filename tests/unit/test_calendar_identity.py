@@ -10,7 +10,13 @@ from icalendar import Calendar
 
 from services.notifier.domain import Contact, schedule_invite
 from services.scheduler.domain import (
-    FeedSeries, Participant, Scheduled, SeriesPlan, plan_series, reschedule, sessions_calendar,
+    FeedSeries,
+    Participant,
+    Scheduled,
+    SeriesPlan,
+    plan_series,
+    reschedule,
+    sessions_calendar,
 )
 from shared.calendar_identity import occurrences, series_uid
 from shared.contract import ScheduleCreated, ScheduleUpdated, Session
@@ -109,7 +115,7 @@ def test_the_feed_and_the_invite_give_every_session_the_same_uid_and_recurrence_
 
 def test_a_calendar_with_the_feed_and_every_invite_shows_each_session_once():
     created, updated, cancelled = schedules(PLAN, NARROWER_BEN, START + timedelta(days=9))
-    moved = {s.number for s, t in zip(created.sessions, updated.sessions) if s.starts_at != t.starts_at}
+    moved = {s.number for s, t in zip(created.sessions, updated.sessions, strict=True) if s.starts_at != t.starts_at}
     assert moved, "the update must move sessions for this test to mean something"
     app = CalendarApp()
     for data in (feed(created), invite(created)):

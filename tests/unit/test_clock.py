@@ -121,4 +121,4 @@ def test_the_embedded_stack_gives_every_service_its_clock_and_records_it(tmp_pat
     assert stack.state()["clock_speed"] == 3600 and stack.state()["clock_epoch"] == EPOCH.isoformat()
     assert stack.clock.speed == 3600 and stack.clock.epoch == EPOCH
     with pytest.raises(ClockRefused):
-        EmbeddedStack(workdir=tmp_path, clock_speed=0).clock
+        _ = EmbeddedStack(workdir=tmp_path, clock_speed=0).clock

@@ -8,7 +8,13 @@ import pytest
 from pydantic import ValidationError
 
 from shared.contract import (
-    MatchRequested, MatchResponded, ProfileChanged, ProfileContent, ProfileRejected, ProfileWithdrawn, ProgramConfigured,
+    MatchRequested,
+    MatchResponded,
+    ProfileChanged,
+    ProfileContent,
+    ProfileRejected,
+    ProfileWithdrawn,
+    ProgramConfigured,
 )
 from shared.contract import limits as L
 from shared.contract.schemas import write_schemas
@@ -81,7 +87,8 @@ ENVELOPE = {"org_id": "acme"}
 INGRESS = [
     (ProgramConfigured, {"program_id": "p" * L.ID_MAX, "name": "n" * L.NAME_MAX,
                          "ground_rules": ["r" * L.GROUND_RULE_MAX] * L.GROUND_RULES_MAX,
-                         "skill_aliases": {f"{i:0{L.SKILL_MAX}d}": "s" * L.SKILL_MAX for i in range(L.SKILL_ALIASES_MAX)}},
+                         "skill_aliases": {f"{i:0{L.SKILL_MAX}d}": "s" * L.SKILL_MAX
+                                           for i in range(L.SKILL_ALIASES_MAX)}},
      [{"program_id": "p" * (L.ID_MAX + 1)}, {"name": "n" * (L.NAME_MAX + 1)},
       {"ground_rules": ["r"] * (L.GROUND_RULES_MAX + 1)}, {"ground_rules": ["r" * (L.GROUND_RULE_MAX + 1)]},
       {"skill_aliases": {str(i): "s" for i in range(L.SKILL_ALIASES_MAX + 1)}},
@@ -119,7 +126,8 @@ def _largest_profile() -> dict:
         "interests": [wide * L.SKILL_MAX] * L.INTERESTS_MAX,
         "meeting_modes": ["in_person", "video", "phone", "chat"],
         "availability": [{"weekday": "mon", "start": "00:00", "end": "24:00"}] * L.WINDOWS_MAX,
-        "max_partners": 5, "channels": ["email", "webhook", "inbox"], "webhook_url": "https://" + wide * (L.URL_MAX - 8),
+        "max_partners": 5, "channels": ["email", "webhook", "inbox"],
+        "webhook_url": "https://" + wide * (L.URL_MAX - 8),
     }
 
 

@@ -7,7 +7,14 @@ import pytest
 from aiokafka.structs import ConsumerRecord
 
 from reciprocal.operations import (
-    OperationError, contract_error, dead_letter_of, dlq_of, prepare_line, read_fixed, replay_headers, select,
+    OperationError,
+    contract_error,
+    dead_letter_of,
+    dlq_of,
+    prepare_line,
+    read_fixed,
+    replay_headers,
+    select,
     with_event_id,
 )
 

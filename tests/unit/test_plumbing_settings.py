@@ -23,4 +23,6 @@ def test_a_records_size_counts_key_value_and_headers():
     bare = record_size(b"k", b"v" * 100, {})
     assert record_size(b"k", b"v" * 200, {}) == bare + 100
     assert record_size(b"k", b"v" * 100, {"event_id": "x" * 36}) > bare + 36
-    assert record_size(b"k", b"v" * 100, [("event_id", b"x" * 36)]) == record_size(b"k", b"v" * 100, {"event_id": "x" * 36})
+    assert record_size(b"k", b"v" * 100, [("event_id", b"x" * 36)]) == record_size(
+        b"k", b"v" * 100, {"event_id": "x" * 36}
+    )

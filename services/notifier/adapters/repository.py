@@ -73,7 +73,8 @@ class NotifierRepository:
 
     async def save_contact(self, tx: Tx, contact: Contact) -> None:
         await self.contacts.replace_one(
-            {"org_id": contact.org_id, "person_id": contact.person_id}, contact.to_doc(), upsert=True, session=tx.session
+            {"org_id": contact.org_id, "person_id": contact.person_id}, contact.to_doc(),
+            upsert=True, session=tx.session,
         )
 
     async def contacts_of(self, org_id: str, person_ids: list[str], tx: Tx | None = None) -> dict[str, Contact]:

@@ -10,7 +10,7 @@ from services.notifier.domain.deliveries import (
     suppression,
 )
 from services.notifier.domain.inbox import decode_cursor, encode_cursor
-from services.notifier.domain.invites import schedule_invite, series_uid
+from services.notifier.domain.invites import schedule_invite
 from services.notifier.domain.messages import Background, recipients, render
 from services.notifier.domain.model import (
     DEFAULT_CHANNELS,
@@ -32,12 +32,39 @@ from services.notifier.domain.webhooks import (
     verify,
     webhook_payload,
 )
+from shared.calendar_identity import series_uid
 
 __all__ = [
-    "DEFAULT_CHANNELS", "Contact", "Message", "contact_from_profile", "contact_from_rejection",
-    "Background", "recipients", "render", "schedule_invite", "series_uid", "withdrawal_reasons",
-    "SIGNATURE_HEADER", "TIMESTAMP_HEADER", "TIMESTAMP_FIELD", "IDEMPOTENCY_HEADER", "sign", "verify",
-    "encode_body", "signed_request", "webhook_payload", "delivery_id", "message_id", "suppression",
-    "retry_delay", "retry_after_seconds", "RetryPolicy", "encode_cursor", "decode_cursor",
-    "Delivery", "DeliveryStatus", "Claimant", "IllegalTransition"
+    "DEFAULT_CHANNELS",
+    "IDEMPOTENCY_HEADER",
+    "SIGNATURE_HEADER",
+    "TIMESTAMP_FIELD",
+    "TIMESTAMP_HEADER",
+    "Background",
+    "Claimant",
+    "Contact",
+    "Delivery",
+    "DeliveryStatus",
+    "IllegalTransition",
+    "Message",
+    "RetryPolicy",
+    "contact_from_profile",
+    "contact_from_rejection",
+    "decode_cursor",
+    "delivery_id",
+    "encode_body",
+    "encode_cursor",
+    "message_id",
+    "recipients",
+    "render",
+    "retry_after_seconds",
+    "retry_delay",
+    "schedule_invite",
+    "series_uid",
+    "sign",
+    "signed_request",
+    "suppression",
+    "verify",
+    "webhook_payload",
+    "withdrawal_reasons"
 ]

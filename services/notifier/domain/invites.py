@@ -92,7 +92,7 @@ def schedule_invite(
             override = component(occurrence.session)
             override.add("recurrence-id", occurrence.recurrence_id)
             cal.add_component(override)
-    return cal.to_ical()
+    return bytes(cal.to_ical())
 
 
 def _utc(moment: datetime) -> datetime:

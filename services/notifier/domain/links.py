@@ -129,7 +129,9 @@ class LinkIssuer:
         return {str(p): self.url(LinkClaims(p, org_id, person_id, match_id, expires_at))
                 for p in (Purpose.ACCEPT, Purpose.DECLINE)}
 
-    def check_in(self, org_id: str, person_id: str, match_id: str, session_id: str, issued_at: datetime) -> dict[str, str]:
+    def check_in(
+        self, org_id: str, person_id: str, match_id: str, session_id: str, issued_at: datetime
+    ) -> dict[str, str]:
         """One link per 'did it happen' answer; each opens the page with that answer chosen."""
         claims = LinkClaims(Purpose.CHECK_IN, org_id, person_id, match_id, issued_at + self.lifetime, session_id)
         return {happened: self.url(claims, happened=happened) for happened in HAPPENED}
@@ -152,7 +154,8 @@ def answer_event(claims: LinkClaims, form: Mapping[str, str], now: datetime) -> 
             return MatchResponded(**base, decision=str(claims.purpose), reason=reason)
         if claims.purpose is Purpose.CHECK_IN:
             return SessionCheckedIn(
-                **base, session_id=claims.session_id, happened=_choice(form, "happened", HAPPENED, "whether it happened"),
+                **base, session_id=claims.session_id,
+                happened=_choice(form, "happened", HAPPENED, "whether it happened"),
                 learned=_rating(form, "learned"), helped=_rating(form, "helped"), note=note,
             )
         return EndRequested(**base, reason=_choice(form, "reason", END_REASONS, "a reason"), note=note)

@@ -3,7 +3,7 @@
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -92,7 +92,7 @@ def render(
     return Message(
         person_id=recipient.person_id,
         kind=draft.kind,
-        subject=" ".join(str(text_module.subject).split()),
+        subject=" ".join(str(text_module.subject).split()),  # type: ignore[attr-defined]  # set by the template
         text=str(text_module),
         html=html,
         calendar=draft.calendar,
@@ -109,8 +109,9 @@ Builder = Callable[[Any, Contact, Mapping[str, Contact], Background], _Draft]
 def _partner(event: Any, recipient: Contact, contacts: Mapping[str, Contact]) -> tuple[str, str]:
     partner_id = event.person_b if recipient.person_id == event.person_a else event.person_a
     partner = contacts.get(partner_id)
-    known = partner is not None and partner.org_id == event.org_id
-    return partner_id, partner.name if known else partner_id
+    if partner is not None and partner.org_id == event.org_id:
+        return partner_id, partner.name
+    return partner_id, partner_id
 
 
 def _sides(event: MatchProposed | MatchOutcome, recipient: Contact) -> tuple[list[Teaching], list[Teaching]]:
@@ -127,7 +128,9 @@ def _teachings(items: list[Teaching]) -> list[dict[str, str]]:
 TENSES = {"match_declined": "conditional", "match_withdrawn": "conditional", "partnership_ended": "past"}
 
 
-def _match(event: MatchProposed | MatchOutcome, recipient: Contact, contacts: Mapping[str, Contact], kind: str) -> _Draft:
+def _match(
+    event: MatchProposed | MatchOutcome, recipient: Contact, contacts: Mapping[str, Contact], kind: str
+) -> _Draft:
     partner_id, partner = _partner(event, recipient, contacts)
     you_teach, you_learn = _sides(event, recipient)
     context = {
@@ -208,13 +211,17 @@ def _session_numbers(sessions: list[Session], person_id: str, role: str) -> list
 
 
 def _schedule(
-    event: ScheduleCreated | ScheduleUpdated, recipient: Contact, contacts: Mapping[str, Contact], background: Background
+    event: ScheduleCreated | ScheduleUpdated,
+    recipient: Contact,
+    contacts: Mapping[str, Contact],
+    background: Background,
 ) -> _Draft:
     partner_id, partner = _partner(event, recipient, contacts)
     cancelled = isinstance(event, ScheduleUpdated) and event.cancelled
-    kind = "schedule_cancelled" if cancelled else ("schedule_updated" if isinstance(event, ScheduleUpdated) else "schedule_created")
+    updated = isinstance(event, ScheduleUpdated)
+    kind = "schedule_cancelled" if cancelled else ("schedule_updated" if updated else "schedule_created")
     sessions = sorted(event.sessions, key=lambda s: (s.starts_at, s.number))
-    context = {
+    context: dict[str, Any] = {
         "partner": partner,
         "match_id": event.match_id,
         "teach_sessions": _session_numbers(sessions, recipient.person_id, "teacher"),
@@ -222,7 +229,7 @@ def _schedule(
         "sessions": [_session_view(s, recipient, partner) for s in sessions],
         "zone": recipient.zone.key,
     }
-    data = {
+    data: dict[str, Any] = {
         "schedule_id": event.schedule_id,
         "match_id": event.match_id,
         "program_id": event.program_id,
@@ -244,11 +251,13 @@ def _schedule(
     end_link = None
     if background.links and not cancelled:
         last_end = max((s.ends_at for s in sessions), default=event.occurred_at)
-        end_link = background.links.end(event.org_id, recipient.person_id, event.match_id, max(last_end, event.occurred_at))
+        end_link = background.links.end(
+            event.org_id, recipient.person_id, event.match_id, max(last_end, event.occurred_at)
+        )
         data["links"] = {"end": end_link}
     context["end_link"] = end_link
     if cancelled or sessions:
-        method = "CANCEL" if cancelled else "REQUEST"
+        method: Literal["REQUEST", "CANCEL"] = "CANCEL" if cancelled else "REQUEST"
         draft.calendar = schedule_invite(
             event, recipient, contacts, method=method, sequence=event.version, organizer=background.organizer
         )
@@ -261,7 +270,8 @@ def _unschedulable(
 ) -> _Draft:
     partner_id, partner = _partner(event, recipient, contacts)
     context = {"partner": partner, "match_id": event.match_id, "reason": event.reason, "suggestion": event.suggestion}
-    data = {"match_id": event.match_id, "partner_id": partner_id, "reason": event.reason, "suggestion": event.suggestion}
+    data = {"match_id": event.match_id, "partner_id": partner_id, "reason": event.reason,
+            "suggestion": event.suggestion}
     return _Draft("schedule_unschedulable", context, data)
 
 
@@ -310,7 +320,7 @@ def _checkin_requested(
     )
     context = {"partner": partner, "match_id": event.match_id, "role": role, "links": links,
                "when": wording.local_span(event.starts_at, event.ends_at, recipient.zone)}
-    data = {"match_id": event.match_id, "session_id": event.session_id, "partner_id": partner_id,
+    data: dict[str, Any] = {"match_id": event.match_id, "session_id": event.session_id, "partner_id": partner_id,
             "starts_at": event.starts_at.isoformat(), "ends_at": event.ends_at.isoformat()}
     if links:
         data["links"] = links
@@ -330,8 +340,10 @@ def _flagged(
         end_link = background.links.end(event.org_id, recipient.person_id, event.match_id, event.occurred_at)
     context = {"partner": partner, "match_id": event.match_id, "flag": event.kind, "swapped": neglected is not None,
                "you_teach_next": you_teach_next, "goals": list(event.neglected_goals), "end_link": end_link}
-    data = {"match_id": event.match_id, "program_id": event.program_id, "partner_id": partner_id, "flag": event.kind,
-            "next_teacher": neglected.teacher if neglected else None, "goals": list(event.neglected_goals)}
+    data: dict[str, Any] = {
+        "match_id": event.match_id, "program_id": event.program_id, "partner_id": partner_id, "flag": event.kind,
+        "next_teacher": neglected.teacher if neglected else None, "goals": list(event.neglected_goals),
+    }
     if end_link:
         data["links"] = {"end": end_link}
     return _Draft(f"partnership_{event.kind}", context, data)

@@ -42,7 +42,8 @@ def local_time(moment: datetime, zone: ZoneInfo) -> str:
 
 
 def local_span(starts_at: datetime, ends_at: datetime, zone: ZoneInfo) -> str:
-    """'Tuesday 12 January 2027, 09:30–10:30 (America/New_York, EST)'; the end date is spelled out only if it differs."""
+    """'Tuesday 12 January 2027, 09:30–10:30 (America/New_York, EST)'; the end date is spelled out
+    only if it differs."""
     start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
     end_text = f"{end:%H:%M}" if end.date() == start.date() else f"{local_date(end)}, {end:%H:%M}"
     return f"{local_date(start)}, {start:%H:%M}–{end_text} ({zone_label(starts_at, zone)})"

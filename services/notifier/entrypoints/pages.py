@@ -30,8 +30,8 @@ DECLINE_LABELS = dict(zip(DECLINE_REASONS, ("It is not relevant to my goals", "T
                                              "Another reason"), strict=True))
 HAPPENED_LABELS = dict(zip(HAPPENED, ("Yes, it happened", "No, we missed it", "We moved it to another time"),
                            strict=True))
-END_LABELS = dict(zip(END_REASONS, ("We are not a good fit", "Our schedules do not work", "I am leaving the organisation",
-                                    "Our goals are met"), strict=True))
+END_LABELS = dict(zip(END_REASONS, ("We are not a good fit", "Our schedules do not work",
+                                    "I am leaving the organisation", "Our goals are met"), strict=True))
 FIELDS = ("reason", "happened", "learned", "helped", "note")
 
 environment = Environment(

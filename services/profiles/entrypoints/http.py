@@ -3,7 +3,8 @@ from typing import Any
 from fastapi import APIRouter
 
 from services.profiles.adapters.repository import ProfileRepository
-from shared.http import OrgId, not_found
+from shared.auth import Authenticated, require_person
+from shared.http import not_found
 from shared.runtime import Context
 
 
@@ -12,8 +13,9 @@ def routes(ctx: Context) -> APIRouter:
     repo = ProfileRepository(ctx.store.db)
 
     @api.get("/profiles/{person_id}")
-    async def get_profile(person_id: str, org_id: OrgId) -> dict[str, Any]:
-        record = await repo.get(org_id, person_id)
+    async def get_profile(person_id: str, principal: Authenticated) -> dict[str, Any]:
+        require_person(principal, person_id)
+        record = await repo.get(principal.org, person_id)
         if record is None:
             raise not_found("profile")
         return {**record["profile"], "version": record["version"], "active": record["active"]}

@@ -8,7 +8,14 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.progress.domain import (
-    CheckIn, Flag, Goal, Partnership, PartnershipStatus, PlannedSession, Thresholds, as_utc,
+    CheckIn,
+    Flag,
+    Goal,
+    Partnership,
+    PartnershipStatus,
+    PlannedSession,
+    Thresholds,
+    as_utc,
 )
 from shared.store import Tx
 
@@ -101,7 +108,8 @@ def partnership_to_doc(p: Partnership) -> dict[str, Any]:
         "org_id": p.org_id, "match_id": p.match_id, "program_id": p.program_id,
         "person_a": p.person_a, "person_b": p.person_b, "began_at": p.began_at,
         "correlation_id": p.correlation_id, "status": p.status.value,
-        "goals_of": [{"person_id": person, "goals": [asdict(g) for g in goals]} for person, goals in p.goals_of.items()],
+        "goals_of": [{"person_id": person, "goals": [asdict(g) for g in goals]}
+                     for person, goals in p.goals_of.items()],
         "sessions": [asdict(s) | {"agenda": list(s.agenda)} for s in p.sessions.values()],
         "schedule_version": p.schedule_version,
         "checkins": [asdict(c) for c in p.checkins.values()],

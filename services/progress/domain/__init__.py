@@ -5,8 +5,19 @@ from services.progress.domain.flags import findings, fizzling, one_sided
 from services.progress.domain.outcomes import persistent_flags, program_outcomes
 from services.progress.domain.partnership import Partnership, check_in_errors
 from services.progress.domain.records import (
-    BOTH_LEARNING_MIN, PERSISTENT_AFTER_SESSIONS, RATING_GAP, CheckIn, CheckInRefused, Finding, Flag, Goal,
-    IllegalTransition, PartnershipStatus, PlannedSession, Thresholds, as_utc,
+    BOTH_LEARNING_MIN,
+    PERSISTENT_AFTER_SESSIONS,
+    RATING_GAP,
+    CheckIn,
+    CheckInRefused,
+    Finding,
+    Flag,
+    Goal,
+    IllegalTransition,
+    PartnershipStatus,
+    PlannedSession,
+    Thresholds,
+    as_utc,
 )
 
 __all__ = [

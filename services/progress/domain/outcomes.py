@@ -81,7 +81,9 @@ def persistent_flags(partnerships: Sequence[Partnership], now: datetime) -> list
                     "match_id": p.match_id, "person_a": p.person_a, "person_b": p.person_b, "kind": flag.kind,
                     "reason": flag.reason, "raised_at": flag.raised_at.isoformat(), "sessions_since": since,
                     "days_since": (now - flag.raised_at).days,
-                    "neglected": {"teacher": flag.neglected[0], "learner": flag.neglected[1]} if flag.neglected else None,
+                    "neglected": (
+                        {"teacher": flag.neglected[0], "learner": flag.neglected[1]} if flag.neglected else None
+                    ),
                     "neglected_goals": list(flag.neglected_goals),
                 })
     return sorted(listed, key=lambda f: (f["raised_at"], f["match_id"], f["kind"]))

@@ -20,7 +20,15 @@ from typing import Any
 from services.progress.domain.balance import ledger
 from services.progress.domain.flags import findings
 from services.progress.domain.records import (
-    CheckIn, CheckInRefused, Flag, Goal, IllegalTransition, PartnershipStatus, PlannedSession, Thresholds, as_utc,
+    CheckIn,
+    CheckInRefused,
+    Flag,
+    Goal,
+    IllegalTransition,
+    PartnershipStatus,
+    PlannedSession,
+    Thresholds,
+    as_utc,
 )
 from shared.contract import limits as L
 from shared.contract.envelope import Event
@@ -125,7 +133,9 @@ class Partnership:
                 continue
             self.flags[kind] = Flag(kind, finding.reason, as_utc(now), self.sessions_due,
                                     finding.neglected, finding.neglected_goals)
-            neglected = {"teacher": finding.neglected[0], "learner": finding.neglected[1]} if finding.neglected else None
+            neglected = (
+                {"teacher": finding.neglected[0], "learner": finding.neglected[1]} if finding.neglected else None
+            )
             events.append(self.event(PartnershipFlagged, kind=kind, reason=finding.reason, neglected=neglected,
                                      neglected_goals=list(finding.neglected_goals)))
         snapshot = ledger(self).model_dump(mode="json", exclude={"version"})

@@ -3,14 +3,20 @@ from collections.abc import Mapping
 from services.progress import handlers
 from services.progress.adapters.repository import ProgressRepository
 from shared.contract import (
-    Event, MatchAccepted, MatchWithdrawn, ProgramConfigured, ScheduleCreated, ScheduleUpdated, SessionCheckedIn,
+    Event,
+    MatchAccepted,
+    MatchWithdrawn,
+    ProgramConfigured,
+    ScheduleCreated,
+    ScheduleUpdated,
+    SessionCheckedIn,
 )
 from shared.messaging import Handler
 from shared.runtime import Context
 
 
 def dependencies(ctx: Context) -> handlers.Dependencies:
-    return handlers.Dependencies(ctx.uow, ProgressRepository(ctx.store.db))
+    return handlers.Dependencies(ctx.uow, ProgressRepository(ctx.store.db), now=ctx.clock.now)
 
 
 def consumers(ctx: Context) -> Mapping[type[Event], Handler]:

@@ -3,8 +3,8 @@
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from shared.contract.events import DEFAULT_GROUND_RULES
 from services.scheduler.domain.model import Participant, SeriesPlan
+from shared.contract.events import DEFAULT_GROUND_RULES
 
 Goal = tuple[str, str]  # (skill, goal)
 

@@ -7,12 +7,12 @@ so a suggestion that only helps until the clocks change ranks below one that alw
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-from shared.availability import WEEKDAYS, Interval, window_on
-from shared.contract.timefmt import zone_of
 from services.scheduler.domain.model import Participant, WindowTuple
 from services.scheduler.domain.slots import GRID, availability, best_slot, grid_ceil, week_overlap
+from shared.availability import WEEKDAYS, Interval, window_on
 
 _DAY = timedelta(days=1)
 _SECOND = timedelta(seconds=1)
@@ -58,9 +58,9 @@ def best_change(a: Participant, b: Participant, length: timedelta, spans: Sequen
 
 def _regimes(a: Participant, b: Participant, spans: Sequence[Interval]) -> list[tuple[Interval, int]]:
     """One representative week per combination of UTC offsets, with how many weeks share it."""
-    groups: dict[tuple, list[Interval]] = {}
+    groups: dict[tuple[timedelta | None, ...], list[Interval]] = {}
     for span in spans:
-        key = tuple(t.astimezone(zone_of(p.timezone)).utcoffset() for p in (a, b) for t in (span[0], span[1] - _SECOND))
+        key = tuple(t.astimezone(p.zone).utcoffset() for p in (a, b) for t in (span[0], span[1] - _SECOND))
         groups.setdefault(key, []).append(span)
     return [(members[0], len(members)) for members in groups.values()]
 
@@ -75,7 +75,7 @@ def _helps(change: Change, length: timedelta, span: Interval) -> bool:
 def _stretches(person: Participant, other: Participant, theirs: list[Interval], length: timedelta,
                span: Interval) -> list[Change]:
     """Every way for `person` to stretch one window, start earlier or stay later, to meet `other`."""
-    tz = zone_of(person.timezone)
+    tz = person.zone
     found = []
     day = span[0].astimezone(tz).date()
     while day <= span[1].astimezone(tz).date():
@@ -103,7 +103,7 @@ def _additions(person: Participant, other: Participant, theirs: list[Interval], 
                span: Interval) -> list[Change]:
     """For each of `other`'s windows: a session-long window `person` could add, on one local day,
     inside it. Three per window: nearest to one of the person's windows, the earliest, the middle."""
-    tz = zone_of(person.timezone)
+    tz = person.zone
     mine = availability(person, span)
     found = []
     for lo, hi in theirs:
@@ -120,12 +120,15 @@ def _additions(person: Participant, other: Participant, theirs: list[Interval], 
         picks = [min(starts, key=lambda t: gap[t]), starts[0], starts[len(starts) // 2]]
         for t in dict.fromkeys(picks):
             local = t.astimezone(tz)
-            window = (WEEKDAYS[local.weekday()], local.strftime("%H:%M"), _clock(t + length, tz, local.date()))
+            end = _clock(t + length, tz, local.date())
+            if end is None:  # never: `starts` only holds times whose end is on the clock
+                continue
+            window = (WEEKDAYS[local.weekday()], local.strftime("%H:%M"), end)
             found.append(Change(person, other, window, None, length, gap[t]))
     return found
 
 
-def _clock(instant: datetime, tz, day, *, end: bool = True) -> str | None:
+def _clock(instant: datetime, tz: ZoneInfo, day: date, *, end: bool = True) -> str | None:
     """`instant` as 'HH:MM' on `day` in tz ('24:00' for the next midnight when it ends a window);
     None when it falls on another day or off the minute."""
     local = instant.astimezone(tz)

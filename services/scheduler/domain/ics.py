@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 from icalendar import Calendar, Event
 
+from services.scheduler.domain.model import as_utc
 from shared.calendar_identity import occurrences, rdates, series_uid
 from shared.contract.events import Session
-from services.scheduler.domain.model import as_utc
 
 PRODID = "-//Reciprocal//Scheduler//EN"
 
@@ -49,7 +49,7 @@ def sessions_calendar(person_id: str, display_name: str, series: Iterable[FeedSe
             components.append((occurrence.session.starts_at, uid, event))
     for *_, event in sorted(components, key=lambda c: c[:2]):
         calendar.add_component(event)
-    return calendar.to_ical()
+    return bytes(calendar.to_ical())
 
 
 def _event(uid: str, session: Session, summary: str, sequence: int, stamp: datetime) -> Event:

@@ -3,9 +3,11 @@
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
+from zoneinfo import ZoneInfo
 
 from shared.contract.events import DEFAULT_GROUND_RULES, ProfileChanged, ProgramConfigured
+from shared.contract.timefmt import zone_of
 
 WindowTuple = tuple[str, str, str]  # (weekday 'mon'..'sun', 'HH:MM', 'HH:MM') in the person's own zone
 WantTuple = tuple[str, str | None, int]  # (skill, goal, priority)
@@ -24,6 +26,14 @@ class Participant:
     @property
     def name(self) -> str:
         return self.display_name or self.person_id
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The person's zone; a person whose zone is unknown is refused before planning starts."""
+        zone = zone_of(self.timezone)
+        if zone is None:
+            raise ValueError(f"unknown time zone {self.timezone!r}")
+        return zone
 
     def to_doc(self) -> dict[str, Any]:
         return {
@@ -109,6 +119,10 @@ def plan_from_program(program: ProgramConfigured) -> SeriesPlan:
     )
 
 
+@overload
+def as_utc(value: datetime) -> datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
 def as_utc(value: datetime | None) -> datetime | None:
     """Aware UTC; a naive value (as MongoDB returns them) is taken to be UTC already."""
     if value is None:

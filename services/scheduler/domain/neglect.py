@@ -3,8 +3,8 @@
 from collections.abc import Sequence
 from datetime import datetime
 
-from shared.contract.events import Session
 from services.scheduler.domain.model import as_utc
+from shared.contract.events import Session
 
 
 def session_to_swap(sessions: Sequence[Session], teacher: str, learner: str, *, now: datetime) -> Session | None:

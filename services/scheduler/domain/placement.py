@@ -10,11 +10,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from shared.availability import Interval, fits, free, local_instant
-from shared.contract.timefmt import zone_of
 from services.scheduler.domain.model import Participant
 from services.scheduler.domain.slots import best_slot, grid_ceil, week_overlap
 from services.scheduler.domain.weeks import week_span
+from shared.availability import Interval, fits, free, local_instant
 
 WeeklyKey = tuple[int, int]  # (weekday 0-6, minutes after midnight) in A's zone
 
@@ -51,7 +50,7 @@ def place(a: Participant, b: Participant, weeks: Sequence[Week], length: timedel
     """A week keeps its preferred time while that fits, else takes the usual weekly time, else the
     week's own best slot. Only a week with no shared slot at all is flagged, so no other choice of
     weekly time could flag fewer weeks; it keeps its preferred (or usual) time as a best effort."""
-    tz = zone_of(a.timezone)
+    tz = a.zone
     usual = _usual_key(weeks, tz)
     placed = {}
     previous_end: datetime | None = None

@@ -3,8 +3,8 @@
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from shared.contract.events import Session
 from services.scheduler.domain.model import as_utc
+from shared.contract.events import Session
 
 
 def reminder_due_at(session: Session, hours_before: int = 24) -> datetime:

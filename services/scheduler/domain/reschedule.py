@@ -5,14 +5,20 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from shared.contract.events import Session
-from shared.contract.timefmt import zone_of
 from services.scheduler.domain.model import Participant, SeriesPlan, as_utc
 from services.scheduler.domain.series import (
-    Scheduled, Unschedulable, local_time, place_all, plan_series, sessions_for, shared_mode,
+    Scheduled,
+    Unschedulable,
+    local_time,
+    place_all,
+    plan_series,
+    sessions_for,
+    shared_mode,
 )
 from services.scheduler.domain.suggest import no_overlap
 from services.scheduler.domain.weeks import CADENCE_WEEKS, monday_of, series_numbers, week_monday, week_span
+from shared.contract.events import Session
+from shared.contract.timefmt import zone_of
 
 
 @dataclass(frozen=True)
@@ -36,7 +42,8 @@ def reschedule_result(existing: list[Session], a: Participant, b: Participant, p
     """Past sessions (starts_at <= now) stay exactly as they were. Every future session is placed
     again in its own week (weeks are UTC, so a time-zone change cannot move or drop one): it keeps
     its time while that still fits both people's availability, and always keeps its number,
-    session_id, direction and agenda (a session swapped to a neglected direction stays swapped). A week with no shared slot any more keeps the session's time, flagged. If no future session fits
+    session_id, direction and agenda (a session swapped to a neglected direction stays swapped). A
+    week with no shared slot any more keeps the session's time, flagged. If no future session fits
     at all, `lost` says why and what would help. Unchanged inputs give identical sessions.
 
     Pass a and b in the match's order (person_a, person_b) and, when `existing` may be empty (a
@@ -44,8 +51,8 @@ def reschedule_result(existing: list[Session], a: Participant, b: Participant, p
     if not existing:
         if match_id is None:
             raise ValueError("reschedule needs the existing sessions or the match_id")
-        fresh = plan_series(match_id, a, b, plan, now=now, a_teaches_b=a_teaches_b, b_teaches_a=b_teaches_a)
-        return Rescheduled(fresh.sessions) if isinstance(fresh, Scheduled) else Rescheduled([], fresh)
+        planned = plan_series(match_id, a, b, plan, now=now, a_teaches_b=a_teaches_b, b_teaches_a=b_teaches_a)
+        return Rescheduled(planned.sessions) if isinstance(planned, Scheduled) else Rescheduled([], planned)
     now = as_utc(now)
     match_id = match_id or existing[0].session_id.rsplit("-s", 1)[0]
     past = [s for s in existing if s.starts_at <= now]

@@ -17,11 +17,16 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from shared.contract.events import (
-    MatchAccepted, ScheduleCreated, ScheduleUnschedulable, ScheduleUpdated, Session, Teaching,
-)
-from shared.contract.envelope import Event
 from services.scheduler.domain.neglect import neglected_direction_first
+from shared.contract.envelope import Event
+from shared.contract.events import (
+    MatchAccepted,
+    ScheduleCreated,
+    ScheduleUnschedulable,
+    ScheduleUpdated,
+    Session,
+    Teaching,
+)
 
 
 class ScheduleStatus(StrEnum):

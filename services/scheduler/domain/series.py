@@ -5,14 +5,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from shared.availability import series_start
-from shared.contract.events import LocalTime, Session
-from shared.contract.timefmt import zone_of
 from services.scheduler.domain.agenda import kickoff_agenda, learner_goals, teaching_agenda, teaching_pairs
 from services.scheduler.domain.model import Participant, SeriesPlan, as_utc
 from services.scheduler.domain.placement import Placement, place, weeks_of
 from services.scheduler.domain.suggest import REMOTE_MODES, no_overlap, no_shared_mode, unknown_zone
 from services.scheduler.domain.weeks import series_numbers, week_monday, week_span
+from shared.availability import series_start
+from shared.contract.events import LocalTime, Session
+from shared.contract.timefmt import zone_of
 
 
 @dataclass(frozen=True)

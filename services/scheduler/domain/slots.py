@@ -9,8 +9,8 @@ shared slot, on a quarter-hour grid when it can be.
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from shared.availability import Interval, shared, union
 from services.scheduler.domain.model import Participant
+from shared.availability import Interval, shared, union
 
 GRID = timedelta(minutes=15)
 REACH = timedelta(days=1)  # longer than any session: a session starting in a week ends within this of it

@@ -3,25 +3,29 @@
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from shared.availability import WEEKDAYS, Interval, intersection
-from shared.contract.timefmt import zone_of
 from services.scheduler.domain.changes import Ranked, best_change
 from services.scheduler.domain.model import Participant
 from services.scheduler.domain.slots import availability
+from shared.availability import WEEKDAYS, Interval, intersection
+from shared.contract.timefmt import zone_of
 
-DAY_NAMES = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")))
+DAY_NAMES = dict(
+    zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"), strict=True)
+)
 REMOTE_MODES = ("video", "phone", "chat")
 
 
 def no_shared_mode(a: Participant, b: Participant) -> tuple[str, str]:
     reason = f"{a.name} and {b.name} share no meeting mode"
     if "in_person" in a.meeting_modes and "in_person" in b.meeting_modes:
-        reason += f" (in person needs the same site; {a.name} is at {a.site or 'no site'}, {b.name} at {b.site or 'no site'})"
+        reason += (f" (in person needs the same site; {a.name} is at {a.site or 'no site'},"
+                   f" {b.name} at {b.site or 'no site'})")
     for mode in REMOTE_MODES:
         has_a, has_b = mode in a.meeting_modes, mode in b.meeting_modes
         if has_a != has_b:
             lacking, other = (b, a) if has_a else (a, b)
-            return reason + ".", f"If {lacking.name} could also meet by {mode}, as {other.name} does, they could be scheduled."
+            return reason + ".", (f"If {lacking.name} could also meet by {mode}, as {other.name} does,"
+                                  " they could be scheduled.")
     return reason + ".", f"If {a.name} and {b.name} could both meet by video, they could be scheduled."
 
 

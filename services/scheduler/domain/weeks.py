@@ -6,8 +6,8 @@ time whoever moves to another zone; session n always lives in week (n - 1) * ste
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from shared.availability import Interval, series_start
 from services.scheduler.domain.model import SeriesPlan, as_utc
+from shared.availability import Interval, series_start
 
 CADENCE_WEEKS = {"weekly": 1, "biweekly": 2, "monthly": 4}
 

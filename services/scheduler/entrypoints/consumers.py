@@ -3,7 +3,12 @@ from collections.abc import Mapping
 from services.scheduler import handlers
 from services.scheduler.adapters.repository import SchedulerRepository
 from shared.contract import (
-    Event, MatchAccepted, MatchWithdrawn, PartnershipFlagged, ProfileChanged, ProgramConfigured,
+    Event,
+    MatchAccepted,
+    MatchWithdrawn,
+    PartnershipFlagged,
+    ProfileChanged,
+    ProgramConfigured,
 )
 from shared.messaging import Handler
 from shared.runtime import Context

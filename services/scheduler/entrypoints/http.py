@@ -4,8 +4,9 @@ from fastapi import APIRouter, Response
 
 from services.scheduler.adapters.repository import SchedulerRepository, sessions_of
 from services.scheduler.domain import FeedSeries, sessions_calendar
+from shared.auth import Authenticated, require_member, require_person
 from shared.contract import Session
-from shared.http import OrgId, not_found
+from shared.http import not_found
 from shared.runtime import Context
 
 
@@ -14,15 +15,18 @@ def routes(ctx: Context) -> APIRouter:
     repo = SchedulerRepository(ctx.store.db)
 
     @api.get("/matches/{match_id}/schedule")
-    async def schedule(match_id: str, org_id: OrgId) -> dict[str, Any]:
-        doc = await repo.schedule(org_id, match_id)
+    async def schedule(match_id: str, principal: Authenticated) -> dict[str, Any]:
+        doc = await repo.schedule(principal.org, match_id)
         if doc is None:
             raise not_found("schedule")
+        require_member(principal, doc["person_a"], doc["person_b"])
         fields = ("schedule_id", "match_id", "program_id", "person_a", "person_b", "status", "version", "sessions")
         return {k: doc.get(k) for k in fields}
 
     @api.get("/people/{person_id}/sessions.ics")
-    async def calendar(person_id: str, org_id: OrgId) -> Response:
+    async def calendar(person_id: str, principal: Authenticated) -> Response:
+        require_person(principal, person_id)
+        org_id = principal.org
         me = await repo.person(org_id, person_id)
         if me is None:
             raise not_found("person")

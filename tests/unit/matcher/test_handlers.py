@@ -12,7 +12,7 @@ from services.matcher import handlers
 from services.matcher.adapters.pools import PoolCache
 from services.matcher.adapters.repository import PairHistory
 from services.matcher.domain import Person, Program, best_partner, match_id, person_from_profile
-from shared.contract import Event, MatchRequested, MatchResponded, ProfileChanged, ProgramConfigured
+from shared.contract import EndRequested, Event, MatchRequested, MatchResponded, ProfileChanged, ProgramConfigured
 
 START = datetime(2027, 1, 11, tzinfo=UTC)
 WINDOWS = [{"weekday": "mon", "start": "09:00", "end": "12:00"}]
@@ -397,3 +397,67 @@ async def test_cohort_run_keeps_a_report_consistent_with_its_proposals(world):
     assert report["department_matrix"] == {"Finance": {"Marketing": 1}, "Marketing": {"Finance": 1}}
     assert set(report["unmatched"]) == {"c", "d"}
     assert all(reasons for reasons in report["unmatched"].values())
+
+
+# --- 6. after the match: ending a partnership, the injected clock ---------------------------------
+
+
+async def end(uow, repo, mid: str, person: str, reason: str = "not_a_fit") -> EndRequested:
+    event = EndRequested(org_id="acme", match_id=mid, person_id=person, reason=reason)
+    await handlers.end_requested(event, uow, repo)
+    return event
+
+
+async def test_an_end_request_ends_the_partnership_blocks_the_pair_and_rematches_both(world):
+    uow, repo = world
+    await setup_people(uow, repo, prof("a", ["leadership"], ["sql"]), prof("b", ["sql"], ["leadership"]),
+                       prof("c", ["sql"], ["leadership"]), prof("d", ["leadership"], ["sql"]))
+    assert proposed(uow) == [frozenset("ab"), frozenset("cd")]
+    ab, cd = match_id("acme", "p1", "a", "b"), match_id("acme", "p1", "c", "d")
+    for mid, people in ((ab, "ab"), (cd, "cd")):
+        for person in people:
+            await respond(uow, repo, mid, person)
+    await end(uow, repo, cd, "d", "goals_met")  # frees c and d; they can only go to a and b, who are full
+    await end(uow, repo, ab, "a")
+    ended = uow.of("matches.withdrawn")
+    assert [(pair(e), e.reason, e.partnership_ended) for e in ended] == [
+        (frozenset("cd"), "goals_met", True), (frozenset("ab"), "not_a_fit", True)]
+    assert repo.db.matches[ab]["status"] == "ended" and repo.db.matches[ab]["reason"] == "not_a_fit"
+    assert proposed(uow)[2:] == [frozenset("ac"), frozenset("bd")]  # both partners of the ended pair
+    await setup_people(uow, repo, *(prof(p, ["leadership", "sql"], ["sql", "leadership"], max_partners=3,
+                                         interests=["jazz"]) for p in "abcd"))
+    await handlers.match_requested(MatchRequested(org_id="acme", program_id="p1"), uow, repo)
+    for gone in ("ab", "cd"):
+        assert proposed(uow).count(frozenset(gone)) == 1
+
+
+async def test_an_end_from_outside_the_pair_or_of_no_running_partnership_changes_nothing(world):
+    uow, repo = world
+    await setup_people(uow, repo, prof("a", ["leadership"], ["sql"]), prof("b", ["sql"], ["leadership"]),
+                       prof("c", ["sql"], ["leadership"]))
+    ab = match_id("acme", "p1", "a", "b")
+    await end(uow, repo, ab, "a")  # still a proposal: nothing to end
+    assert repo.db.matches[ab]["status"] == "proposed"
+    for person in "ab":
+        await respond(uow, repo, ab, person)
+    before = len(uow.events)
+    await end(uow, repo, ab, "c")  # not one of the pair
+    await end(uow, repo, "no-such-match", "a")
+    assert uow.events[before:] == [] and repo.db.matches[ab]["status"] == "accepted"
+    await end(uow, repo, ab, "b")
+    await end(uow, repo, ab, "a", "schedule")  # already ended: a second end (a new event) changes nothing
+    assert [e.reason for e in uow.of("matches.withdrawn")] == ["not_a_fit"]
+    assert repo.db.matches[ab]["reason"] == "not_a_fit"
+
+
+async def test_the_handlers_take_their_time_from_the_injected_clock(world):
+    uow, repo = world
+    virtual = datetime(2027, 3, 1, 9, tzinfo=UTC)
+    for p in (prof("a", ["leadership"], ["sql"]), prof("b", ["sql"], ["leadership"])):
+        await handlers.profile_changed(p, uow, repo, now=lambda: virtual)
+    [proposal] = uow.of("matches.proposed")
+    assert proposal.expires_at == virtual + timedelta(days=7)
+    assert repo.db.matches[proposal.match_id]["created_at"] == virtual
+    await handlers.match_responded(MatchResponded(org_id="acme", match_id=proposal.match_id, person_id="a",
+                                                  decision="decline"), uow, repo, now=lambda: virtual)
+    assert repo.db.matches[proposal.match_id]["updated_at"] == virtual

@@ -3,8 +3,8 @@ from dataclasses import replace
 import pytest
 
 from services.matcher.domain import harmonic_mean, score_pair, value
-from shared.availability import Overlap
 from services.matcher.domain.scoring import MAX_BONUS
+from shared.availability import Overlap
 
 
 def test_value_weighs_priority_and_level(make):
@@ -69,9 +69,10 @@ def test_teaching_list_is_ordered_by_priority(make, program):
 
 
 def test_each_bonus_raises_the_score(alice, bob, program):
-    base = score_pair(alice, bob, program, pair_overlap=Overlap(60, 60)).score
+    full = Overlap(60, 60)
+    base = score_pair(alice, bob, program, pair_overlap=full).score
 
-    def score(a=alice, b=bob, prog=program, ov=Overlap(60, 60)):
+    def score(a=alice, b=bob, prog=program, ov=full):
         return score_pair(a, b, prog, pair_overlap=ov).score
 
     assert score(b=replace(bob, department=alice.department)) < base

@@ -35,7 +35,9 @@ def ana() -> Contact:
 
 @pytest.fixture
 def bo() -> Contact:
-    return Contact(BO, ORG, "Bo Chen", "bo@acme.test", "en", "Europe/London", ("email", "webhook"), "https://bo.test/hook", True)
+    return Contact(
+        BO, ORG, "Bo Chen", "bo@acme.test", "en", "Europe/London", ("email", "webhook"), "https://bo.test/hook", True
+    )
 
 
 @pytest.fixture

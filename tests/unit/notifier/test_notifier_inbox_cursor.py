@@ -18,7 +18,9 @@ def test_cursor_is_the_same_for_the_same_instant_in_any_zone():
     assert encode_cursor(AT.astimezone(timezone(timedelta(hours=5))), "e") == encode_cursor(AT, "e")
 
 
-@pytest.mark.parametrize("old", ["2027-01-12T14:30:00.123000+00:00", "2027-01-12T14:30:00.123Z", "2027-01-12T14:30:00.123"])
+@pytest.mark.parametrize(
+    "old", ["2027-01-12T14:30:00.123000+00:00", "2027-01-12T14:30:00.123Z", "2027-01-12T14:30:00.123"]
+)
 def test_a_bare_timestamp_from_older_clients_still_works(old):
     assert decode_cursor(old) == (AT, None)
 

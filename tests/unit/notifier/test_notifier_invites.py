@@ -40,7 +40,8 @@ def test_later_sessions_are_rdates_of_the_master_and_overrides_of_themselves(mak
 
 def test_sessions_are_sorted_and_a_single_session_has_no_rdate(make, ana, contacts):
     late, early = make.session(2, make.first + timedelta(weeks=2)), make.session(1, make.first)
-    vevents = parse(schedule_invite(make.created(sessions=[late, early]), ana, contacts, method="REQUEST", sequence=0))[1]
+    invite = schedule_invite(make.created(sessions=[late, early]), ana, contacts, method="REQUEST", sequence=0)
+    vevents = parse(invite)[1]
     assert [v["DTSTART"].dt for v in vevents] == [early.starts_at, late.starts_at]
     single = parse(schedule_invite(make.created(sessions=[early]), ana, contacts, method="REQUEST", sequence=0))[1]
     assert len(single) == 1 and "RDATE" not in single[0]
@@ -70,7 +71,8 @@ def test_cancel_cancels_the_whole_series(make, ana, contacts):
 
 
 def test_cancel_without_sessions_still_parses(make, ana, contacts):
-    calendar, (master,) = parse(schedule_invite(make.updated(cancelled=True, sessions=[]), ana, contacts, method="CANCEL", sequence=4))
+    invite = schedule_invite(make.updated(cancelled=True, sessions=[]), ana, contacts, method="CANCEL", sequence=4)
+    calendar, (master,) = parse(invite)
     assert str(calendar["METHOD"]) == "CANCEL" and str(master["UID"]) == SERIES_UID and "DTSTART" not in master
 
 
@@ -84,7 +86,8 @@ def test_invite_is_deterministic_and_stamped_with_the_event_time(make, ana, cont
 def test_rendered_sequence_follows_the_schedule_version(make, ana, contacts):
     from services.notifier.domain import render
 
-    sequences = [int(parse(render(make.updated(version=v), ana, contacts).calendar)[1][0]["SEQUENCE"]) for v in (2, 3, 5)]
+    sequences = [int(parse(render(make.updated(version=v), ana, contacts).calendar)[1][0]["SEQUENCE"])
+                 for v in (2, 3, 5)]
     assert sequences == [2, 3, 5]
 
 

@@ -53,13 +53,15 @@ def test_match_messages_say_what_each_partner_gains_from_their_own_side(kind, ma
 def test_ended_matches_use_the_would_have_form(make, ana, contacts):
     for kind in ("match_declined", "match_withdrawn"):
         text = one_line(render(make.events[kind](), ana, contacts).text)
-        assert "You would have helped Bo Chen with social media strategy; Bo Chen would have helped you with leading a team." in text
+        assert ("You would have helped Bo Chen with social media strategy; "
+                "Bo Chen would have helped you with leading a team.") in text
 
 
 def test_reciprocal_sentence_joins_several_skills_and_skips_an_empty_side(make, ana, bo, contacts):
     from shared.contract.events import Teaching
 
-    extra = [Teaching(skill="leading a team", goal="g1"), Teaching(skill="budgeting", goal="g2"), Teaching(skill="hiring", goal="g3")]
+    extra = [Teaching(skill="leading a team", goal="g1"), Teaching(skill="budgeting", goal="g2"),
+             Teaching(skill="hiring", goal="g3")]
     event = make.outcome(MatchAccepted, b_teaches_a=extra, a_teaches_b=[])
     text = one_line(render(event, ana, contacts).text)
     assert "Bo Chen will help you with leading a team, budgeting and hiring." in text
@@ -102,7 +104,10 @@ def test_withdrawal_reasons_are_plain_words_without_ids_or_codes(reason, for_ana
 @pytest.mark.parametrize("reason", ["", "different_org: acme / other / program acme", "something new: x"])
 def test_an_unknown_withdrawal_reason_gives_a_general_sentence(reason, make, ana, contacts):
     message = render(make.outcome(MatchWithdrawn, reason=reason), ana, contacts)
-    assert "withdrawn: something changed in the programme or in your profiles, so the match no longer fits." in one_line(message.text)
+    assert (
+        "withdrawn: something changed in the programme or in your profiles, so the match no longer fits."
+        in one_line(message.text)
+    )
     assert "other" not in message.text and "something new" not in message.text
 
 
@@ -151,14 +156,23 @@ def test_schedule_times_are_in_the_recipients_zone_across_dst(make, ana, bo, con
 def test_session_crossing_midnight_spells_out_the_end_date(make, contacts):
     tokyo = Contact("p-ana", "acme", "Ana", "a@x.test", timezone="Asia/Tokyo")
     event = make.created(sessions=[make.session(1, datetime(2027, 1, 12, 14, 30, tzinfo=UTC))])
-    assert "Tuesday 12 January 2027, 23:30–Wednesday 13 January 2027, 00:30 (Asia/Tokyo, JST)" in render(event, tokyo, contacts).text
+    assert (
+        "Tuesday 12 January 2027, 23:30–Wednesday 13 January 2027, 00:30 (Asia/Tokyo, JST)"
+        in render(event, tokyo, contacts).text
+    )
 
 
 def test_schedule_says_who_teaches_which_session(make, ana, bo, contacts):
     event = make.created()
     ana_message, bo_message = render(event, ana, contacts), render(event, bo, contacts)
-    assert "You'll teach Bo Chen in sessions 2 and 4; Bo Chen will teach you in session 3." in one_line(ana_message.text)
-    assert "You'll teach Ana Silva in session 3; Ana Silva will teach you in sessions 2 and 4." in visible(bo_message.html)
+    assert (
+        "You'll teach Bo Chen in sessions 2 and 4; Bo Chen will teach you in session 3."
+        in one_line(ana_message.text)
+    )
+    assert (
+        "You'll teach Ana Silva in session 3; Ana Silva will teach you in sessions 2 and 4."
+        in visible(bo_message.html)
+    )
     assert "Kickoff" in ana_message.text and "Goal step 3" in ana_message.text
 
 
@@ -166,7 +180,10 @@ def test_schedule_messages_carry_the_invite_and_its_method(make, ana, contacts):
     created = render(make.created(), ana, contacts)
     updated = render(make.updated(), ana, contacts)
     cancelled = render(make.updated(cancelled=True, version=3), ana, contacts)
-    assert (created.calendar_method, updated.calendar_method, cancelled.calendar_method) == ("REQUEST", "REQUEST", "CANCEL")
+    assert (
+        (created.calendar_method, updated.calendar_method, cancelled.calendar_method)
+        == ("REQUEST", "REQUEST", "CANCEL")
+    )
     assert b"METHOD:REQUEST" in created.calendar and b"METHOD:CANCEL" in cancelled.calendar
     assert cancelled.kind == "schedule_cancelled" and "cancelled" in cancelled.subject.lower()
     assert render(make.unschedulable(), ana, contacts).calendar is None

@@ -14,11 +14,15 @@ def profile(**over) -> ProfileChanged:
 
 def test_contact_from_profile_copies_contact_details_and_defaults_to_email_and_inbox():
     contact = contact_from_profile(profile())
-    assert contact == Contact("p-1", "acme", "Ana", "ana@acme.test", "pt", "America/New_York", ("email", "inbox"), None, True)
+    assert contact == Contact(
+        "p-1", "acme", "Ana", "ana@acme.test", "pt", "America/New_York", ("email", "inbox"), None, True
+    )
 
 
 def test_contact_from_profile_keeps_chosen_channels_webhook_and_withdrawal():
-    contact = contact_from_profile(profile(channels=["webhook", "inbox", "webhook"], webhook_url="https://h.test/x", active=False))
+    contact = contact_from_profile(
+        profile(channels=["webhook", "inbox", "webhook"], webhook_url="https://h.test/x", active=False)
+    )
     assert contact.channels == ("webhook", "inbox")
     assert contact.webhook_url == "https://h.test/x"
     assert contact.active is False
@@ -54,7 +58,12 @@ def test_name_falls_back_to_person_id():
 def test_rejection_contact_prefers_the_submitted_details(make):
     event = make.rejected()
     fresh = contact_from_rejection(event)
-    assert (fresh.person_id, fresh.org_id, fresh.email, fresh.display_name) == (event.person_id, "acme", event.email, "Ana Silva")
+    assert (fresh.person_id, fresh.org_id, fresh.email, fresh.display_name) == (
+        event.person_id,
+        "acme",
+        event.email,
+        "Ana Silva",
+    )
     assert fresh.active
     known = Contact(event.person_id, "acme", "Old", "old@acme.test", timezone="Asia/Tokyo")
     merged = contact_from_rejection(event, known)

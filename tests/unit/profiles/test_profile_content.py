@@ -10,7 +10,8 @@ from shared.contract import limits as L
 
 def valid(**changes: object) -> dict:
     return {
-        "org_id": "acme", "person_id": "ana", "program_ids": ["pilot"], "display_name": "Ana", "email": "ana@example.com",
+        "org_id": "acme", "person_id": "ana", "program_ids": ["pilot"], "display_name": "Ana",
+        "email": "ana@example.com",
         "department": "Finance", "site": "HQ", "timezone": "Europe/London", "languages": ["en"],
         "offers": [{"skill": "leadership", "level": 4, "note": "ran three teams"}],
         "wants": [{"skill": "social media", "goal": "post weekly on LinkedIn", "priority": 3}],

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
-from progress_testkit import A, B, DEFAULTS, NOW, check, kinds, partnership, series
+from progress_testkit import DEFAULTS, NOW, A, B, check, kinds, partnership, series
+
 from services.progress.domain import Thresholds, ledger
 
 AB, BA = (A, B), (B, A)
@@ -9,8 +10,10 @@ AB, BA = (A, B), (B, A)
 def test_a_session_is_held_when_either_partner_says_yes_and_not_on_no_or_silence():
     p = partnership(series(None, AB, BA, AB))
     check(p, 1, A, "yes")             # kickoff: held, no direction
-    check(p, 2, A, "no"); check(p, 2, B, "yes", learned=4)   # one yes is enough
-    check(p, 3, A, "no"); check(p, 3, B, "no")               # no from both: not held
+    check(p, 2, A, "no")
+    check(p, 2, B, "yes", learned=4)  # one yes is enough
+    check(p, 3, A, "no")
+    check(p, 3, B, "no")  # no from both: not held
     # session 4: nobody checked in: not held, not due
     book = ledger(p)
     assert book.sessions_held == 2 and book.sessions_due == 3
@@ -34,7 +37,9 @@ def test_ratings_are_the_learners_learned_and_the_teachers_helped_per_direction(
 
 def test_goals_worked_on_come_from_the_agendas_of_held_sessions():
     p = partnership(series(AB, AB, BA))
-    check(p, 1, A, "yes"); check(p, 2, B, "no"); check(p, 3, A, "no")
+    check(p, 1, A, "yes")
+    check(p, 2, B, "no")
+    check(p, 3, A, "no")
     book = ledger(p)
     worked = {g.goal: g.sessions for g in book.a_teaches_b.goals}
     assert worked == {"run my first team meeting": 1, "give hard feedback": 0}

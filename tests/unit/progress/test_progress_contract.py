@@ -2,9 +2,9 @@ import re
 from pathlib import Path
 
 import pytest
+from progress_testkit import NOW, A, B, check, partnership, series
 from pydantic import ValidationError
 
-from progress_testkit import A, B, NOW, check, partnership, series
 from services.progress.adapters.repository import partnership_from_doc, partnership_to_doc
 from services.progress.domain import Thresholds
 from shared.contract import TOPICS, EndRequested, ProgramConfigured, SessionCheckedIn

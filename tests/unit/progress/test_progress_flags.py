@@ -1,4 +1,5 @@
-from progress_testkit import A, B, BEN_GOALS, NOW, check, kinds, partnership, series
+from progress_testkit import BEN_GOALS, NOW, A, B, check, kinds, partnership, series
+
 from services.progress.domain import PERSISTENT_AFTER_SESSIONS, Thresholds, ledger, persistent_flags
 
 AB, BA = (A, B), (B, A)
@@ -92,7 +93,8 @@ def test_three_sessions_in_a_row_that_did_not_happen_is_fizzling_published_once(
 
 def test_a_held_session_breaks_the_run_and_clears_the_flag():
     p = partnership(series(AB, BA, AB, BA, AB))
-    check(p, 1, A, "no"); check(p, 2, A, "no")
+    check(p, 1, A, "no")
+    check(p, 2, A, "no")
     check(p, 3, B, "yes")
     assert not flagged(check(p, 4, A, "no") + check(p, 5, A, "no"))  # 2 since the held one
     p2 = partnership(series(AB, BA, AB, BA))

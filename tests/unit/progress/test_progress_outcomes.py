@@ -1,6 +1,7 @@
 from datetime import timedelta
 
-from progress_testkit import A, B, DEFAULTS, NOW, partnership, series
+from progress_testkit import DEFAULTS, NOW, A, B, partnership, series
+
 from services.progress.domain import CheckIn, Partnership, program_outcomes
 
 AB, BA = (A, B), (B, A)

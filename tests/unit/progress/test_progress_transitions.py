@@ -1,6 +1,6 @@
 import pytest
+from progress_testkit import DEFAULTS, NOW, A, B, check, partnership, series, session
 
-from progress_testkit import A, B, DEFAULTS, NOW, check, partnership, series, session
 from services.progress.domain import CheckIn, CheckInRefused, IllegalTransition, PartnershipStatus, check_in_errors
 
 AB, BA = (A, B), (B, A)
@@ -55,7 +55,7 @@ def test_an_ended_partnership_gets_no_new_sessions_but_its_series_can_be_cancell
     p = partnership(sessions)
     p.end("schedule", at=NOW, thresholds=DEFAULTS, now=NOW)
     with pytest.raises(IllegalTransition, match="no new sessions"):
-        p.schedule(sessions + [session(3, A, B, days_ago=-7)], version=2, cancelled=False, thresholds=DEFAULTS,
+        p.schedule([*sessions, session(3, A, B, days_ago=-7)], version=2, cancelled=False, thresholds=DEFAULTS,
                    now=NOW)
     assert len(p.sessions) == 2
     p.schedule(sessions[1:], version=2, cancelled=True, thresholds=DEFAULTS, now=NOW)

@@ -5,8 +5,8 @@ import random
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from shared.contract.timefmt import minutes_of
 from services.scheduler.domain import Participant, SeriesPlan
+from shared.contract.timefmt import minutes_of
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

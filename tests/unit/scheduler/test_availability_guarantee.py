@@ -9,22 +9,26 @@ zones with and without DST and with half-hour offsets; program starts fall aroun
 and October/November switches; accepted before or after the program began.
 """
 
+import itertools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
+from scheduler_testkit import WEEKDAYS, hhmm, inside
 
-from shared.contract.events import ProfileChanged, ProgramConfigured
-from shared.contract.timefmt import minutes_of
 from services.matcher.domain import ineligibility, person_from_profile, program_from_event, program_start, reason_code
 from services.matcher.domain.slots import SlotTable
 from services.scheduler.domain import (
-    Scheduled, participant_from_profile, plan_from_program, plan_series, session_count,
+    Scheduled,
+    participant_from_profile,
+    plan_from_program,
+    plan_series,
+    session_count,
 )
-
-from scheduler_testkit import WEEKDAYS, hhmm, inside
+from shared.contract.events import ProfileChanged, ProgramConfigured
+from shared.contract.timefmt import minutes_of
 
 ZONES = ["America/New_York", "Europe/London", "Asia/Kolkata", "Australia/Sydney", "Australia/Adelaide"]
 SWITCH_SEASONS = [(date(2026, 3, 1), date(2026, 4, 30)), (date(2026, 10, 1), date(2026, 11, 30)),
@@ -102,7 +106,7 @@ def check(case: Case) -> None:
         assert s.ends_at - s.starts_at == length
         assert inside(pa, s.starts_at, s.ends_at), (s.number, s.local_times[0].starts_at, pa.availability)
         assert inside(pb, s.starts_at, s.ends_at), (s.number, s.local_times[1].starts_at, pb.availability)
-    assert all(x.ends_at <= y.starts_at for x, y in zip(sessions, sessions[1:]))
+    assert all(x.ends_at <= y.starts_at for x, y in itertools.pairwise(sessions))
 
 
 # --- random cases ------------------------------------------------------------------------------

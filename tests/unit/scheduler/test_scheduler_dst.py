@@ -8,10 +8,9 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from scheduler_testkit import inside, person, plan, utc
 
 from services.scheduler.domain import Scheduled, plan_series
-
-from scheduler_testkit import inside, person, plan, utc
 
 LONDON, NY = ZoneInfo("Europe/London"), ZoneInfo("America/New_York")
 

@@ -1,9 +1,12 @@
 from datetime import UTC, datetime, timedelta, timezone
 
-from shared.contract.events import DEFAULT_GROUND_RULES, ProfileChanged, ProgramConfigured
 from services.scheduler.domain import (
-    Participant, SeriesPlan, participant_from_profile, plan_from_program,
+    Participant,
+    SeriesPlan,
+    participant_from_profile,
+    plan_from_program,
 )
+from shared.contract.events import DEFAULT_GROUND_RULES, ProfileChanged, ProgramConfigured
 
 
 def profile() -> ProfileChanged:
@@ -49,7 +52,9 @@ def test_plan_from_program():
         org_id="acme", program_id="prog", name="Reverse", session_minutes=45, cadence="monthly",
         duration_weeks=24, starts_on=datetime(2027, 1, 4, tzinfo=UTC), ground_rules=["Be kind"],
     )
-    assert plan_from_program(program) == SeriesPlan("prog", 45, "monthly", 24, datetime(2027, 1, 4, tzinfo=UTC), ("Be kind",))
+    assert plan_from_program(program) == SeriesPlan(
+        "prog", 45, "monthly", 24, datetime(2027, 1, 4, tzinfo=UTC), ("Be kind",)
+    )
 
 
 def test_plan_without_ground_rules_uses_the_defaults():

@@ -3,14 +3,19 @@
 from datetime import timedelta
 
 import pytest
+from scheduler_testkit import person, plan, utc
 
-from shared.contract import MatchAccepted, ScheduleUpdated, Teaching
 from services.scheduler.domain import (
-    IllegalTransition, Schedule, Scheduled, ScheduleStatus, neglected_agenda, neglected_direction_first, plan_series,
+    IllegalTransition,
+    Schedule,
+    Scheduled,
+    ScheduleStatus,
+    neglected_agenda,
+    neglected_direction_first,
+    plan_series,
     session_to_swap,
 )
-
-from scheduler_testkit import person, plan, utc
+from shared.contract import MatchAccepted, ScheduleUpdated
 
 ANA = person("ana", "Ana", "Europe/London", ("tue", "09:00", "12:00"), wants=(("python", "ship a pipeline", 3),))
 BEN = person("ben", "Ben", "Europe/London", ("tue", "09:00", "12:00"),

@@ -4,15 +4,15 @@ Everything is re-checked with an independent wall-clock test (scheduler_testkit.
 window of each person on the session's local date). Weeks run Monday to Monday UTC.
 """
 
+import itertools
 import random
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from scheduler_testkit import any_slot, inside, plan, random_pair, utc, week_of
 
 from services.scheduler.domain import Scheduled, Unschedulable, plan_series, session_count
-
-from scheduler_testkit import any_slot, inside, plan, random_pair, utc, week_of
 
 ZONES = ["America/New_York", "Europe/London", "Asia/Kolkata", "Australia/Sydney", "Australia/Adelaide",
          "Europe/Berlin", "America/Los_Angeles", "Asia/Kathmandu", "UTC", "Pacific/Auckland"]
@@ -52,8 +52,8 @@ def test_series_properties(a, b, p):
     for s in sessions[1:]:
         expected = ("p-a", "p-b") if s.number % 2 == 0 else ("p-b", "p-a")
         assert (s.kind, s.teacher, s.learner) == ("teaching", *expected)
-    assert all(x.starts_at < y.starts_at for x, y in zip(sessions, sessions[1:]))
-    for s, monday in zip(sessions, mondays):
+    assert all(x.starts_at < y.starts_at for x, y in itertools.pairwise(sessions))
+    for s, monday in zip(sessions, mondays, strict=True):
         span = week_of(monday)
         assert span[0] <= s.starts_at < span[1] and s.starts_at >= p.starts_on
         assert s.ends_at - s.starts_at == length

@@ -1,13 +1,17 @@
 from datetime import timedelta
 
 from icalendar import Calendar
+from scheduler_testkit import person, plan, utc
 
 from services.scheduler.domain import (
-    FeedSeries, pending_reminders, plan_series, reminder_due_at, reschedule, sessions_calendar,
+    FeedSeries,
+    pending_reminders,
+    plan_series,
+    reminder_due_at,
+    reschedule,
+    sessions_calendar,
 )
 from shared.calendar_identity import series_uid
-
-from scheduler_testkit import person, plan, utc
 
 ANA = person("p-ana", "Ana", "Europe/London", ("tue", "09:00", "12:00"))
 BEN = person("p-ben", "Ben", "Asia/Kolkata", ("tue", "14:00", "18:00"))
@@ -55,7 +59,7 @@ def test_calendar_has_one_event_per_session_with_utc_times_and_stable_uids():
     assert "RECURRENCE-ID" not in master and [d.dt for d in master["RDATE"].dts] == [s.starts_at for s in ss[1:]]
     assert [e.decoded("RECURRENCE-ID") for e in instances] == [s.starts_at for s in ss[1:]]
     assert [str(e["X-RECIPROCAL-SESSION-ID"]) for e in events] == [s.session_id for s in ss]
-    for e, s in zip(events, ss):
+    for e, s in zip(events, ss, strict=True):
         start, end = e.decoded("DTSTART"), e.decoded("DTEND")
         assert start == s.starts_at and end == s.ends_at
         assert start.utcoffset() == timedelta(0)

@@ -2,10 +2,9 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from scheduler_testkit import inside, person, plan, utc
 
 from services.scheduler.domain import Scheduled, Unschedulable, plan_series, reschedule, reschedule_result
-
-from scheduler_testkit import inside, person, plan, utc
 
 PLAN = plan("weekly", weeks=10, starts_on=utc(2027, 1, 4))
 ANA = person("p-ana", "Ana", "Europe/London", ("tue", "09:00", "12:00"), ("thu", "13:00", "15:00"),
@@ -35,7 +34,7 @@ def test_past_sessions_stay_and_future_ones_follow_the_new_availability():
     assert [s.number for s in updated] == list(range(1, 11))
     past = [s for s in sessions if s.starts_at <= MID]
     assert len(past) == 5 and updated[:5] == past
-    for old, new in zip(sessions[5:], updated[5:]):
+    for old, new in zip(sessions[5:], updated[5:], strict=True):
         assert new.session_id == old.session_id
         assert new.starts_at > MID and new.starts_at != old.starts_at
         assert (new.starts_at - old.starts_at) == timedelta(days=2, hours=3, minutes=30)  # Thu 13:30 London
@@ -113,7 +112,7 @@ def test_series_grid_survives_when_the_first_week_is_read_back():
     sessions = plan_series("m-8", ANA, BEN, biweekly, now=NOW0).sessions
     ben_thursdays = replace(BEN, availability=(("thu", "10:00", "17:00"),))
     updated = reschedule(sessions, ANA, ben_thursdays, biweekly, now=MID)
-    for old, new in zip(sessions, updated):
+    for old, new in zip(sessions, updated, strict=True):
         if old.starts_at > MID:
             assert new.starts_at - old.starts_at == timedelta(days=2, hours=3, minutes=30)
 

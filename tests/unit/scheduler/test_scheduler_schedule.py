@@ -3,13 +3,16 @@
 from datetime import timedelta
 
 import pytest
-
-from shared.contract import MatchAccepted, ScheduleCreated, ScheduleUnschedulable, ScheduleUpdated, Teaching
-from services.scheduler.domain import (
-    IllegalTransition, Schedule, Scheduled, ScheduleStatus, plan_series,
-)
-
 from scheduler_testkit import person, plan, utc
+
+from services.scheduler.domain import (
+    IllegalTransition,
+    Schedule,
+    Scheduled,
+    ScheduleStatus,
+    plan_series,
+)
+from shared.contract import MatchAccepted, ScheduleCreated, ScheduleUnschedulable, ScheduleUpdated, Teaching
 
 ANA = person("ana", "Ana", "Europe/London", ("tue", "09:00", "12:00"))
 BEN = person("ben", "Ben", "Europe/London", ("tue", "09:00", "12:00"))

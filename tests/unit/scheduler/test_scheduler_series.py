@@ -2,13 +2,18 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-
-from shared.contract.events import DEFAULT_GROUND_RULES, Session, Teaching
-from services.scheduler.domain import (
-    Scheduled, Unschedulable, first_monday, plan_series, session_count, session_id, shared_mode,
-)
-
 from scheduler_testkit import inside, person, plan, utc
+
+from services.scheduler.domain import (
+    Scheduled,
+    Unschedulable,
+    first_monday,
+    plan_series,
+    session_count,
+    session_id,
+    shared_mode,
+)
+from shared.contract.events import DEFAULT_GROUND_RULES, Session, Teaching
 
 NOW = utc(2027, 1, 6, 15, 30)  # a Wednesday
 PRIYA = person("p-priya", "Priya", "Asia/Kolkata", ("tue", "18:00", "21:00"), ("thu", "18:00", "21:00"),
@@ -130,7 +135,8 @@ def test_learner_without_any_goal_still_gets_an_agenda():
 
 
 def test_teachings_given_as_dicts_or_tuples():
-    as_dicts = schedule(a_teaches_b=[t.model_dump() for t in A_TEACHES_B], b_teaches_a=[(t.skill, t.goal) for t in B_TEACHES_A])
+    as_dicts = schedule(a_teaches_b=[t.model_dump() for t in A_TEACHES_B],
+                        b_teaches_a=[(t.skill, t.goal) for t in B_TEACHES_A])
     assert [s.agenda for s in as_dicts.sessions] == [s.agenda for s in schedule().sessions]
 
 

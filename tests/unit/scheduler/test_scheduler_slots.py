@@ -1,10 +1,10 @@
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from shared.availability import local_instant, window_on
-from services.scheduler.domain import availability, best_slot, overlap
-
 from scheduler_testkit import person, utc
+
+from services.scheduler.domain import availability, best_slot, overlap
+from shared.availability import local_instant, window_on
 
 NY, LONDON = ZoneInfo("America/New_York"), ZoneInfo("Europe/London")
 HOUR = timedelta(hours=1)

@@ -1,6 +1,6 @@
-from services.scheduler.domain import Unschedulable, plan_series
-
 from scheduler_testkit import person, plan, utc
+
+from services.scheduler.domain import Unschedulable, plan_series
 
 NOW = utc(2027, 1, 6)
 

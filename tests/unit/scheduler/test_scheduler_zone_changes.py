@@ -7,10 +7,9 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from scheduler_testkit import any_slot, echo, inside, person, plan, random_pair, random_window, utc, week_of
 
 from services.scheduler.domain import Scheduled, plan_series, reschedule, reschedule_result
-
-from scheduler_testkit import any_slot, echo, inside, person, plan, random_pair, random_window, utc, week_of
 
 FIVE = ["America/New_York", "Europe/London", "Asia/Kolkata", "Australia/Sydney", "Australia/Adelaide"]
 # Mondays just before the 2026/2027 DST changes of these zones (US, EU, Australia).
@@ -84,7 +83,7 @@ def test_a_zone_change_loses_no_session_and_each_keeps_its_week(a, b, a2, b2, p,
     after = result.sessions
     assert [s.session_id for s in after] == [s.session_id for s in sessions]
     length = timedelta(minutes=p.session_minutes)
-    for old, new in zip(sessions, after):
+    for old, new in zip(sessions, after, strict=True):
         if old.starts_at <= now:
             assert new == old
             continue

@@ -8,7 +8,14 @@ import pytest
 from conftest import ANA, BO, ORG, PAIR
 
 from services.notifier.domain.links import (
-    DECLINE_REASONS, ExpiredLink, InvalidAnswer, LinkClaims, LinkIssuer, LinkSigner, Purpose, TamperedLink,
+    DECLINE_REASONS,
+    ExpiredLink,
+    InvalidAnswer,
+    LinkClaims,
+    LinkIssuer,
+    LinkSigner,
+    Purpose,
+    TamperedLink,
     answer_event,
 )
 from shared.contract import EndRequested, MatchResponded, SessionCheckedIn
@@ -95,9 +102,14 @@ def test_the_answer_events_carry_the_links_identity_and_the_form():
     assert accept.event_id == claims().event_id
     decline = answer_event(claims(Purpose.DECLINE), {"reason": "timing"}, NOW)
     assert (decline.decision, decline.reason) == ("decline", "timing")
-    checkin = answer_event(claims(Purpose.CHECK_IN), {"happened": "yes", "learned": "4", "helped": "", "note": " ok "}, NOW)
+    checkin = answer_event(
+        claims(Purpose.CHECK_IN), {"happened": "yes", "learned": "4", "helped": "", "note": " ok "}, NOW
+    )
     assert isinstance(checkin, SessionCheckedIn)
-    assert (checkin.session_id, checkin.happened, checkin.learned, checkin.helped, checkin.note) == ("s-2", "yes", 4, None, "ok")
+    assert (
+        (checkin.session_id, checkin.happened, checkin.learned, checkin.helped, checkin.note)
+        == ("s-2", "yes", 4, None, "ok")
+    )
     end = answer_event(claims(Purpose.END), {"reason": "goals_met"}, NOW)
     assert isinstance(end, EndRequested) and end.reason == "goals_met" and end.note is None
 
