@@ -6,6 +6,7 @@ from unittest.mock import MagicMock
 
 from services.matcher.entrypoints.consumers import consumers
 from services.matcher.settings import MatcherSettings
+from shared.clock import Clock
 from shared.contract import ProfileChanged
 from shared.messaging import Batched
 from support import profile
@@ -21,7 +22,7 @@ class RecordingUow:
 
 async def test_profiles_changed_is_batched_in_transactions_of_the_configured_size():
     uow = RecordingUow()
-    ctx = SimpleNamespace(store=SimpleNamespace(db=MagicMock()), extras={}, uow=uow,
+    ctx = SimpleNamespace(store=SimpleNamespace(db=MagicMock()), extras={}, uow=uow, clock=Clock(),
                           settings=MatcherSettings(profiles_per_transaction=2))
     handler = consumers(ctx)[ProfileChanged]
     assert isinstance(handler, Batched)
