@@ -1,12 +1,12 @@
 """Matcher service layer: keep the pool, propose reciprocal pairs, track responses and expiry."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
 import structlog
 
-from services.matcher.adapters.repository import MatcherRepository
+from services.matcher.adapters.repository import OPEN, MatcherRepository, PairHistory
 from services.matcher.domain import (
     Person,
     PoolIndex,
@@ -15,6 +15,7 @@ from services.matcher.domain import (
     expires_at,
     ineligibility,
     match_id,
+    person_from_profile,
     program_from_event,
     score_pair,
 )
@@ -56,22 +57,102 @@ async def program_configured(event: ProgramConfigured, uow: UnitOfWork, repo: Ma
 
 
 async def profile_changed(event: ProfileChanged, uow: UnitOfWork, repo: MatcherRepository, *,
-                          now: Now = wall_time) -> None:
-    """Incremental rematch: withdraw what is no longer eligible, then fill the free capacity of the
-    person and of every partner a withdrawal freed."""
+                         now: Now = wall_time) -> None:
+    """One event in its own transaction (see `profiles_changed`)."""
 
     async def work(tx: Tx) -> None:
-        at = now()
+        open_matches = await repo.open_matches_of(event.org_id, event.person_id, tx)
         await repo.save_profile(tx, event)
-        for program_id in await _programs_touched(tx, repo, event):
-            program = await repo.program(event.org_id, program_id, tx)
-            if program is None:
-                log.info("matcher.program_unknown", program_id=program_id)
-                continue
-            freed = await _withdraw_ineligible(tx, repo, program, event.person_id, at)
-            await _rematch(tx, repo, program, [event.person_id, *freed], at)
+        await _rematch_arrivals(tx, repo, [event], {(event.org_id, event.person_id): open_matches}, list, now())
 
     await uow.run(event, work)
+
+
+async def profiles_changed(events: list[ProfileChanged], uow: UnitOfWork, repo: MatcherRepository,
+                           max_per_transaction: int = 50, *, now: Now = wall_time) -> None:
+    """A batch in offset order, at most `max_per_transaction` events per transaction (so one stays
+    short whatever the batch size): one bulk profile write (the last event per person wins) and one
+    read of everyone's open matches per transaction, then the incremental rematch."""
+
+    async def work(tx: Tx, fresh: list[ProfileChanged]) -> None:
+        open_matches = await repo.open_matches_of_people(tx, [(e.org_id, e.person_id) for e in fresh])
+        await repo.save_profiles(tx, list({(e.org_id, e.person_id): e for e in fresh}.values()))
+        await _rematch_arrivals(tx, repo, fresh, open_matches, lambda group: _each_as_cause(tx, group), now())
+
+    for start in range(0, len(events), max_per_transaction):
+        await uow.run_batch(events[start:start + max_per_transaction], work)
+
+
+async def _rematch_arrivals(
+    tx: Tx, repo: MatcherRepository, events: list[ProfileChanged],
+    open_matches: dict[tuple[str, str], list[dict[str, Any]]],
+    each: Callable[[list[ProfileChanged]], Iterable[ProfileChanged]], now: datetime,
+) -> None:
+    """Incremental rematch, per program the events touch (`open_matches` is from before them): take the
+    program's matching turn and build its pool index once, read the people and pair history of its
+    open matches once; then for each event in order withdraw what is no longer eligible and fill the
+    free capacity of the person and of every partner a withdrawal freed."""
+    by_program: dict[tuple[str, str], list[ProfileChanged]] = {}
+    for event in events:
+        for program_id in _programs_touched(event, open_matches.get((event.org_id, event.person_id), [])):
+            by_program.setdefault((event.org_id, program_id), []).append(event)
+    for (org_id, program_id), arrivals in by_program.items():
+        program = await repo.program(org_id, program_id, tx)
+        if program is None:
+            log.info("matcher.program_unknown", program_id=program_id)
+            continue
+        await repo.take_matching_turn(tx, program)
+        index = await repo.pool_index(program)
+        matches = {m["_id"]: m for e in arrivals for m in open_matches.get((org_id, e.person_id), [])
+                   if m["program_id"] == program_id}
+        involved = {pid for m in matches.values() for pid in m["people"]}
+        people = await repo.persons(program, involved, tx) if involved else {}
+        history = await repo.history_of(program, involved, tx) if involved else PairHistory()
+        for event in each(arrivals):
+            followed = len(tx.emitted)
+            _arrive(index, program, event)
+            mine = [m for m in matches.values() if event.person_id in m["people"] and m["status"] in OPEN]
+            freed = await _withdraw_ineligible(tx, repo, program, event.person_id, mine, people, history, now)
+            for person_id in [event.person_id, *freed]:
+                await _fill(tx, repo, program, index, person_id, now)
+            _follow(history, program, tx.emitted[followed:])
+
+
+def _arrive(index: PoolIndex, program: Program, event: ProfileChanged) -> None:
+    """Put the person into the cached index as this transaction just wrote them, so that later people
+    of a batch are matched with earlier ones as if each had committed on its own. (The cache holds only
+    what was committed; every candidate is checked against the database inside the transaction, so an
+    entry not yet committed never makes a wrong proposal, and the next refresh restores what the
+    database says.)"""
+    person = person_from_profile(event, program.skill_aliases)
+    if _in_program(person, program):
+        index.upsert(person)
+    elif event.person_id in index:
+        index.remove(event.person_id)
+
+
+def _each_as_cause(tx: Tx, events: list[ProfileChanged]) -> Iterator[ProfileChanged]:
+    """The batch's events in order, each the cause (and trace) of what is emitted while it is current."""
+    try:
+        for event in tx.each(events):
+            tx.cause = event
+            yield event
+    finally:
+        tx.cause = None
+
+
+def _follow(history: PairHistory, program: Program, emitted: list[Event]) -> None:
+    """Keep the batch's pair history as the database now has it, after the proposals and withdrawals
+    just emitted."""
+    for event in emitted:
+        if getattr(event, "program_id", None) != program.program_id:
+            continue
+        people = [event.person_a, event.person_b]
+        if isinstance(event, MatchProposed):
+            history.add({"people": people, "status": "proposed"})
+        elif isinstance(event, MatchWithdrawn):
+            for pid in people:
+                history.load[pid] = history.load.get(pid, 0) - 1
 
 
 async def match_responded(event: MatchResponded, uow: UnitOfWork, repo: MatcherRepository, *,
@@ -170,20 +251,18 @@ async def expire_proposals(uow: UnitOfWork, repo: MatcherRepository, now: dateti
     return len(expired)
 
 
-async def _programs_touched(tx: Tx, repo: MatcherRepository, event: ProfileChanged) -> list[str]:
-    open_programs = {m["program_id"] for m in await repo.open_matches_of(event.org_id, event.person_id, tx)}
-    return sorted(open_programs | set(event.program_ids))
+def _programs_touched(event: ProfileChanged, open_matches: list[dict[str, Any]]) -> list[str]:
+    """The programs the person is in now, and those where they had an open match before the batch."""
+    return sorted({m["program_id"] for m in open_matches} | set(event.program_ids))
 
 
 async def _withdraw_ineligible(tx: Tx, repo: MatcherRepository, program: Program, person_id: str,
-                               now: datetime) -> list[str]:
-    """Withdraw the person's proposals that are no longer eligible (end partnerships if they left).
-    Returns the partners whose capacity this freed."""
+                               open_matches: list[dict[str, Any]], people: dict[str, Person],
+                               history: PairHistory, now: datetime) -> list[str]:
+    """Withdraw the person's open matches in the program that are no longer eligible (end partnerships
+    if they left), given everyone in them and their pair history. Returns the partners this freed."""
     freed: list[str] = []
-    for match in await repo.open_matches_of(program.org_id, person_id, tx):
-        if match["program_id"] != program.program_id:
-            continue
-        people = await repo.persons(program, match["people"], tx)
+    for match in open_matches:
         a, b = people.get(match["person_a"]), people.get(match["person_b"])
         left = [p for p in match["people"] if not _in_program(people.get(p), program)]
         if left:
@@ -191,7 +270,6 @@ async def _withdraw_ineligible(tx: Tx, repo: MatcherRepository, program: Program
         elif match["status"] == "accepted":
             continue
         else:
-            history = await repo.history_of(program, match["people"], tx)
             without_this = {pid: history.load.get(pid, 0) - 1 for pid in match["people"]}
             blocked = history.taken() - {frozenset(match["people"])}
             reasons = ineligibility(a, b, program, blocked_pairs=blocked, load=without_this, now=now)
@@ -203,6 +281,7 @@ async def _withdraw_ineligible(tx: Tx, repo: MatcherRepository, program: Program
             tx.emit(_outcome(tx.cause, MatchWithdrawn, match, reason,
                              partnership_ended=match["status"] == "accepted"))
             freed += [pid for pid in match["people"] if pid != person_id]
+        match["status"] = ended
     return freed
 
 

@@ -10,3 +10,9 @@ class MatcherSettings(ServiceSettings):
         description="How far back each pool-cache refresh re-reads changed people, beyond its last refresh: "
         "covers transactions that commit late and small clock differences between replicas.",
     )
+    profiles_per_transaction: int = Field(
+        default=50, ge=1,
+        description="Most profiles.changed one transaction rematches (a consumed batch of up to "
+        "batch_max_records is split): keeps each transaction well inside the database's 60 s lifetime "
+        "and the batch inside max_poll_interval_ms.",
+    )

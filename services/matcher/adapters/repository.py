@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import DESCENDING
+from pymongo import DESCENDING, ReplaceOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.matcher.adapters.pools import PoolCache, person_from_doc
@@ -83,19 +83,23 @@ class MatcherRepository:
     # --- people --------------------------------------------------------------------------------
 
     async def save_profile(self, tx: Tx, profile: ProfileChanged) -> None:
-        """Every write gets a fresh `rev` and `updated_at`: the pool caches pull changes by them."""
-        doc = {
-            "org_id": profile.org_id,
-            "person_id": profile.person_id,
-            "program_ids": profile.program_ids,
-            "active": profile.active,
-            "profile": profile.model_dump(mode="json"),
+        await self.save_profiles(tx, [profile])
+
+    async def save_profiles(self, tx: Tx, profiles: list[ProfileChanged]) -> None:
+        """One bulk upsert. Every write gets a fresh `rev` and `updated_at`: the pool caches pull changes
+        by them."""
+        now = datetime.now(UTC)
+        writes = [ReplaceOne({"org_id": p.org_id, "person_id": p.person_id}, {
+            "org_id": p.org_id,
+            "person_id": p.person_id,
+            "program_ids": p.program_ids,
+            "active": p.active,
+            "profile": p.model_dump(mode="json"),
             "rev": uuid.uuid4().hex,
-            "updated_at": datetime.now(UTC),
-        }
-        await self.people.replace_one(
-            {"org_id": profile.org_id, "person_id": profile.person_id}, doc, upsert=True, session=tx.session
-        )
+            "updated_at": now,
+        }, upsert=True) for p in profiles]  # fmt: skip
+        if writes:
+            await self.people.bulk_write(writes, ordered=True, session=tx.session)
 
     async def pool(self, program: Program, tx: Tx | None = None) -> dict[str, Person]:
         """Active people of one program, their skills normalised with the program's taxonomy extension."""
@@ -148,6 +152,22 @@ class MatcherRepository:
         cursor = self.matches.find({"org_id": org_id, "people": person_id, "status": {"$in": list(OPEN)}},
                                    session=_s(tx))
         return await cursor.to_list(None)
+
+    async def open_matches_of_people(self, tx: Tx, people: Iterable[tuple[str, str]]
+                                     ) -> dict[tuple[str, str], list[dict[str, Any]]]:
+        """The open matches of these (org_id, person_id) people, by person: one read per tenant."""
+        by_org: dict[str, set[str]] = {}
+        for org_id, person_id in people:
+            by_org.setdefault(org_id, set()).add(person_id)
+        found: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for org_id, ids in by_org.items():
+            cursor = self.matches.find({"org_id": org_id, "people": {"$in": sorted(ids)},
+                                        "status": {"$in": list(OPEN)}}, session=tx.session)
+            async for doc in cursor:
+                for pid in doc["people"]:
+                    if pid in ids:
+                        found.setdefault((org_id, pid), []).append(doc)
+        return found
 
     async def match(self, org_id: str, match_id: str, tx: Tx | None = None) -> dict[str, Any] | None:
         return await self.matches.find_one({"_id": match_id, "org_id": org_id}, session=_s(tx))
