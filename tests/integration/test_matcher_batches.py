@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
+from support import profile
 
 from services.matcher import handlers
 from services.matcher.adapters.repository import MatcherRepository
 from shared.contract import ProfileChanged, ProgramConfigured
 from shared.store import Store, UnitOfWork
-from support import profile
 
 SKILLS = ["sql", "python", "design", "sales", "leadership", "writing"]
 

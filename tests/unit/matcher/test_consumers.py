@@ -4,12 +4,13 @@ at most `profiles_per_transaction` events."""
 from types import SimpleNamespace
 from unittest.mock import MagicMock
 
+from support import profile
+
 from services.matcher.entrypoints.consumers import consumers
 from services.matcher.settings import MatcherSettings
 from shared.clock import Clock
 from shared.contract import ProfileChanged
 from shared.messaging import Batched
-from support import profile
 
 
 class RecordingUow:
