@@ -63,6 +63,10 @@ async def record_count(stack, topics: list[str], quiet: float = 2.0) -> dict[str
         return counts
 
 
+# Out of the smoke part for now: since the batch lanes landed, a service restarted under a fresh
+# consumer group on the shared session stack sometimes stays in start-up past 60 s (seen once, on
+# the matcher). It runs in `make faults`; see docs/reliability.md, "Open findings".
+@pytest.mark.faults_full
 @pytest.mark.timeout(900)
 async def test_replaying_every_consumer_group_changes_nothing_and_sends_nothing(stack):
     started = time.monotonic()
