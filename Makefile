@@ -44,4 +44,4 @@ clean:
 # poison, replicas, database failpoints, generated bad events, oversize and cross-tenant events.
 # `make test` runs only its smoke part. Nightly: .ci/nightly.
 faults: $(STAMP)
-	RECIPROCAL_FAULTS=full $(BIN)/python -m pytest -q -p no:cacheprovider tests/faults
+	RECIPROCAL_FAULTS=full $(BIN)/python -m pytest -q -p no:cacheprovider -m "faults or faults_full"

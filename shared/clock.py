@@ -65,3 +65,18 @@ def configured_clock(speed: float, epoch: datetime | None, *, embedded: bool) ->
             "the embedded mode only (`reciprocal up --clock-speed N` sets RECIPROCAL_EMBEDDED=1)."
         )
     return Clock(epoch=epoch, speed=speed)
+
+
+_service_clock = Clock()
+
+
+def use_service_clock(clock: Clock) -> None:
+    """Make `clock` the process's clock: events a service creates are stamped from it
+    (`occurred_at`), so on an accelerated clock their times agree with the schedule's."""
+    global _service_clock
+    _service_clock = clock
+
+
+def service_now() -> datetime:
+    """The time on the process's service clock (the wall clock unless a service set another)."""
+    return _service_clock.now()

@@ -19,7 +19,7 @@ from opentelemetry import trace
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from shared.auth import TokenVerifier, auth_settings
-from shared.clock import Clock, configured_clock
+from shared.clock import Clock, configured_clock, use_service_clock
 from shared.contract import Event
 from shared.logging import configure_logging
 from shared.messaging import AnyHandler, Ingress, consumer_options, event_router, make_broker, publish_many
@@ -76,6 +76,7 @@ BUILT_IN_READINESS: dict[str, ReadinessCheck] = {"outbox": outbox_caught_up}
 
 def build_context(spec: ServiceSpec, settings: ServiceSettings) -> Context:
     clock = configured_clock(settings.clock_speed, settings.clock_epoch, embedded=settings.embedded)
+    use_service_clock(clock)
     registry = CollectorRegistry()
     metrics = plumbing_metrics(registry)
     store = Store(settings.mongo_url, settings.database)

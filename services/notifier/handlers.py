@@ -46,33 +46,52 @@ still holds its row) is not tried again for this long, so it cannot crowd out th
 
 
 async def profile_changed(
-    event: ProfileChanged, uow: UnitOfWork, repo: NotifierRepository, settings: NotifierSettings
+    event: ProfileChanged, uow: UnitOfWork, repo: NotifierRepository, settings: NotifierSettings,
+    now: datetime | None = None,
 ) -> None:
-    """Keep the contact card; events that were waiting for this person are delivered now."""
+    """One event: a batch of one (see `profiles_changed`)."""
+    await profiles_changed([event], uow, repo, settings, now)
 
-    async def work(tx: Tx) -> None:
-        await repo.save_contact(tx, contact_from_profile(event))
-        for parked in await repo.parked_for(event.org_id, event.person_id, tx):
-            if await _deliveries_for(tx, repo, settings, parked):
+
+async def profiles_changed(
+    events: list[ProfileChanged], uow: UnitOfWork, repo: NotifierRepository, settings: NotifierSettings,
+    now: datetime | None = None, max_per_transaction: int = 50,
+) -> None:
+    """Keep the contact cards (the last event per person wins), in one bulk write per transaction of
+    at most `max_per_transaction` events; events that were waiting for these people are delivered now."""
+    now = now or _now()
+
+    async def work(tx: Tx, fresh: list[ProfileChanged]) -> None:
+        last = {(e.org_id, e.person_id): e for e in fresh}
+        await repo.save_contacts(tx, [contact_from_profile(e) for e in last.values()])
+        for parked in await repo.parked_for_people(tx, list(last)):
+            if await _deliveries_for(tx, repo, settings, parked, now):
                 await repo.unpark(tx, parked)
 
-    await uow.run(event, work)
+    for start in range(0, len(events), max_per_transaction):
+        await uow.run_batch(events[start:start + max_per_transaction], work)
 
 
-async def notify(event: Event, uow: UnitOfWork, repo: NotifierRepository, settings: NotifierSettings) -> None:
-    """Render the event for everyone it concerns and record one delivery per chosen channel."""
+async def notify(
+    event: Event, uow: UnitOfWork, repo: NotifierRepository, settings: NotifierSettings, now: datetime | None = None
+) -> None:
+    """Render the event for everyone it concerns and record one delivery per chosen channel, due `now`
+    (the service clock's time)."""
+    now = now or _now()
 
     async def work(tx: Tx) -> None:
         if isinstance(event, MatchAccepted):
             await repo.remember_partnership(tx, event)
         if isinstance(event, ScheduleCreated | ScheduleUpdated):
             await repo.remember_schedule(tx, event)
-        await _deliveries_for(tx, repo, settings, event)
+        await _deliveries_for(tx, repo, settings, event, now)
 
     await uow.run(event, work)
 
 
-async def _deliveries_for(tx: Tx, repo: NotifierRepository, settings: NotifierSettings, event: Event) -> bool:
+async def _deliveries_for(
+    tx: Tx, repo: NotifierRepository, settings: NotifierSettings, event: Event, now: datetime
+) -> bool:
     """Record the event's deliveries, or park it until every recipient's contact card has arrived
     (topics are not ordered with each other, so a proposal can overtake a profile). False if parked."""
     people = recipients(event)
@@ -92,7 +111,9 @@ async def _deliveries_for(tx: Tx, repo: NotifierRepository, settings: NotifierSe
         if message is None:
             continue
         for channel in contact.deliverable_channels():
-            await _record_delivery(tx, repo, settings, event, contact, message, channel, on_file=person_id in on_file)
+            await _record_delivery(
+                tx, repo, settings, event, contact, message, channel, now=now, on_file=person_id in on_file
+            )
     return True
 
 
@@ -165,9 +186,9 @@ async def _record_delivery(
     message: Message,
     channel: str,
     *,
+    now: datetime,
     on_file: bool,
 ) -> None:
-    now = datetime.now(UTC)
     delivery = Delivery.for_message(
         event, contact, message, channel, now=now, message_id_domain=settings.message_id_domain, contact_on_file=on_file
     )
@@ -219,17 +240,23 @@ class Deliverer:
 
     def __init__(
         self, uow: UnitOfWork, repo: NotifierRepository, settings: NotifierSettings, owner: str,
-        *, clock: Callable[[], datetime] = _now,
+        *, clock: Callable[[], datetime] = _now, speed: float = 1.0,
     ) -> None:
+        """`clock` is the service clock; `speed` its virtual seconds per real second. Due times are on
+        that clock, but leases, back-off and the hold are real durations (a lease must outlast a real
+        send, and an SMTP outage lasts real seconds), so they are stretched by `speed`."""
         self.uow = uow
         self.repo = repo
         self.settings = settings
         self.claimant = Claimant(instance=owner, run=uuid4().hex)
         self.policy = RetryPolicy(
-            attempts=settings.delivery_attempts, backoff_s=settings.delivery_backoff_s,
-            max_s=settings.delivery_backoff_max_s,
+            attempts=settings.delivery_attempts, backoff_s=settings.delivery_backoff_s * speed,
+            max_s=settings.delivery_backoff_max_s * speed,
         )
         self.clock = clock
+        self.lease_s = settings.delivery_lease_s * speed
+        self.hold = HELD_RETRY * speed
+        self.speed = speed
         self.mailer = Mailer(settings)
         self.webhooks = WebhookSender(settings)
         self.in_flight: dict[str, asyncio.Task[None]] = {}
@@ -266,10 +293,10 @@ class Deliverer:
         claimable = []
         for delivery in due:
             if delivery.claimable_by(self.claimant, now):
-                delivery.claim(self.claimant, now, self.settings.delivery_lease_s)
+                delivery.claim(self.claimant, now, self.lease_s)
                 claimable.append(delivery)
             else:
-                self.held[delivery.id] = now + HELD_RETRY
+                self.held[delivery.id] = now + self.hold
         won = await asyncio.gather(*(self.repo.claim(d) for d in claimable), return_exceptions=True)
         started = 0
         for delivery, outcome in zip(claimable, won, strict=True):
@@ -281,7 +308,7 @@ class Deliverer:
                 log.error("delivery.claim_error", delivery_id=delivery.id, error_type=type(outcome).__name__)
             else:
                 log.info("delivery.claim_held", delivery_id=delivery.id)
-            self.held[delivery.id] = now + HELD_RETRY
+            self.held[delivery.id] = now + self.hold
         return started
 
     def _start(self, delivery: Delivery) -> None:
@@ -308,7 +335,8 @@ class Deliverer:
             except PermanentFailure as exc:
                 events = delivery.fail(str(exc), self.clock())
             except TransientFailure as exc:
-                events = delivery.mark_transient_failure(str(exc), self.clock(), self.policy, exc.retry_after_s)
+                retry_after = None if exc.retry_after_s is None else exc.retry_after_s * self.speed
+                events = delivery.mark_transient_failure(str(exc), self.clock(), self.policy, retry_after)
             except Exception as exc:
                 log.error("delivery.unexpected_error", attempts=delivery.attempts + 1, error_type=type(exc).__name__)
                 events = delivery.mark_transient_failure(f"unexpected {type(exc).__name__}", self.clock(), self.policy)
@@ -382,7 +410,9 @@ class Backlog:
         return self.oldest_due_s > threshold_s
 
 
-async def measure_backlog(repo: NotifierRepository, now: datetime | None = None) -> Backlog:
+async def measure_backlog(repo: NotifierRepository, now: datetime | None = None, speed: float = 1.0) -> Backlog:
+    """The backlog at `now` on the service clock; the wait is reported in real seconds."""
     now = now or _now()
     pending, waiting_since = await repo.backlog(now)
-    return Backlog(pending, max((now - waiting_since).total_seconds(), 0.0) if waiting_since else 0.0)
+    waited = max((now - waiting_since).total_seconds(), 0.0) / speed if waiting_since else 0.0
+    return Backlog(pending, waited)

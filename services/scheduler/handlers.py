@@ -38,6 +38,8 @@ from shared.store import Tx, UnitOfWork
 log = structlog.get_logger()
 
 RESCHEDULING_FIELDS = {"availability", "timezone", "site", "meeting_modes"}
+ALL_BUT_ENDED = (ScheduleStatus.WAITING, ScheduleStatus.UNSCHEDULABLE, ScheduleStatus.ACTIVE)
+"""The schedules a profile change can move, in the order they are looked at."""
 
 
 async def program_configured(
@@ -57,19 +59,44 @@ async def program_configured(
 async def profile_changed(
     event: ProfileChanged, uow: UnitOfWork, repo: SchedulerRepository, settings: SchedulerSettings, clock: Clock
 ) -> None:
-    async def work(tx: Tx) -> None:
-        now = clock.now()
-        await repo.save_person(tx, event.org_id, participant_from_profile(event))
-        for waiting in await repo.load_schedules_of(event.org_id, event.person_id, (ScheduleStatus.WAITING,), tx):
-            await _schedule(tx, repo, settings, waiting, now)
-        if RESCHEDULING_FIELDS.isdisjoint(event.changed_fields) or not event.active:
-            return
-        for stuck in await repo.load_schedules_of(event.org_id, event.person_id, (ScheduleStatus.UNSCHEDULABLE,), tx):
-            await _schedule(tx, repo, settings, stuck, now)
-        for schedule in await repo.load_schedules_of(event.org_id, event.person_id, (ScheduleStatus.ACTIVE,), tx):
-            await _reschedule(tx, repo, settings, schedule, now)
+    """One event: a batch of one (see `profiles_changed`)."""
+    await profiles_changed([event], uow, repo, settings, clock)
 
-    await uow.run(event, work)
+
+async def profiles_changed(
+    events: list[ProfileChanged], uow: UnitOfWork, repo: SchedulerRepository, settings: SchedulerSettings,
+    clock: Clock, max_per_transaction: int = 50,
+) -> None:
+    """A batch in offset order, at most `max_per_transaction` events per transaction: one bulk write of
+    the people (the last event per person wins) and one read of their schedules. A waiting schedule is
+    planned once both people are known; an unschedulable or active one is planned again when a person's
+    availability, time zone, site or meeting modes changed (and the person is still active)."""
+
+    async def work(tx: Tx, fresh: list[ProfileChanged]) -> None:
+        now = clock.now()
+        last = {(e.org_id, e.person_id): e for e in fresh}
+        moved = {(e.org_id, e.person_id) for e in fresh if not RESCHEDULING_FIELDS.isdisjoint(e.changed_fields)}
+        await repo.save_people(tx, [(e.org_id, participant_from_profile(e)) for e in last.values()])
+        schedules = await repo.load_schedules_of_people(tx, list(last), ALL_BUT_ENDED)
+        done: set[str] = set()
+        for event in tx.each(list(last.values())):
+            key = (event.org_id, event.person_id)
+            replan = key in moved and event.active
+            for schedule in schedules.get(key, []):
+                if schedule.match_id in done:
+                    continue
+                if schedule.status == ScheduleStatus.WAITING:
+                    await _schedule(tx, repo, settings, schedule, now)
+                elif not replan:
+                    continue
+                elif schedule.status == ScheduleStatus.UNSCHEDULABLE:
+                    await _schedule(tx, repo, settings, schedule, now)
+                else:
+                    await _reschedule(tx, repo, settings, schedule, now)
+                done.add(schedule.match_id)
+
+    for start in range(0, len(events), max_per_transaction):
+        await uow.run_batch(events[start:start + max_per_transaction], work)
 
 
 async def match_accepted(

@@ -4,9 +4,12 @@ from uuid import UUID, uuid4
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from shared.clock import service_now
+
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now, on the service clock: an event's default `occurred_at`."""
+    return service_now()
 
 
 class Event(BaseModel):

@@ -6,6 +6,7 @@ import uuid
 from collections import defaultdict
 
 import httpx
+import pytest
 from support import of_org, profile
 from support import proposal as make_proposal
 
@@ -31,6 +32,7 @@ def received(stack: EmbeddedStack) -> float:
                if line.startswith("faststream_received_messages_total{"))
 
 
+@pytest.mark.faults_full  # a kill -9: make faults
 async def test_kill_9_during_a_burst_loses_nothing_and_a_replay_sends_nothing(stack):
     org = f"org-{uuid.uuid4().hex[:6]}"
     people = [profile(org, f"p{i:02d}-{org}", offers=["sql"], wants=["excel"]) for i in range(2 * PAIRS)]

@@ -214,6 +214,7 @@ async def test_a_poison_check_in_goes_to_the_dead_letter_topic_and_the_service_k
     assert "learned" in headers[1]["dlq-error-message"] and over["event_id"].encode() in dead[1].value
 
 
+@pytest.mark.faults_full  # a kill -9: make faults
 async def test_check_in_requests_fire_once_with_two_replicas_after_a_kill_9(progress):
     """Timers live in MongoDB: events that arrive while the service is down make timers that the
     two replicas started afterwards both see; the guarded claim lets exactly one fire each."""

@@ -381,3 +381,32 @@ async def test_the_reminder_loop_sleeps_until_the_next_timer_on_the_clock(schedu
     second_due = datetime.fromisoformat(created["sessions"][1]["starts_at"]) - timedelta(hours=24)
     expected = (second_due - at_first.now()).total_seconds() / 3600
     assert await handlers.seconds_to_next_reminder(scheduler.repo, at_first, 600.0) == pytest.approx(expected)
+
+
+async def test_a_batch_of_profile_changes_plans_waiting_pairs_once_and_moves_only_what_changed(scheduler):
+    """profiles.changed is consumed in batches: both people of a waiting pair arriving in one batch make
+    one series; in another batch, a change of name alone moves nothing, a new window moves the series,
+    and the same people in another org stay untouched."""
+    s = scheduler
+    for org in ("acme", "globex"):
+        await s.handle(program(org))
+        await s.handle(accepted(org))
+    await handlers.profiles_changed(
+        [profile("acme", "ana", TUESDAY_MORNING), profile("acme", "ben", TUESDAY_MORNING),
+         profile("acme", "ben", TUESDAY_MORNING, version=2, changed=("display_name",))],
+        s.uow, s.repo, s.settings, s.clock, max_per_transaction=2,
+    )
+    created = await s.published("schedules.created")
+    assert [e["org_id"] for e in created] == ["acme"] and len(created[0]["sessions"]) == 4
+    assert (await s.schedule("globex"))["status"] == "waiting"
+
+    await handlers.profiles_changed(
+        [profile("acme", "ana", TUESDAY_MORNING, version=3, changed=("display_name",)),
+         profile("acme", "ben", ("tue", "09:00", "10:30"), version=4)],
+        s.uow, s.repo, s.settings, s.clock,
+    )
+    updated = await s.published("schedules.updated")
+    assert len(updated) == 1 and updated[0]["version"] == 2
+    assert all("09:00" <= x["starts_at"][11:16] and x["ends_at"][11:16] <= "10:30" for x in updated[0]["sessions"])
+    assert len(await s.published("schedules.created")) == 1
+    assert (await s.schedule("globex"))["status"] == "waiting"

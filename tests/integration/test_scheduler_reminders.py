@@ -4,6 +4,7 @@ import asyncio
 import uuid
 from collections import Counter
 
+import pytest
 from support import PROGRAM, of_org, profile
 
 from reciprocal.wire import Frontend, Tap
@@ -12,6 +13,7 @@ from shared.contract import ProfileChanged
 EVERY_REMINDER_DUE = str(24 * 7 * 20)  # a lead of 20 weeks: every reminder of an 8-week series is due
 
 
+@pytest.mark.faults_full  # a kill -9: make faults
 async def test_due_reminders_fire_once_after_kill_9_with_two_replicas(stack):
     org = f"org-{uuid.uuid4().hex[:6]}"
     stack.restart_service("scheduler", RECIPROCAL_REMINDER_HOURS_BEFORE=EVERY_REMINDER_DUE,

@@ -2,7 +2,7 @@ from collections.abc import Collection, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import DESCENDING
+from pymongo import DESCENDING, ReplaceOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure
 
@@ -77,6 +77,12 @@ class NotifierRepository:
             upsert=True, session=tx.session,
         )
 
+    async def save_contacts(self, tx: Tx, contacts: list[Contact]) -> None:
+        if contacts:
+            await self.contacts.bulk_write([ReplaceOne(
+                {"org_id": c.org_id, "person_id": c.person_id}, c.to_doc(), upsert=True,
+            ) for c in contacts], ordered=True, session=tx.session)
+
     async def contacts_of(self, org_id: str, person_ids: list[str], tx: Tx | None = None) -> dict[str, Contact]:
         cursor = self.contacts.find(
             {"org_id": org_id, "person_id": {"$in": person_ids}}, session=tx.session if tx else None
@@ -113,8 +119,15 @@ class NotifierRepository:
     async def unpark(self, tx: Tx, event: Event) -> None:
         await self.parked.delete_one({"_id": str(event.event_id)}, session=tx.session)
 
-    async def parked_for(self, org_id: str, person_id: str, tx: Tx) -> list[Event]:
-        cursor = self.parked.find({"org_id": org_id, "waiting_for": person_id}, session=tx.session)
+    async def parked_for_people(self, tx: Tx, people: list[tuple[str, str]]) -> list[Event]:
+        """The events parked for any of these (org_id, person_id), each once, oldest first."""
+        by_org: dict[str, list[str]] = {}
+        for org_id, person_id in people:
+            by_org.setdefault(org_id, []).append(person_id)
+        if not by_org:
+            return []
+        query = {"$or": [{"org_id": org, "waiting_for": {"$in": ids}} for org, ids in by_org.items()]}
+        cursor = self.parked.find(query, session=tx.session).sort([("parked_at", 1), ("_id", 1)])
         return [TOPICS[doc["topic"]].model.model_validate_json(doc["event"]) async for doc in cursor]
 
     async def add_delivery(self, tx: Tx, delivery: Delivery) -> bool:

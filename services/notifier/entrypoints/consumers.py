@@ -18,7 +18,7 @@ from shared.contract import (
     ScheduleUpdated,
     SessionUpcoming,
 )
-from shared.messaging import Handler
+from shared.messaging import AnyHandler, Batched
 from shared.runtime import Context
 
 NOTIFYING = (
@@ -27,19 +27,20 @@ NOTIFYING = (
 )
 
 
-def consumers(ctx: Context) -> Mapping[type[Event], Handler]:
+def consumers(ctx: Context) -> Mapping[type[Event], AnyHandler]:
     repo = NotifierRepository(ctx.store.db)
     deliveries_waiting = wakeup(ctx)
 
-    async def on_profile_changed(event: ProfileChanged) -> None:
-        await handlers.profile_changed(event, ctx.uow, repo, ctx.settings)
+    async def on_profiles_changed(events: list[ProfileChanged]) -> None:
+        await handlers.profiles_changed(events, ctx.uow, repo, ctx.settings, ctx.clock.now())
         deliveries_waiting.set()
 
     async def on_notifying_event(event: Event) -> None:
-        await handlers.notify(event, ctx.uow, repo, ctx.settings)
+        await handlers.notify(event, ctx.uow, repo, ctx.settings, ctx.clock.now())
         deliveries_waiting.set()
 
-    return {ProfileChanged: on_profile_changed} | {model: on_notifying_event for model in NOTIFYING}
+    handlers_by_model: dict[type[Event], AnyHandler] = {ProfileChanged: Batched(on_profiles_changed)}
+    return handlers_by_model | {model: on_notifying_event for model in NOTIFYING}
 
 
 def wakeup(ctx: Context) -> asyncio.Event:

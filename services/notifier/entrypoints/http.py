@@ -1,4 +1,3 @@
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -73,7 +72,7 @@ def link_routes(ctx: Context) -> APIRouter:
     def verify(purpose: str, token: str) -> LinkClaims:
         if signer is None or purpose not in set(Purpose):
             raise LinkRefused("no such link")
-        return signer.verify(Purpose(purpose), token, datetime.now(UTC))
+        return signer.verify(Purpose(purpose), token, ctx.clock.now())
 
     @api.get("/links/{purpose}/{token}", response_class=HTMLResponse, include_in_schema=False)
     async def show(purpose: str, token: str, request: Request) -> HTMLResponse:
@@ -95,7 +94,7 @@ def link_routes(ctx: Context) -> APIRouter:
             return refusal(purpose, exc)
         form = await form_of(request)
         try:
-            answer = await handlers.answer_link(claims, form, ctx.uow, repo)
+            answer = await handlers.answer_link(claims, form, ctx.uow, repo, ctx.clock.now())
         except InvalidAnswer as exc:
             log().info("link.invalid_answer", purpose=purpose)
             return pages.confirmation(claims.purpose, form, problem=str(exc), status=400)

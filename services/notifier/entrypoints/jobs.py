@@ -14,7 +14,10 @@ BACKLOG_EVERY_S = 5.0
 
 
 async def deliver_notifications(ctx: Context) -> None:
-    deliverer = Deliverer(ctx.uow, NotifierRepository(ctx.store.db), ctx.settings, ctx.settings.instance_id)
+    deliverer = Deliverer(
+        ctx.uow, NotifierRepository(ctx.store.db), ctx.settings, ctx.settings.instance_id,
+        clock=ctx.clock.now, speed=ctx.clock.speed,
+    )
     try:
         await deliverer.run(wakeup(ctx))
     finally:
@@ -34,7 +37,7 @@ async def watch_delivery_backlog(ctx: Context) -> None:
 async def delivery_backlog_ready(ctx: Context) -> bool:
     """Readiness: False once a due delivery has waited longer than delivery_backlog_ready_s, so a
     wedged or overwhelmed sender shows on /readyz instead of staying green."""
-    backlog = await measure_backlog(NotifierRepository(ctx.store.db))
+    backlog = await measure_backlog(NotifierRepository(ctx.store.db), ctx.clock.now(), ctx.clock.speed)
     gauges(ctx).show(backlog.pending, backlog.oldest_due_s)
     if backlog.stuck(ctx.settings.delivery_backlog_ready_s):
         log.warning("delivery.backlog_stuck", pending=backlog.pending, oldest_due_s=round(backlog.oldest_due_s, 1))

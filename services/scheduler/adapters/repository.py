@@ -1,6 +1,7 @@
 from datetime import datetime
 from typing import Any
 
+from pymongo import ReplaceOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.scheduler.domain import Participant, Schedule, ScheduleStatus, SeriesPlan, as_utc
@@ -39,6 +40,16 @@ class SchedulerRepository:
             upsert=True,
             session=tx.session,
         )
+
+    async def save_people(self, tx: Tx, people: list[tuple[str, Participant]]) -> None:
+        """One bulk upsert of (org_id, participant) pairs."""
+        if not people:
+            return
+        await self.people.bulk_write([ReplaceOne(
+            {"org_id": org_id, "person_id": person.person_id},
+            {"org_id": org_id, "person_id": person.person_id, "participant": person.to_doc()},
+            upsert=True,
+        ) for org_id, person in people], ordered=True, session=tx.session)
 
     async def person(self, org_id: str, person_id: str, tx: Tx | None = None) -> Participant | None:
         doc = await self.people.find_one({"org_id": org_id, "person_id": person_id}, session=_s(tx))
@@ -79,6 +90,29 @@ class SchedulerRepository:
     async def load_schedules_of(self, org_id: str, person_id: str, statuses: tuple[ScheduleStatus, ...],
                                 tx: Tx) -> list[Schedule]:
         return [Schedule.from_doc(doc) for doc in await self.schedules_of(org_id, person_id, statuses, tx)]
+
+    async def load_schedules_of_people(
+        self, tx: Tx, people: list[tuple[str, str]], statuses: tuple[ScheduleStatus, ...]
+    ) -> dict[tuple[str, str], list[Schedule]]:
+        """The schedules in `statuses` of each (org_id, person_id), in one query; a schedule of two of
+        them is the same object under both keys. Per person in the order of `statuses`."""
+        by_org: dict[str, list[str]] = {}
+        for org_id, person_id in people:
+            by_org.setdefault(org_id, []).append(person_id)
+        if not by_org:
+            return {}
+        query = {"$or": [{"org_id": org, "people": {"$in": ids}} for org, ids in by_org.items()],
+                 "status": {"$in": _values(statuses)}}
+        found = [Schedule.from_doc(doc) async for doc in self.schedules.find(query, session=tx.session)]
+        rank = {status: i for i, status in enumerate(statuses)}
+        found.sort(key=lambda s: (rank[s.status], s.match_id))
+        wanted = set(people)
+        result: dict[tuple[str, str], list[Schedule]] = {}
+        for schedule in found:
+            for person_id in (schedule.person_a, schedule.person_b):
+                if (schedule.org_id, person_id) in wanted:
+                    result.setdefault((schedule.org_id, person_id), []).append(schedule)
+        return result
 
     async def load_schedules_of_program(self, org_id: str, program_id: str, statuses: tuple[ScheduleStatus, ...],
                                         tx: Tx) -> list[Schedule]:

@@ -10,18 +10,18 @@ from shared.contract import (
     ProfileChanged,
     ProgramConfigured,
 )
-from shared.messaging import Handler
+from shared.messaging import AnyHandler, Batched
 from shared.runtime import Context
 
 
-def consumers(ctx: Context) -> Mapping[type[Event], Handler]:
+def consumers(ctx: Context) -> Mapping[type[Event], AnyHandler]:
     repo = SchedulerRepository(ctx.store.db)
 
     async def on_program_configured(event: ProgramConfigured) -> None:
         await handlers.program_configured(event, ctx.uow, repo, ctx.settings, ctx.clock)
 
-    async def on_profile_changed(event: ProfileChanged) -> None:
-        await handlers.profile_changed(event, ctx.uow, repo, ctx.settings, ctx.clock)
+    async def on_profiles_changed(events: list[ProfileChanged]) -> None:
+        await handlers.profiles_changed(events, ctx.uow, repo, ctx.settings, ctx.clock)
 
     async def on_match_accepted(event: MatchAccepted) -> None:
         await handlers.match_accepted(event, ctx.uow, repo, ctx.settings, ctx.clock)
@@ -34,7 +34,7 @@ def consumers(ctx: Context) -> Mapping[type[Event], Handler]:
 
     return {
         ProgramConfigured: on_program_configured,
-        ProfileChanged: on_profile_changed,
+        ProfileChanged: Batched(on_profiles_changed),
         MatchAccepted: on_match_accepted,
         MatchWithdrawn: on_match_withdrawn,
         PartnershipFlagged: on_partnership_flagged,

@@ -289,3 +289,21 @@ async def test_the_backlog_is_stuck_once_a_due_delivery_waited_past_the_threshol
     assert not fresh.stuck(120)
     idle = await measure_backlog(Backlogged(0, None), NOW)  # type: ignore[arg-type]
     assert (idle.pending, idle.oldest_due_s, idle.stuck(0)) == (0, 0.0, False)
+
+
+async def test_on_an_accelerated_clock_leases_and_back_off_still_last_their_real_durations():
+    """Due times are on the service clock, which the embedded demo runs 86,400 times faster; a lease
+    or a back-off of real seconds must then span as many virtual days, or every claim would expire
+    mid-send and a short outage would use up every attempt."""
+    speed = 86_400.0
+    table = Table(due("slow", minutes_ago=9))
+    sender = Sender("slow@acme.test")
+    d = Deliverer(table, table, NotifierSettings(delivery_send_timeout_s=0.05, delivery_lease_s=30), ME,  # type: ignore[arg-type]
+                  clock=Clock(), speed=speed)
+    d.mailer = d.webhooks = sender  # type: ignore[assignment]
+    await d.fill()
+    assert table.rows["slow"].lease_expires_at == NOW + timedelta(seconds=30 * speed)
+    await drain(d)
+    retry = table.rows["slow"]
+    assert retry.status == DeliveryStatus.PENDING
+    assert retry.next_attempt_at - NOW >= timedelta(seconds=d.settings.delivery_backoff_s * speed * 0.5)
