@@ -143,6 +143,7 @@ class EmbeddedStack:
             **self.signing_key().service_env(),
             "RECIPROCAL_LINK_SECRET": self.link_secret,
             "RECIPROCAL_PUBLIC_URL": self.service_url("notifier") if "notifier" in self.http_ports else "",
+            "RECIPROCAL_FEED_URL": self.service_url("scheduler") if "scheduler" in self.http_ports else "",
             "RECIPROCAL_EMBEDDED": "1",
             "RECIPROCAL_CLOCK_SPEED": str(self.clock_speed),
             **({"RECIPROCAL_CLOCK_EPOCH": self.clock_epoch.isoformat()} if self.clock_epoch else {}),

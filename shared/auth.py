@@ -40,13 +40,15 @@ ASYMMETRIC = frozenset().union(*ALGORITHMS_OF_KEY.values())
 # Answered without a bearer token: probes, metrics and API descriptions (no tenant data in any of them).
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/asyncapi", "/asyncapi.json",
                           "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
-# The notifier's one-click links carry their own signature in the URL; they take no bearer token.
+# The notifier's one-click links carry their own signature in the URL, and a calendar feed's secret
+# address is its own credential (calendar apps cannot send a bearer token); they take no bearer token.
 SIGNED_LINK_PREFIX = "/links/"
+SECRET_FEED_PREFIX = "/calendar/"
 
 
 def exempt_from_bearer(path: str) -> bool:
     """The one list of paths that answer without a bearer token."""
-    return path in PUBLIC_PATHS or path.startswith(SIGNED_LINK_PREFIX)
+    return path in PUBLIC_PATHS or path.startswith((SIGNED_LINK_PREFIX, SECRET_FEED_PREFIX))
 
 
 class AuthNotConfigured(RuntimeError):

@@ -7,6 +7,8 @@ from datetime import datetime
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.egress import EgressPolicy
+
 
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RECIPROCAL_", extra="ignore")
@@ -66,7 +68,16 @@ class ServiceSettings(BaseSettings):
                                "anything but 1 needs RECIPROCAL_EMBEDDED=1.")
     clock_epoch: datetime | None = Field(default=None, description="RFC 3339: where virtual and real time coincide "
                                          "(the embedded stack's start). Required when clock_speed is not 1.")
-    embedded: bool = Field(default=False, description="Set by the embedded stack; allows an accelerated clock.")
+    embedded: bool = Field(default=False, description="Set by the embedded stack; allows an accelerated clock "
+                           "and loopback webhooks.")
+    webhook_allowed_hosts: list[str] = Field(
+        default_factory=list, description="JSON list of internal host names webhooks may reach (see shared.egress)."
+    )
+
+    @property
+    def egress(self) -> EgressPolicy:
+        """Where webhooks may go: public https addresses, the allowed hosts, and loopback when embedded."""
+        return EgressPolicy.of(self.webhook_allowed_hosts, embedded=self.embedded)
 
     @property
     def group_id(self) -> str:

@@ -70,7 +70,8 @@ def infrastructure(request: pytest.FixtureRequest) -> Iterator[EmbeddedStack]:
 def stack(infrastructure: EmbeddedStack) -> Iterator[EmbeddedStack]:
     """All four services running as processes against the session's infrastructure."""
     infrastructure.service_defaults = {
-        "RECIPROCAL_WEBHOOK_SECRETS": '{"webhook-org": "s3cret"}', "RECIPROCAL_TIMER_POLL_S": "0.5"
+        "RECIPROCAL_WEBHOOK_SECRETS": '{"webhook-org": "s3cret"}', "RECIPROCAL_TIMER_POLL_S": "0.5",
+        "RECIPROCAL_EXPIRY_POLL_S": "1",  # proposal expiry and cohort closes are looked for every second
     }
     for name in ("profiles", "matcher", "scheduler", "notifier", "progress"):
         infrastructure.start_service(name)

@@ -210,28 +210,51 @@ async def end_requested(event: EndRequested, uow: UnitOfWork, repo: MatcherRepos
 async def match_requested(event: MatchRequested, uow: UnitOfWork, repo: MatcherRepository, *,
                           now: Now = wall_time) -> None:
     """Whole-cohort optimisation over everyone with free capacity in the program; the run's report is
-    kept for `GET /programs/{program_id}/cohort-report`."""
+    kept for `GET /programs/{program_id}/cohort-report`. For a cohort program still waiting for its
+    close, this is the cohort's match: from then on it proposes one by one."""
 
     async def work(tx: Tx) -> None:
         program = await repo.program(event.org_id, event.program_id, tx)
         if program is None:
             log.warning("matcher.program_unknown", program_id=event.program_id)
             return
-        await repo.take_matching_turn(tx, program)
-        pool = await repo.pool(program, tx)
-        history = await repo.history(program, tx)
         at = now()
-        result = optimise(pool.values(), program, blocked_pairs=history.taken(), load=history.load, now=at)
-        proposed = [mid for scored in result.pairs if (mid := await _propose(tx, repo, program, scored, at))]
-        await repo.save_cohort_report(tx, {
-            "_id": f"{program.org_id}|{program.program_id}|{event.event_id}",
-            "org_id": program.org_id, "program_id": program.program_id, "run_id": str(event.event_id),
-            "requested_at": at, "match_ids": proposed, **result.to_doc(),
-        })  # fmt: skip
-        log.info("matcher.cohort_matched", program_id=program.program_id, mode=result.mode, pairs=len(proposed),
-                 participants=result.participants, objective=result.objective, coverage=result.coverage)
+        if not program.proposes_one_by_one:
+            await repo.mark_cohort_matched(tx, program, at)
+        await _match_cohort(tx, repo, program, str(event.event_id), at)
 
     await uow.run(event, work)
+
+
+async def close_registrations(uow: UnitOfWork, repo: MatcherRepository, now: datetime) -> int:
+    """Match each cohort program whose registration has closed by `now` (the service clock), once,
+    whichever replica gets there first. How many cohorts were matched."""
+    matched = 0
+    for due in await repo.cohorts_due(now):
+
+        async def work(tx: Tx, due: Program = due) -> bool:
+            if not await repo.mark_cohort_matched(tx, due, now):
+                return False
+            await _match_cohort(tx, repo, due, f"registration-closed-{now.isoformat()}", now)
+            return True
+
+        matched += bool(await uow.run(None, work))
+    return matched
+
+
+async def _match_cohort(tx: Tx, repo: MatcherRepository, program: Program, run_id: str, at: datetime) -> None:
+    await repo.take_matching_turn(tx, program)
+    pool = await repo.pool(program, tx)
+    history = await repo.history(program, tx)
+    result = optimise(pool.values(), program, blocked_pairs=history.taken(), load=history.load, now=at)
+    proposed = [mid for scored in result.pairs if (mid := await _propose(tx, repo, program, scored, at))]
+    await repo.save_cohort_report(tx, {
+        "_id": f"{program.org_id}|{program.program_id}|{run_id}",
+        "org_id": program.org_id, "program_id": program.program_id, "run_id": run_id,
+        "requested_at": at, "match_ids": proposed, **result.to_doc(),
+    })  # fmt: skip
+    log.info("matcher.cohort_matched", program_id=program.program_id, mode=result.mode, pairs=len(proposed),
+             participants=result.participants, objective=result.objective, coverage=result.coverage)
 
 
 async def expire_proposals(uow: UnitOfWork, repo: MatcherRepository, now: datetime) -> int:
@@ -297,6 +320,8 @@ async def _fill(tx: Tx, repo: MatcherRepository, program: Program, index: PoolIn
                 now: datetime) -> None:
     """Rank candidates with the cached vectorised pool, then take them best first, each checked
     against the database as it is inside this transaction (profiles, capacity, pair history)."""
+    if not program.proposes_one_by_one:  # a cohort program before its close: the optimiser proposes
+        return
     person = (await repo.persons(program, [person_id], tx)).get(person_id)
     if not _in_program(person, program):
         return

@@ -7,6 +7,7 @@ from services.profiles.domain import changed_fields, check_profile, snapshot
 from shared.clock import Clock
 from shared.contract import ProfileChanged, ProfileRejected, ProfileSubmitted, ProfileWithdrawn, ProgramConfigured
 from shared.contract import limits as L
+from shared.egress import EgressPolicy
 from shared.store import Tx, UnitOfWork
 
 
@@ -18,7 +19,8 @@ async def program_configured(event: ProgramConfigured, uow: UnitOfWork, repo: Pr
 
 
 async def profiles_submitted(
-    events: list[ProfileSubmitted], uow: UnitOfWork, repo: ProfileRepository, clock: Clock
+    events: list[ProfileSubmitted], uow: UnitOfWork, repo: ProfileRepository, clock: Clock,
+    egress: EgressPolicy | None = None,
 ) -> None:
     """A batch of submissions in order: one read of the people it names (per tenant) and one bulk write."""
 
@@ -27,7 +29,7 @@ async def profiles_submitted(
         changed: dict[tuple[str, str], dict] = {}
         for event in tx.each(fresh):
             key = (event.org_id, event.person_id)
-            record = submission(tx, event, current.get(key), clock.now())
+            record = submission(tx, event, current.get(key), clock.now(), egress)
             if record is not None:
                 current[key] = changed[key] = record
         await repo.save_many(tx, list(changed.values()))
@@ -35,9 +37,11 @@ async def profiles_submitted(
     await uow.run_batch(events, work)
 
 
-def submission(tx: Tx, event: ProfileSubmitted, before: dict | None, now: datetime) -> dict | None:
+def submission(
+    tx: Tx, event: ProfileSubmitted, before: dict | None, now: datetime, egress: EgressPolicy | None = None
+) -> dict | None:
     """Emit what one submission causes, given the person's current record; the new record, if any."""
-    errors = check_profile(event)
+    errors = check_profile(event, egress)
     if errors:
         tx.emit(
             event.caused(

@@ -54,6 +54,16 @@ class ProgramConfigured(Event):
     cadence: Cadence = "biweekly"
     duration_weeks: int = Field(default=12, ge=1, le=104)
     proposal_ttl_days: int = Field(default=7, ge=1, le=90)
+    matching: Literal["continuous", "cohort"] = Field(
+        default="continuous",
+        description="continuous: people are proposed as they arrive. cohort: nobody is proposed before "
+        "`registration_closes_at` (or a `programs.match-requested`); then the whole-cohort optimiser matches "
+        "everyone eligible at once, and later arrivals are matched as in continuous mode.",
+    )
+    registration_closes_at: AwareDatetime | None = Field(
+        default=None, description="cohort matching: when registration closes and the cohort is matched (service "
+        "clock). Without it the cohort waits for `programs.match-requested`.",
+    )
     starts_on: datetime | None = Field(default=None, description="First day of the program (UTC); default now.")
     ground_rules: list[Annotated[str, Field(max_length=L.GROUND_RULE_MAX)]] = Field(
         default_factory=lambda: list(DEFAULT_GROUND_RULES), max_length=L.GROUND_RULES_MAX

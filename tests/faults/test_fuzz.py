@@ -26,7 +26,9 @@ from reciprocal.wire import Frontend
 from services.profiles.domain import check_profile
 from shared.contract import ProfileSubmitted
 from shared.contract.topics import TOPICS
+from shared.egress import EgressPolicy
 
+EMBEDDED_EGRESS = EgressPolicy.of(embedded=True)  # the stack under test runs in the embedded mode
 EVENTS = size(200, 2000)
 
 JUNK = st.one_of(
@@ -127,7 +129,7 @@ def expectation(topic: str, key: bytes, value: bytes) -> Sent:
         return Sent(topic, key, value, None, None)
     answer = None
     if isinstance(event, ProfileSubmitted):
-        answer = "rejected" if check_profile(event) else "changed"
+        answer = "rejected" if check_profile(event, EMBEDDED_EGRESS) else "changed"
     return Sent(topic, key, value, str(event.event_id), answer, getattr(event, "person_id", None))
 
 

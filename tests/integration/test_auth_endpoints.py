@@ -179,8 +179,12 @@ def test_a_service_without_a_verification_key_refuses_to_start(stack) -> None:
         stack.stop_service("profiles-keyless")
 
 
-async def test_the_signed_links_are_the_only_other_routes_without_a_bearer_token(stack, seeded) -> None:
-    """They answer on their own terms (their signature), never with the bearer challenge."""
+async def test_the_signed_links_and_secret_feeds_are_the_only_other_routes_without_a_bearer_token(stack, seeded):
+    """They answer on their own terms (their signature, their secret address), never with the bearer challenge."""
+    feeds = [(m, path) for m, path in endpoints(stack, "scheduler", exempt=True) if path.startswith("/calendar/")]
+    assert feeds == [("GET", "/calendar/{token}.ics")]
+    made_up = httpx.get(stack.service_url("scheduler") + "/calendar/" + "x" * 43 + ".ics")
+    assert made_up.status_code == 404 and "www-authenticate" not in made_up.headers
     links = [(method, path) for method, path in endpoints(stack, "notifier", exempt=True) if path.startswith("/links/")]
     assert {method for method, _ in links} == {"GET", "POST"}
     for method, template in links:
@@ -188,6 +192,6 @@ async def test_the_signed_links_are_the_only_other_routes_without_a_bearer_token
         assert response.status_code != 401 and "www-authenticate" not in response.headers, (method, template)
         assert response.status_code in (400, 404, 410), (method, template, response.status_code)
     others = {path for name in SERVICES for _, path in endpoints(stack, name, exempt=True)
-              if not path.startswith("/links/")}
+              if not path.startswith(("/links/", "/calendar/"))}
     assert others <= {"/healthz", "/readyz", "/metrics", "/asyncapi", "/asyncapi.json", "/openapi.json", "/docs",
                       "/docs/oauth2-redirect", "/redoc"}

@@ -51,6 +51,7 @@ async def test_a_proposal_is_answered_by_its_links_once_and_both_accepting_makes
         jo_links = links_of(await mail_to(stack, jo["email"], "New mentoring match proposed"))
         assert set(lena_links) == set(jo_links) == {"accept", "decline"}
         assert lena_links["accept"].startswith(f"{notifier}/links/accept/")
+        await tap.wait_for(lambda t: of_org(t.events("matches.proposed"), org), what="the proposal")
         match_id = of_org(tap.events("matches.proposed"), org)[0]["match_id"]
 
         # GET shows the confirmation page and changes nothing (mail scanners prefetch links).

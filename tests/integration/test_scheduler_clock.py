@@ -62,8 +62,7 @@ async def test_an_accelerated_scheduler_fires_the_reminder_of_a_session_a_day_ah
                                timeout=30)
         (reminder,) = of_org(tap.events("sessions.upcoming"), org)
         assert reminder["session_id"] == first["session_id"] and reminder["hours_before"] == 24
-        fired_real = datetime.fromisoformat(reminder["occurred_at"])
-        fired = Clock(epoch=epoch, speed=SPEED, wall=lambda: fired_real).now()  # what the scheduler's clock said
+        fired = datetime.fromisoformat(reminder["occurred_at"])  # events are stamped by the service clock
         assert due <= fired <= due + timedelta(hours=3), (fired, due)
     finally:
         stack.restart_service("scheduler")

@@ -53,3 +53,44 @@ async def test_accepted_match_becomes_a_series_inside_both_windows(stack):
     assert len({str(e["UID"]) for e in events}) == 1  # one series, as in the emailed invite
     assert len({(str(e["UID"]), e.get("RECURRENCE-ID") and e.decoded("RECURRENCE-ID")) for e in events}) == 4
     assert httpx.get(f"{url}/matches/m-test/schedule", headers=bearer(stack, "other")).status_code == 404
+
+
+async def test_each_person_has_a_secret_calendar_address_that_rotation_revokes_at_once(stack):
+    """Calendar apps cannot send a bearer token: the feed's secret address is its credential. Only the
+    person (or an admin) learns it; a rotated address stops working at once; another person, another
+    org or a made-up token reads nothing."""
+    org = f"org-{uuid.uuid4().hex[:6]}"
+    a = profile(org, "anna", offers=["leadership"], wants=["python"], windows=LONDON)
+    b = profile(org, "bert", offers=["python"], wants=["leadership"], tz="America/New_York", windows=NEW_YORK)
+    async with Frontend(stack.kafka_bootstrap) as fe, Tap(stack.kafka_bootstrap, ["schedules.created"]) as tap:
+        await fe.publish("programs.configured", {"org_id": org, **PROGRAM})
+        for p in (a, b):
+            await fe.publish("profiles.changed", ProfileChanged(**p, version=1).model_dump(mode="json"))
+        await fe.publish("matches.accepted", {"org_id": org, "match_id": "m-feed", "program_id": "pilot",
+                                              "person_a": "anna", "person_b": "bert"})
+        await tap.wait_for(lambda t: of_org(t.events("schedules.created"), org), what="schedules.created")
+    url = stack.service_url("scheduler")
+    bert = bearer(stack, org, "participant", "bert")
+    async with httpx.AsyncClient(base_url=url) as http:
+        first = (await http.get("/people/bert/calendar-feed", headers=bert)).json()["url"]
+        assert first.startswith(f"{url}/calendar/") and first.endswith(".ics")
+        assert (await http.get("/people/bert/calendar-feed", headers=bert)).json()["url"] == first  # stable
+        feed = await http.get(first)  # no bearer token: the address is the credential
+        assert feed.status_code == 200 and feed.headers["content-type"].startswith("text/calendar")
+        assert len(icalendar.Calendar.from_ical(feed.content).walk("VEVENT")) == 4
+        anna = (await http.get("/people/anna/calendar-feed", headers=bearer(stack, org, "participant", "anna")))
+        assert anna.json()["url"] != first
+
+        assert (await http.get("/people/bert/calendar-feed",
+                               headers=bearer(stack, org, "participant", "anna"))).status_code == 403
+        assert (await http.post("/people/bert/calendar-feed/rotate", headers=bearer(stack, "other-org"))).json()[
+            "url"] != first  # another org's admin gets a feed of that org's own "bert": nothing of this one
+        assert (await http.get(first)).status_code == 200
+
+        rotated = (await http.post("/people/bert/calendar-feed/rotate", headers=bert)).json()["url"]
+        assert rotated != first
+        gone = await http.get(first)
+        assert gone.status_code == 404 and gone.json()["detail"]
+        assert (await http.get(rotated)).status_code == 200
+        assert (await http.get("/calendar/" + "A" * 43 + ".ics")).status_code == 404
+        assert (await http.get("/calendar/../people/bert/sessions.ics")).status_code in (401, 404)

@@ -138,3 +138,32 @@ async def test_a_person_who_withdraws_while_a_webhook_waits_for_a_retry_gets_not
     await mongo.close()
     assert len(busy) == 1
     assert [(n["person_id"], n["event_type"]) for n in mine] == [(stayer["person_id"], "notifications.sent")]
+
+
+async def test_webhooks_to_internal_addresses_are_refused_at_acceptance_and_at_send_time(stack):
+    """Server-side request forgery: a profile aiming the notifier at cloud metadata is rejected by the
+    profiles service; an address that got past it (here published straight to profiles.changed, as
+    a changed DNS answer would) fails the delivery with notifications.failed and is never called."""
+    run = uuid.uuid4().hex[:6]
+    metadata = profile(ORG, f"meta-{run}", offers=["sql"], wants=["excel"], channels=["webhook"],
+                       webhook_url="http://169.254.169.254/latest/meta-data/")
+    inside = profile(ORG, f"inside-{run}", offers=["sql"], wants=["excel"], channels=["webhook"],
+                     webhook_url="https://10.255.255.1/hook")
+    partner = profile(ORG, f"partner-{run}", offers=["excel"], wants=["sql"])
+    proposal = make_proposal(ORG, inside, partner, ("sql", "query"), ("excel", "model")) | {"match_id": f"m-{run}"}
+    topics = ["profiles.rejected", "notifications.failed", "notifications.sent"]
+    async with Frontend(stack.kafka_bootstrap) as fe, Tap(stack.kafka_bootstrap, topics) as tap:
+        await fe.publish("profiles.submitted", metadata)
+        for p in (inside, partner):
+            await fe.publish("profiles.changed", ProfileChanged(**p, version=1).model_dump(mode="json"))
+        cause = (await fe.publish("matches.proposed", proposal))["event_id"]
+        await tap.wait_for(lambda t: any(r["person_id"] == metadata["person_id"]
+                                         for r in of_org(t.events("profiles.rejected"), ORG)), what="the rejection")
+        await tap.wait_for(lambda t: any(n["cause_event_id"] == cause and n["person_id"] == inside["person_id"]
+                                         for n in of_org(t.events("notifications.failed"), ORG)), what="the failure")
+    rejection = next(r for r in of_org(tap.events("profiles.rejected"), ORG) if r["person_id"] == metadata["person_id"])
+    assert [(e["field"], e["message"]) for e in rejection["errors"]] == [
+        ("webhook_url", "is refused: it points at a link-local address (such as the cloud metadata service)")]
+    failed = next(n for n in of_org(tap.events("notifications.failed"), ORG)
+                  if n["cause_event_id"] == cause and n["person_id"] == inside["person_id"])
+    assert "private or reserved address" in failed["error"] and "10.255" not in failed["error"]

@@ -71,10 +71,26 @@ class MatcherRepository:
                                     upsert=True, session=tx.session)
 
     async def save_program(self, tx: Tx, program: Program) -> None:
-        await self.programs.replace_one(
-            {"org_id": program.org_id, "program_id": program.program_id}, program.to_doc(), upsert=True,
+        """The configuration; the program's state (`cohort_matched_at`) stays as it was."""
+        await self.programs.update_one(
+            {"org_id": program.org_id, "program_id": program.program_id}, {"$set": program.to_doc()}, upsert=True,
             session=tx.session,
         )
+
+    async def mark_cohort_matched(self, tx: Tx, program: Program, at: datetime) -> bool:
+        """Record that the cohort is being matched as a whole; False if that was already done (by
+        another replica, or an earlier request), so it happens once."""
+        result = await self.programs.update_one(
+            {"org_id": program.org_id, "program_id": program.program_id, "cohort_matched_at": None},
+            {"$set": {"cohort_matched_at": at}}, session=tx.session,
+        )
+        return result.modified_count == 1
+
+    async def cohorts_due(self, now: datetime) -> list[Program]:
+        """Cohort programs whose registration has closed and that were not matched yet."""
+        cursor = self.programs.find({"matching": "cohort", "cohort_matched_at": None,
+                                     "registration_closes_at": {"$lte": now}})
+        return [Program.from_doc(doc) async for doc in cursor]
 
     async def program(self, org_id: str, program_id: str, tx: Tx | None = None) -> Program | None:
         doc = await self.programs.find_one({"org_id": org_id, "program_id": program_id}, session=_s(tx))

@@ -95,8 +95,18 @@ class Program:
     proposal_ttl_days: int = 7
     starts_on: datetime | None = None
     skill_aliases: dict[str, str] = field(default_factory=dict, hash=False)
+    matching: str = "continuous"
+    registration_closes_at: datetime | None = None
+    cohort_matched_at: datetime | None = None
+    """When the cohort was matched as a whole (cohort mode); kept across reconfigurations."""
+
+    @property
+    def proposes_one_by_one(self) -> bool:
+        """False while a cohort program waits for its whole-cohort match: nobody is proposed before it."""
+        return self.matching != "cohort" or self.cohort_matched_at is not None
 
     def to_doc(self) -> dict[str, Any]:
+        """The configuration (`cohort_matched_at` is state, written on its own)."""
         return {
             "program_id": self.program_id,
             "org_id": self.org_id,
@@ -106,6 +116,8 @@ class Program:
             "proposal_ttl_days": self.proposal_ttl_days,
             "starts_on": self.starts_on,
             "skill_aliases": dict(self.skill_aliases),
+            "matching": self.matching,
+            "registration_closes_at": self.registration_closes_at,
         }
 
     @classmethod
@@ -119,6 +131,9 @@ class Program:
             proposal_ttl_days=int(doc.get("proposal_ttl_days", 7)),
             starts_on=_aware(doc.get("starts_on")),
             skill_aliases=dict(doc.get("skill_aliases") or {}),
+            matching=doc.get("matching", "continuous"),
+            registration_closes_at=_aware(doc.get("registration_closes_at")),
+            cohort_matched_at=_aware(doc.get("cohort_matched_at")),
         )
 
 
@@ -183,4 +198,6 @@ def program_from_event(event: ProgramConfigured) -> Program:
         proposal_ttl_days=event.proposal_ttl_days,
         starts_on=_aware(event.starts_on),
         skill_aliases=dict(event.skill_aliases),
+        matching=event.matching,
+        registration_closes_at=_aware(event.registration_closes_at),
     )

@@ -11,6 +11,7 @@ import httpx
 
 from services.notifier.domain import retry_after_seconds, signed_request
 from services.notifier.settings import NotifierSettings
+from shared.egress import resolved_refusal
 
 
 class PermanentFailure(Exception):
@@ -80,6 +81,8 @@ class WebhookSender:
         secret = self.settings.webhook_secrets.get(delivery["org_id"])
         if secret is None:
             raise PermanentFailure("no webhook secret is configured for this organisation")
+        if why := await resolved_refusal(delivery["url"], self.settings.egress):  # DNS may have changed since
+            raise PermanentFailure(f"the webhook address {why}")
         body, headers = signed_request(
             secret.get_secret_value().encode(), _payload(delivery), timestamp=int(time.time()),
             idempotency_key=delivery["_id"],

@@ -132,9 +132,14 @@ class LinkIssuer:
     def check_in(
         self, org_id: str, person_id: str, match_id: str, session_id: str, issued_at: datetime
     ) -> dict[str, str]:
-        """One link per 'did it happen' answer; each opens the page with that answer chosen."""
+        """One link per answer, each opening the confirmation page with that answer chosen: one per
+        'did it happen' (`yes`, `no`, `moved`) and, for a session that happened, one per rating of
+        how much you learned (`learned-1` .. `learned-5`) and how much you helped (`helped-1` ..)."""
         claims = LinkClaims(Purpose.CHECK_IN, org_id, person_id, match_id, issued_at + self.lifetime, session_id)
-        return {happened: self.url(claims, happened=happened) for happened in HAPPENED}
+        links = {happened: self.url(claims, happened=happened) for happened in HAPPENED}
+        for question in ("learned", "helped"):
+            links |= {f"{question}-{n}": self.url(claims, happened="yes", **{question: n}) for n in RATINGS}
+        return links
 
     def end(self, org_id: str, person_id: str, match_id: str, valid_from: datetime) -> str:
         """Valid for `lifetime` after `valid_from` (the issue time, or the last session of a schedule)."""

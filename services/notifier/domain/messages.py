@@ -9,7 +9,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from services.notifier.domain import wording
 from services.notifier.domain.invites import DEFAULT_ORGANIZER, schedule_invite
-from services.notifier.domain.links import LinkIssuer
+from services.notifier.domain.links import RATINGS, LinkIssuer
 from services.notifier.domain.model import Contact, Message
 from services.notifier.domain.reasons import withdrawal_reasons
 from shared.contract.envelope import Event
@@ -318,8 +318,9 @@ def _checkin_requested(
     links = background.links and background.links.check_in(
         event.org_id, recipient.person_id, event.match_id, event.session_id, event.occurred_at
     )
+    rating_links = {q: [(n, links[f"{q}-{n}"]) for n in RATINGS] for q in ("learned", "helped")} if links else {}
     context = {"partner": partner, "match_id": event.match_id, "role": role, "links": links,
-               "when": wording.local_span(event.starts_at, event.ends_at, recipient.zone)}
+               "rating_links": rating_links, "when": wording.local_span(event.starts_at, event.ends_at, recipient.zone)}
     data: dict[str, Any] = {"match_id": event.match_id, "session_id": event.session_id, "partner_id": partner_id,
             "starts_at": event.starts_at.isoformat(), "ends_at": event.ends_at.isoformat()}
     if links:

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from shared.contract import FieldError, ProfileContent, ProfileFields
 from shared.contract import limits as L
+from shared.egress import EgressPolicy, url_refusal
 
 REQUIRED = "is required"
 
@@ -43,12 +44,15 @@ ENTRIES: Mapping[str, str] = {
 EXCERPT = 40
 
 
-def check_profile(p: ProfileFields) -> list[FieldError]:
-    """Every way the profile breaks the contract's content rules; empty when it is acceptable."""
+def check_profile(p: ProfileFields, egress: EgressPolicy | None = None) -> list[FieldError]:
+    """Every way the profile breaks the contract's content rules, and a webhook address the notifier
+    may not call (`egress`: strict when not given); empty when it is acceptable."""
     try:
         ProfileContent.model_validate(p.model_dump(include=set(ProfileFields.model_fields)))
     except ValidationError as exc:
         return field_errors(exc)
+    if "webhook" in p.channels and p.webhook_url and (why := url_refusal(p.webhook_url, egress or EgressPolicy())):
+        return [FieldError(field="webhook_url", message=why)]
     return []
 
 

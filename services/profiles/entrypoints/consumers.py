@@ -14,7 +14,7 @@ def consumers(ctx: Context) -> Mapping[type[Event], AnyHandler]:
         await handlers.program_configured(event, ctx.uow, repo)
 
     async def on_profiles_submitted(events: list[ProfileSubmitted]) -> None:
-        await handlers.profiles_submitted(events, ctx.uow, repo, ctx.clock)
+        await handlers.profiles_submitted(events, ctx.uow, repo, ctx.clock, ctx.settings.egress)
 
     async def on_profile_withdrawn(event: ProfileWithdrawn) -> None:
         await handlers.profile_withdrawn(event, ctx.uow, repo, ctx.clock)

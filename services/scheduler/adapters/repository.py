@@ -23,6 +23,7 @@ class SchedulerRepository:
         self.programs = db["programs"]
         self.schedules = db["schedules"]
         self.timers = db["timers"]
+        self.feeds = db["feeds"]
 
     async def ensure_indexes(self) -> None:
         await self.people.create_index([("org_id", 1), ("person_id", 1)], unique=True)
@@ -32,6 +33,31 @@ class SchedulerRepository:
         await self.schedules.create_index([("org_id", 1), ("program_id", 1), ("status", 1)])
         await self.timers.create_index([("status", 1), ("due_at", 1)])
         await self.timers.create_index([("org_id", 1), ("match_id", 1), ("status", 1)])
+        await self.feeds.create_index([("org_id", 1), ("person_id", 1)], unique=True)
+        await self.feeds.create_index([("token", 1)], unique=True)
+
+    # --- calendar feeds: one secret address per person ---------------------------------------------
+
+    async def feed_token(self, org_id: str, person_id: str, new_token: str, now: datetime) -> str:
+        """The person's feed token, made from `new_token` if they have none yet."""
+        doc = await self.feeds.find_one_and_update(
+            {"org_id": org_id, "person_id": person_id},
+            {"$setOnInsert": {"org_id": org_id, "person_id": person_id, "token": new_token, "rotated_at": now}},
+            upsert=True, return_document=True,
+        )
+        return str(doc["token"])
+
+    async def rotate_feed_token(self, org_id: str, person_id: str, new_token: str, now: datetime) -> None:
+        """Replace the token: the old address stops working at once."""
+        await self.feeds.update_one(
+            {"org_id": org_id, "person_id": person_id},
+            {"$set": {"token": new_token, "rotated_at": now}}, upsert=True,
+        )
+
+    async def feed_owner(self, token: str) -> tuple[str, str] | None:
+        """(org_id, person_id) of the feed with this token, or None."""
+        doc = await self.feeds.find_one({"token": token}, {"org_id": 1, "person_id": 1})
+        return (doc["org_id"], doc["person_id"]) if doc else None
 
     async def save_person(self, tx: Tx, org_id: str, person: Participant) -> None:
         await self.people.replace_one(

@@ -1,13 +1,21 @@
+import re
+import secrets
 from typing import Any
 
 from fastapi import APIRouter, Response
 
 from services.scheduler.adapters.repository import SchedulerRepository, sessions_of
 from services.scheduler.domain import FeedSeries, sessions_calendar
-from shared.auth import Authenticated, require_member, require_person
+from shared.auth import SECRET_FEED_PREFIX, Authenticated, require_member, require_person
 from shared.contract import Session
 from shared.http import not_found
 from shared.runtime import Context
+
+FEED_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
+def new_feed_token() -> str:
+    return secrets.token_urlsafe(32)
 
 
 def routes(ctx: Context) -> APIRouter:
@@ -23,10 +31,38 @@ def routes(ctx: Context) -> APIRouter:
         fields = ("schedule_id", "match_id", "program_id", "person_a", "person_b", "status", "version", "sessions")
         return {k: doc.get(k) for k in fields}
 
+    def feed_address(token: str) -> dict[str, str]:
+        path = f"{SECRET_FEED_PREFIX}{token}.ics"
+        return {"url": f"{ctx.settings.feed_url.rstrip('/')}{path}" if ctx.settings.feed_url else path}
+
+    @api.get("/people/{person_id}/calendar-feed")
+    async def calendar_feed(person_id: str, principal: Authenticated) -> dict[str, str]:
+        """The person's secret feed address, for a calendar app to subscribe to (made on first ask)."""
+        require_person(principal, person_id)
+        return feed_address(await repo.feed_token(principal.org, person_id, new_feed_token(), ctx.clock.now()))
+
+    @api.post("/people/{person_id}/calendar-feed/rotate")
+    async def rotate_calendar_feed(person_id: str, principal: Authenticated) -> dict[str, str]:
+        """A new secret address; the old one stops working at once."""
+        require_person(principal, person_id)
+        token = new_feed_token()
+        await repo.rotate_feed_token(principal.org, person_id, token, ctx.clock.now())
+        return feed_address(token)
+
+    @api.get(SECRET_FEED_PREFIX + "{token}.ics", include_in_schema=False)
+    async def secret_calendar(token: str) -> Response:
+        """The feed at its secret address: the token is the only credential, and it is never logged."""
+        owner = await repo.feed_owner(token) if FEED_TOKEN.fullmatch(token) else None
+        if owner is None:
+            raise not_found("calendar feed")
+        return await calendar_of(*owner)
+
     @api.get("/people/{person_id}/sessions.ics")
     async def calendar(person_id: str, principal: Authenticated) -> Response:
         require_person(principal, person_id)
-        org_id = principal.org
+        return await calendar_of(principal.org, person_id)
+
+    async def calendar_of(org_id: str, person_id: str) -> Response:
         me = await repo.person(org_id, person_id)
         if me is None:
             raise not_found("person")

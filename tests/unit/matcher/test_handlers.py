@@ -2,7 +2,7 @@
 cache and the real domain, with MongoDB replaced by dicts (same document shapes)."""
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -68,7 +68,20 @@ class FakeRepository:
         self.whole_pool_reads = 0
 
     async def save_program(self, tx, program: Program) -> None:
-        self.db.programs[(program.org_id, program.program_id)] = program
+        key = (program.org_id, program.program_id)
+        before = self.db.programs.get(key)
+        self.db.programs[key] = replace(program, cohort_matched_at=before and before.cohort_matched_at)
+
+    async def mark_cohort_matched(self, tx, program: Program, at: datetime) -> bool:
+        key = (program.org_id, program.program_id)
+        if self.db.programs[key].cohort_matched_at is not None:
+            return False
+        self.db.programs[key] = replace(self.db.programs[key], cohort_matched_at=at)
+        return True
+
+    async def cohorts_due(self, now: datetime) -> list[Program]:
+        return [p for p in self.db.programs.values() if p.matching == "cohort" and p.cohort_matched_at is None
+                and p.registration_closes_at is not None and p.registration_closes_at <= now]
 
     async def take_matching_turn(self, tx, program: Program) -> None:
         pass  # one event at a time here; tests/integration/test_matcher_concurrency.py covers the real one
@@ -461,3 +474,47 @@ async def test_the_handlers_take_their_time_from_the_injected_clock(world):
     await handlers.match_responded(MatchResponded(org_id="acme", match_id=proposal.match_id, person_id="a",
                                                   decision="decline"), uow, repo, now=lambda: virtual)
     assert repo.db.matches[proposal.match_id]["updated_at"] == virtual
+
+
+# --- 5. cohort matching ----------------------------------------------------------------------
+
+
+COHORT = [prof("a", ["leadership"], ["sql"], department="Finance"), prof("b", ["sql"], ["leadership"]),
+          prof("c", ["leadership"], ["sql"], department="Sales"), prof("d", ["sql"], ["leadership"], department="HR")]
+
+
+async def test_a_cohort_program_proposes_nobody_before_its_close_and_then_the_optimisers_pairs():
+    from services.matcher.domain import optimise, program_from_event
+
+    closes = START - timedelta(days=3)
+    uow, repo = FakeUow(), FakeRepository()
+    config = program_event(matching="cohort", registration_closes_at=closes)
+    await handlers.program_configured(config, uow, repo)
+    await setup_people(uow, repo, *COHORT)
+    assert proposed(uow) == []
+    assert await handlers.close_registrations(uow, repo, closes - timedelta(seconds=1)) == 0
+    assert proposed(uow) == []
+
+    await handlers.program_configured(config, uow, repo)  # a reconfiguration before the close changes nothing
+    assert await handlers.close_registrations(uow, repo, closes) == 1
+    expected = optimise((await repo.pool(program_from_event(config))).values(), program_from_event(config),
+                        now=closes)
+    assert set(proposed(uow)) == {frozenset((p.person_a, p.person_b)) for p in expected.pairs}
+    assert len(proposed(uow)) == 2
+    assert await handlers.close_registrations(uow, repo, closes + timedelta(days=1)) == 0  # once only
+
+    await handlers.program_configured(config, uow, repo)  # reconfigured after the close: still matched
+    await setup_people(uow, repo, prof("e", ["leadership"], ["sql"]), prof("f", ["sql"], ["leadership"]))
+    assert proposed(uow)[2:] == [frozenset("ef")], "late arrivals are matched as in continuous mode"
+
+
+async def test_a_match_request_matches_a_waiting_cohort_early_and_the_close_then_does_nothing():
+    closes = START + timedelta(days=30)
+    uow, repo = FakeUow(), FakeRepository()
+    await handlers.program_configured(program_event(matching="cohort", registration_closes_at=closes), uow, repo)
+    await setup_people(uow, repo, *COHORT[:2])
+    assert proposed(uow) == []
+    await handlers.match_requested(MatchRequested(org_id="acme", program_id="p1"), uow, repo)
+    assert proposed(uow) == [frozenset("ab")]
+    assert await handlers.close_registrations(uow, repo, closes) == 0
+    assert len(proposed(uow)) == 1

@@ -13,7 +13,7 @@ from shared.contract import CheckInRequested, Direction, PartnershipFlagged
 BASE = "https://mentoring.example"
 SIGNER = LinkSigner("unit-test-secret-0123456789")
 LINKS = Background(links=LinkIssuer(SIGNER, BASE, timedelta(days=14)))
-URL = re.compile(re.escape(BASE) + r"/links/([a-z-]+)/([A-Za-z0-9_.-]+)(\?happened=[a-z]+)?")
+URL = re.compile(re.escape(BASE) + r"/links/([a-z-]+)/([A-Za-z0-9_.-]+)(\?happened=[a-z]+(?:&(?:learned|helped)=\d)?)?")
 
 
 def links_in(text: str) -> list[tuple[str, str]]:
@@ -68,7 +68,9 @@ def test_a_checkin_request_goes_to_both_with_yes_no_moved_links_for_that_session
     assert message.kind == "checkin_requested"
     assert "Bo Chen taught you" in message.text
     assert "Tuesday 26 January 2027, 09:30–10:30 (America/New_York, EST)" in message.text
-    assert [m.group(3) for m in URL.finditer(message.text)] == ["?happened=yes", "?happened=no", "?happened=moved"]
+    assert [m.group(3) for m in URL.finditer(message.text)] == [
+        "?happened=yes", "?happened=no", "?happened=moved",
+        *(f"?happened=yes&{q}={n}" for q in ("learned", "helped") for n in range(1, 6))]
     claims = SIGNER.verify(Purpose.CHECK_IN, links_in(message.text)[0][1], event.occurred_at)
     assert (claims.person_id, claims.session_id) == (ANA, "s-2")
     assert "You taught Ana Silva." in render(event, bo, contacts, LINKS).text

@@ -139,7 +139,9 @@ def test_issued_urls_point_under_the_public_url_and_verify_for_their_purpose(sig
     token = urls["decline"].rsplit("/", 1)[1]
     assert signer.verify(Purpose.DECLINE, token, NOW).expires_at == LATER
     checkins = issuer.check_in(ORG, BO, "m-1", "s-2", NOW)
-    assert set(checkins) == {"yes", "no", "moved"} and checkins["moved"].endswith("?happened=moved")
+    ratings = {f"{q}-{n}" for q in ("learned", "helped") for n in range(1, 6)}
+    assert set(checkins) == {"yes", "no", "moved"} | ratings and checkins["moved"].endswith("?happened=moved")
+    assert checkins["learned-4"].endswith("?happened=yes&learned=4")
     token = checkins["yes"].split("/")[-1].split("?")[0]
     got = signer.verify(Purpose.CHECK_IN, token, NOW)
     assert (got.person_id, got.session_id, got.expires_at) == (BO, "s-2", NOW + timedelta(days=14))

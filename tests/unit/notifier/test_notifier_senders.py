@@ -11,7 +11,7 @@ from services.notifier.adapters.senders import Mailer, PermanentFailure, Transie
 from services.notifier.domain import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, encode_body, verify
 from services.notifier.settings import NotifierSettings
 
-SETTINGS = NotifierSettings(webhook_secrets={"acme": "s3cret"})
+SETTINGS = NotifierSettings(webhook_secrets={"acme": "s3cret"}, webhook_allowed_hosts=["hooks.acme.test"])
 WEBHOOK = {"_id": "d-1", "org_id": "acme", "url": "https://hooks.acme.test/in", "payload": {"type": "match_proposed"}}
 EMAIL = {"_id": "d-2", "to": "ana@acme.test", "subject": "Hi", "message_id": "<d-2@reciprocal.local>",
          "text": "Hello", "html": "<p>Hello</p>"}

@@ -65,6 +65,11 @@ def test_a_good_profile_has_no_errors():
     ({"channels": ["webhook"]}, "webhook_url", "is required, as an http(s) URL, when the webhook channel is chosen"),
     ({"channels": ["webhook"], "webhook_url": "ftp://x"}, "webhook_url",
      "is required, as an http(s) URL, when the webhook channel is chosen"),
+    ({"channels": ["webhook"], "webhook_url": "http://hooks.example.com/r"}, "webhook_url", "must be an https URL"),
+    ({"channels": ["webhook"], "webhook_url": "https://169.254.169.254/latest"}, "webhook_url",
+     "is refused: it points at a link-local address (such as the cloud metadata service)"),
+    ({"channels": ["webhook"], "webhook_url": "http://127.0.0.1:9/hook"}, "webhook_url",
+     "is refused: it points at this machine (a loopback address)"),
 ])
 def test_each_rule_names_its_field_in_plain_english(changes, field, message):
     assert errors(**changes) == {field: message}
@@ -123,7 +128,8 @@ BOUNDS = [
      "at most 254 characters"),
     ("locale", "l" * L.LANGUAGE_MAX, "l" * (L.LANGUAGE_MAX + 1), "at most 35 characters"),
     ("manager_id", "m" * L.ID_MAX, "m" * (L.ID_MAX + 1), "at most 128 characters"),
-    ("webhook_url", "https://" + "u" * (L.URL_MAX - 8), "https://" + "u" * (L.URL_MAX - 7), "at most 2048 characters"),
+    ("webhook_url", "https://u.io/" + "u" * (L.URL_MAX - 13), "https://u.io/" + "u" * (L.URL_MAX - 12),
+     "at most 2048 characters"),
 ]
 NESTED_BOUNDS = [
     ("program_ids[0]", {"program_ids": ["p" * L.ID_MAX]}, {"program_ids": ["p" * (L.ID_MAX + 1)]},
