@@ -31,6 +31,7 @@ integration: $(STAMP)
 benchmark: $(STAMP)
 	$(BIN)/python -m benchmarks.matcher.bench_incremental
 	$(BIN)/python -m benchmarks.matcher.bench_cohort --sizes 1000 2000
+	$(BIN)/python -m benchmarks.matcher.bench_quality --sizes 62 500 1000
 	$(BIN)/python -m benchmarks.pipeline
 
 schemas: $(STAMP)

@@ -3,7 +3,14 @@
 from services.matcher.adapters.repository import repository
 from services.matcher.entrypoints import consumers, http, jobs
 from services.matcher.settings import MatcherSettings
-from shared.contract import MatchAccepted, MatchDeclined, MatchProposed, MatchWithdrawn
+from shared.contract import (
+    MatchAccepted,
+    MatchApprovalRefused,
+    MatchDeclined,
+    MatchPreviewed,
+    MatchProposed,
+    MatchWithdrawn,
+)
 from shared.runtime import Context, ServiceSpec
 
 
@@ -16,7 +23,7 @@ SPEC = ServiceSpec(
     description="Reciprocal matching: proposes pairs where both people teach and both learn.",
     settings_cls=MatcherSettings,
     consumers=consumers.consumers,
-    publishes=(MatchProposed, MatchAccepted, MatchDeclined, MatchWithdrawn),
+    publishes=(MatchProposed, MatchAccepted, MatchDeclined, MatchWithdrawn, MatchPreviewed, MatchApprovalRefused),
     http=http.routes,
     setup=setup,
     jobs=[jobs.expire_proposals],

@@ -1,8 +1,9 @@
 """Matcher service layer: keep the pool, propose reciprocal pairs, track responses and expiry."""
 
-from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from datetime import UTC, datetime
 from typing import Any
+from uuid import uuid4
 
 import structlog
 
@@ -20,12 +21,16 @@ from services.matcher.domain import (
     score_pair,
 )
 from services.matcher.domain.cohort import optimise
+from services.matcher.domain.preview import fingerprint, staleness
 from shared.clock import wall_time
 from shared.contract import (
     EndRequested,
     Event,
     MatchAccepted,
+    MatchApprovalRefused,
+    MatchApproved,
     MatchDeclined,
+    MatchPreviewed,
     MatchProposed,
     MatchRequested,
     MatchResponded,
@@ -219,6 +224,9 @@ async def match_requested(event: MatchRequested, uow: UnitOfWork, repo: MatcherR
             log.warning("matcher.program_unknown", program_id=event.program_id)
             return
         at = now()
+        if event.preview or program.approval_required:  # the admin approves a preview; nothing proposed before
+            await _preview(tx, repo, program, at)
+            return
         if not program.proposes_one_by_one:
             await repo.mark_cohort_matched(tx, program, at)
         await _match_cohort(tx, repo, program, str(event.event_id), at)
@@ -233,6 +241,11 @@ async def close_registrations(uow: UnitOfWork, repo: MatcherRepository, now: dat
     for due in await repo.cohorts_due(now):
 
         async def work(tx: Tx, due: Program = due) -> bool:
+            if due.approval_required:  # a preview waits for the admin's approval, made once
+                if not await repo.mark_cohort_previewed(tx, due, now):
+                    return False
+                await _preview(tx, repo, due, now)
+                return True
             if not await repo.mark_cohort_matched(tx, due, now):
                 return False
             await _match_cohort(tx, repo, due, f"registration-closed-{now.isoformat()}", now)
@@ -240,6 +253,121 @@ async def close_registrations(uow: UnitOfWork, repo: MatcherRepository, now: dat
 
         matched += bool(await uow.run(None, work))
     return matched
+
+
+class PreviewRefused(Exception):
+    """An approval that cannot be carried out: `status` is the HTTP answer, the message its reason."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+async def preview_cohort(uow: UnitOfWork, repo: MatcherRepository, org_id: str, program_id: str,
+                         at: datetime) -> dict[str, Any]:
+    """What a whole-cohort match would propose now, kept under a new preview id; nothing is proposed.
+    Raises PreviewRefused (404) for an unknown program."""
+
+    async def work(tx: Tx) -> dict[str, Any]:
+        program = await repo.program(org_id, program_id, tx)
+        if program is None:
+            raise PreviewRefused(404, "program not found")
+        return await _preview(tx, repo, program, at)
+
+    return await _required(uow.run(None, work))
+
+
+async def approve_preview(uow: UnitOfWork, repo: MatcherRepository, org_id: str, program_id: str,
+                          preview_id: str, at: datetime) -> dict[str, Any]:
+    """Propose exactly the preview's pairs, once (a second approval answers with the first one's
+    proposals). Raises PreviewRefused: 404 for an unknown preview, 409 when the pool changed since."""
+
+    async def work(tx: Tx) -> dict[str, Any]:
+        return await _approve(tx, repo, org_id, program_id, preview_id, at)
+
+    return await _required(uow.run(None, work))
+
+
+async def match_approved(event: MatchApproved, uow: UnitOfWork, repo: MatcherRepository, *,
+                         now: Now = wall_time) -> None:
+    """The event form of an approval; a refusal is answered with `programs.match-approval-refused`."""
+
+    async def work(tx: Tx) -> None:
+        try:
+            await _approve(tx, repo, event.org_id, event.program_id, event.preview_id, now())
+        except PreviewRefused as refused:  # refused before anything was written
+            log.info("matcher.approval_refused", program_id=event.program_id, status=refused.status)
+            tx.emit(MatchApprovalRefused(**_caused_fields(tx.cause, event.org_id), program_id=event.program_id,
+                                         preview_id=event.preview_id, reason=str(refused)))
+
+    await uow.run(event, work)
+
+
+async def _approve(tx: Tx, repo: MatcherRepository, org_id: str, program_id: str, preview_id: str,
+                   at: datetime) -> dict[str, Any]:
+    preview = await repo.preview(org_id, program_id, preview_id, tx)
+    program = await repo.program(org_id, program_id, tx)
+    if preview is None or program is None:
+        raise PreviewRefused(404, "preview not found")
+    if preview["status"] == "approved":
+        return preview
+    revisions = await repo.pool_revisions(program, tx)
+    history = await repo.history(program, tx)
+    same = fingerprint(revisions, history.taken(), history.load) == preview["fingerprint"]
+    if why := staleness(set(preview["people"]), set(revisions), same):
+        raise PreviewRefused(409, why)
+    pool = await repo.pool(program, tx)
+    created = _aware_utc(preview["created_at"])
+    result = optimise(pool.values(), program, blocked_pairs=history.taken(), load=history.load, now=created)
+    pairs = [(s.person_a, s.person_b) for s in result.pairs]
+    if pairs != [(p["person_a"], p["person_b"]) for p in preview["pairs"]]:  # same input, same optimiser
+        raise PreviewRefused(409, "the optimiser no longer gives this preview's pairs: preview again")
+    await repo.take_matching_turn(tx, program)
+    if not program.proposes_one_by_one:
+        await repo.mark_cohort_matched(tx, program, at)
+    proposed = [mid for scored in result.pairs if (mid := await _propose(tx, repo, program, scored, at))]
+    preview |= {"status": "approved", "approved_at": at, "match_ids": proposed}
+    await repo.save_preview(tx, preview)
+    await repo.save_cohort_report(tx, {
+        "_id": f"{org_id}|{program_id}|preview-{preview_id}", "org_id": org_id, "program_id": program_id,
+        "run_id": f"preview-{preview_id}", "requested_at": at, "match_ids": proposed, **result.to_doc(),
+    })  # fmt: skip
+    log.info("matcher.preview_approved", program_id=program_id, pairs=len(proposed))
+    return preview
+
+
+async def _preview(tx: Tx, repo: MatcherRepository, program: Program, at: datetime) -> dict[str, Any]:
+    revisions = await repo.pool_revisions(program, tx)
+    pool = await repo.pool(program, tx)
+    history = await repo.history(program, tx)
+    result = optimise(pool.values(), program, blocked_pairs=history.taken(), load=history.load, now=at)
+    preview_id = uuid4().hex
+    org_id, program_id = program.org_id, program.program_id
+    doc = {
+        "_id": f"{org_id}|{program_id}|{preview_id}", "preview_id": preview_id, "org_id": org_id,
+        "program_id": program_id, "created_at": at, "status": "pending", "match_ids": [],
+        "people": sorted(revisions), "fingerprint": fingerprint(revisions, history.taken(), history.load),
+        **result.to_doc(),
+    }  # fmt: skip
+    await repo.save_preview(tx, doc)
+    tx.emit(MatchPreviewed(
+        **_caused_fields(tx.cause, org_id), program_id=program_id, preview_id=preview_id, mode=result.mode,
+        objective=result.objective, upper_bound=result.upper_bound, coverage=result.coverage,
+        pairs=len(result.pairs), unmatched=len(result.unmatched),
+    ))
+    log.info("matcher.cohort_previewed", program_id=program_id, pairs=len(result.pairs),
+             objective=result.objective, coverage=result.coverage)
+    return doc
+
+
+async def _required(result: Awaitable[dict[str, Any] | None]) -> dict[str, Any]:
+    done = await result
+    assert done is not None  # a unit of work without a cause always runs
+    return done
+
+
+def _aware_utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 async def _match_cohort(tx: Tx, repo: MatcherRepository, program: Program, run_id: str, at: datetime) -> None:

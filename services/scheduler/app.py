@@ -19,5 +19,5 @@ SPEC = ServiceSpec(
     publishes=(ScheduleCreated, ScheduleUpdated, ScheduleUnschedulable, SessionUpcoming),
     http=http.routes,
     setup=setup,
-    jobs=[jobs.fire_reminders],
+    jobs=[jobs.fire_reminders, jobs.plan_waiting_schedules],
 )

@@ -156,6 +156,29 @@ async def _person(tx: Tx, repo: SchedulerRepository, schedule: Schedule, person_
     return await repo.person(schedule.org_id, person_id, tx) or Participant(person_id, "", "UTC")
 
 
+async def plan_waiting(uow: UnitOfWork, repo: SchedulerRepository, settings: SchedulerSettings, now: datetime,
+                       limit: int = 100) -> int:
+    """Plan the waiting schedules whose people and program are all known by now: a safety net for
+    when the last of them arrived in a transaction that could not yet see the waiting schedule (the
+    acceptance and a profile committed side by side). How many were planned."""
+    planned = 0
+    for waiting in await repo.waiting_schedules(limit):
+
+        async def work(tx: Tx, waiting: Schedule = waiting) -> bool:
+            schedule = await repo.load_schedule(waiting.org_id, waiting.match_id, tx)
+            if schedule is None or schedule.status is not ScheduleStatus.WAITING:
+                return False
+            if await _parties(tx, repo, schedule) is None:
+                return False
+            await _schedule(tx, repo, settings, schedule, now)
+            return True
+
+        if await uow.run(None, work):
+            log.info("scheduler.waiting_planned", match_id=waiting.match_id)
+            planned += 1
+    return planned
+
+
 async def fire_due_reminders(uow: UnitOfWork, repo: SchedulerRepository, now: datetime) -> int:
     fired = 0
     for timer in await repo.due_timers(now):

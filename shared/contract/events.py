@@ -42,6 +42,16 @@ class Part(BaseModel):
 # --- programs ---------------------------------------------------------------------------------
 
 
+class BonusWeights(Part):
+    """Multipliers of the four score bonuses (on top of the two-way value of a pair): 1 is the default
+    weight, 0 turns a bonus off, up to 3 makes it count three times as much."""
+
+    cross_department: float = Field(default=1.0, ge=0, le=3, description="Partners from different departments.")
+    career_stage: float = Field(default=1.0, ge=0, le=3, description="Partners far apart in career stage.")
+    shared_interests: float = Field(default=1.0, ge=0, le=3, description="Interests the partners share.")
+    overlap: float = Field(default=1.0, ge=0, le=3, description="Weekly time the partners both have free.")
+
+
 class ProgramConfigured(Event):
     """An admin tool created or changed a mentoring program."""
 
@@ -64,10 +74,19 @@ class ProgramConfigured(Event):
         default=None, description="cohort matching: when registration closes and the cohort is matched (service "
         "clock). Without it the cohort waits for `programs.match-requested`.",
     )
+    objective: Literal["quality", "coverage"] = Field(
+        default="quality", description="What a whole-cohort match maximises: quality, the total score of the pairs; "
+        "coverage, the number of people matched first and then the total score.",
+    )
+    approval_required: bool = Field(
+        default=False, description="Whole-cohort matches (the close, or a match request) make a preview an admin "
+        "approves (`POST /programs/{id}/cohort-previews/{preview_id}/approve`) instead of proposing at once.",
+    )
     starts_on: datetime | None = Field(default=None, description="First day of the program (UTC); default now.")
     ground_rules: list[Annotated[str, Field(max_length=L.GROUND_RULE_MAX)]] = Field(
         default_factory=lambda: list(DEFAULT_GROUND_RULES), max_length=L.GROUND_RULES_MAX
     )
+    weights: BonusWeights = Field(default_factory=BonusWeights, description="How much each score bonus counts.")
     skill_aliases: dict[SkillName, SkillName] = Field(
         default_factory=dict, max_length=L.SKILL_ALIASES_MAX,
         description="Program-specific extension of the skill taxonomy: alias -> skill.",
@@ -97,6 +116,46 @@ class MatchRequested(Event):
     key_field: ClassVar[str] = "program_id"
     event_type: Literal["programs.match-requested"] = "programs.match-requested"
     program_id: Id
+    preview: bool = Field(
+        default=False, description="Only preview: the matcher answers `programs.match-previewed` and proposes "
+        "nothing until `programs.match-approved`. (A program with `approval_required` always previews.)",
+    )
+
+
+class MatchPreviewed(Event):
+    """A whole-cohort match was previewed: nothing was proposed. The full preview (pairs, explanations,
+    reasons for the unmatched, department matrix) is at `GET /programs/{id}/cohort-previews/{preview_id}`."""
+
+    key_field: ClassVar[str] = "program_id"
+    event_type: Literal["programs.match-previewed"] = "programs.match-previewed"
+    program_id: Id
+    preview_id: Id
+    mode: str = Field(description="exact or fast")
+    objective: float
+    upper_bound: float | None = Field(default=None, description="The LP bound, in fast mode.")
+    coverage: float = Field(ge=0, le=1)
+    pairs: int = Field(ge=0)
+    unmatched: int = Field(ge=0)
+
+
+class MatchApproved(Event):
+    """An admin approved a preview: exactly its pairs are to be proposed."""
+
+    key_field: ClassVar[str] = "program_id"
+    event_type: Literal["programs.match-approved"] = "programs.match-approved"
+    program_id: Id
+    preview_id: Id
+
+
+class MatchApprovalRefused(Event):
+    """An approval could not be carried out (an unknown preview, or the pool changed since it): nothing
+    was proposed."""
+
+    key_field: ClassVar[str] = "program_id"
+    event_type: Literal["programs.match-approval-refused"] = "programs.match-approval-refused"
+    program_id: Id
+    preview_id: Id
+    reason: str = Field(max_length=L.REASON_MAX)
 
 
 # --- profiles ---------------------------------------------------------------------------------
@@ -510,6 +569,7 @@ __all__ = [
     "DEFAULT_GROUND_RULES",
     "BalanceChanged",
     "BalanceFields",
+    "BonusWeights",
     "Cadence",
     "CareerStage",
     "Channel",
@@ -527,8 +587,11 @@ __all__ = [
     "Happened",
     "LocalTime",
     "MatchAccepted",
+    "MatchApprovalRefused",
+    "MatchApproved",
     "MatchDeclined",
     "MatchOutcome",
+    "MatchPreviewed",
     "MatchProposed",
     "MatchRequested",
     "MatchResponded",

@@ -25,7 +25,7 @@ _MODELS: list[type[Event]] = [
     ev.MatchWithdrawn, ev.ScheduleCreated, ev.ScheduleUpdated, ev.ScheduleUnschedulable, ev.SessionUpcoming,
     ev.NotificationSent, ev.NotificationFailed,
     ev.SessionCheckedIn, ev.CheckInRejected, ev.CheckInRequested, ev.BalanceChanged, ev.PartnershipFlagged,
-    ev.EndRequested,
+    ev.EndRequested, ev.MatchPreviewed, ev.MatchApproved, ev.MatchApprovalRefused,
 ]
 
 _INTERACTIVE: set[type[Event]] = {ev.MatchResponded, ev.SessionCheckedIn, ev.EndRequested}

@@ -23,7 +23,7 @@ from shared.contract import (
     ProfileChanged,
     ProgramConfigured,
 )
-from shared.store import AlreadyProcessed, Store, UnitOfWork
+from shared.store import AlreadyProcessed, Store, Tx, UnitOfWork
 
 STARTS_ON = datetime.combine(first_monday(datetime.now(UTC)) + timedelta(weeks=2), time(), UTC)
 TUESDAY_MORNING = ("tue", "09:00", "12:00")
@@ -410,3 +410,24 @@ async def test_a_batch_of_profile_changes_plans_waiting_pairs_once_and_moves_onl
     assert all("09:00" <= x["starts_at"][11:16] and x["ends_at"][11:16] <= "10:30" for x in updated[0]["sessions"])
     assert len(await s.published("schedules.created")) == 1
     assert (await s.schedule("globex"))["status"] == "waiting"
+
+
+async def test_a_waiting_pair_whose_data_arrived_unseen_is_planned_by_the_sweep(scheduler):
+    """The acceptance and the last profile committed side by side, neither seeing the other: the
+    schedule waits with everything known. The sweep plans it once; a pair still missing a person waits."""
+    from services.scheduler.domain import participant_from_profile
+
+    s = scheduler
+    await s.handle(program("acme"))
+    await s.handle(accepted("acme"))
+    await s.handle(accepted("acme", "m-2"))
+    async with s.store.client.start_session() as session:
+        tx = Tx(s.store.db, session, None)
+        for person in ("ana", "ben"):  # written as the unseen transaction would
+            await s.repo.save_person(tx, "acme", participant_from_profile(profile("acme", person, TUESDAY_MORNING)))
+    assert await handlers.plan_waiting(s.uow, s.repo, s.settings, s.clock.now()) == 2
+    assert len(await s.published("schedules.created")) == 2
+    assert await handlers.plan_waiting(s.uow, s.repo, s.settings, s.clock.now()) == 0
+    await s.handle(MatchAccepted(org_id="acme", match_id="m-3", program_id="prog", person_a="ana", person_b="cy"))
+    assert await handlers.plan_waiting(s.uow, s.repo, s.settings, s.clock.now()) == 0
+    assert (await s.schedule("acme", "m-3"))["status"] == "waiting"

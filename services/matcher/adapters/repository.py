@@ -47,6 +47,7 @@ class MatcherRepository:
         self.programs = db["programs"]
         self.matches = db["matches"]
         self.reports = db["cohort_reports"]
+        self.previews = db["cohort_previews"]
         self.turns = db["matching_turns"]
         self.pools = PoolCache(self, overlap_s=overlap_s)
 
@@ -59,6 +60,7 @@ class MatcherRepository:
         await self.matches.create_index([("org_id", 1), ("people", 1)])
         await self.matches.create_index([("status", 1), ("expires_at", 1)])
         await self.reports.create_index([("org_id", 1), ("program_id", 1), ("requested_at", -1)])
+        await self.previews.create_index([("org_id", 1), ("program_id", 1), ("created_at", -1)])
 
     # --- programs ------------------------------------------------------------------------------
 
@@ -86,9 +88,17 @@ class MatcherRepository:
         )
         return result.modified_count == 1
 
+    async def mark_cohort_previewed(self, tx: Tx, program: Program, at: datetime) -> bool:
+        """Record that the close made its preview (approval required); False if that was already done."""
+        result = await self.programs.update_one(
+            {"org_id": program.org_id, "program_id": program.program_id, "cohort_previewed_at": None},
+            {"$set": {"cohort_previewed_at": at}}, session=tx.session,
+        )
+        return result.modified_count == 1
+
     async def cohorts_due(self, now: datetime) -> list[Program]:
-        """Cohort programs whose registration has closed and that were not matched yet."""
-        cursor = self.programs.find({"matching": "cohort", "cohort_matched_at": None,
+        """Cohort programs whose registration has closed and that were neither matched nor previewed."""
+        cursor = self.programs.find({"matching": "cohort", "cohort_matched_at": None, "cohort_previewed_at": None,
                                      "registration_closes_at": {"$lte": now}})
         return [Program.from_doc(doc) async for doc in cursor]
 
@@ -121,6 +131,12 @@ class MatcherRepository:
         """Active people of one program, their skills normalised with the program's taxonomy extension."""
         return {doc["person_id"]: person_from_doc(doc, program) async for doc in self.people.find(
             {"org_id": program.org_id, "program_ids": program.program_id, "active": True}, session=_s(tx))}
+
+    async def pool_revisions(self, program: Program, tx: Tx | None = None) -> dict[str, str]:
+        """person id -> revision of everyone in the pool (a preview's fingerprint)."""
+        return {doc["person_id"]: doc["rev"] async for doc in self.people.find(
+            {"org_id": program.org_id, "program_ids": program.program_id, "active": True},
+            {"person_id": 1, "rev": 1}, session=_s(tx))}
 
     async def persons(self, program: Program, person_ids: Iterable[str], tx: Tx | None = None) -> dict[str, Person]:
         """These people as they are now (whatever their status), normalised for `program`."""
@@ -214,6 +230,19 @@ class MatcherRepository:
 
     async def save_cohort_report(self, tx: Tx, doc: dict[str, Any]) -> None:
         await self.reports.replace_one({"_id": doc["_id"]}, doc, upsert=True, session=tx.session)
+
+    async def save_preview(self, tx: Tx, doc: dict[str, Any]) -> None:
+        await self.previews.replace_one({"_id": doc["_id"]}, doc, upsert=True, session=tx.session)
+
+    async def preview(self, org_id: str, program_id: str, preview_id: str | None = None,
+                      tx: Tx | None = None) -> dict[str, Any] | None:
+        """The preview with this id, or the program's newest when no id is given."""
+        query: dict[str, Any] = {"org_id": org_id, "program_id": program_id}
+        if preview_id is not None:
+            query["preview_id"] = preview_id
+        cursor = self.previews.find(query, session=_s(tx)).sort("created_at", DESCENDING).limit(1)
+        docs = await cursor.to_list(1)
+        return docs[0] if docs else None
 
     async def cohort_report(self, org_id: str, program_id: str) -> dict[str, Any] | None:
         cursor = self.reports.find({"org_id": org_id, "program_id": program_id}, {"_id": 0})

@@ -132,7 +132,7 @@ def solve(graph: CandidateGraph, *, exact: bool | None = None) -> CohortResult:
     program, people, ids, n = columns.codebook.program, columns.people, graph.ids, columns.n
     if exact is None:
         exact = int(np.count_nonzero(graph.capacity > 0)) <= EXACT_UP_TO
-    weights = np.rint(graph.weights * SCALE).astype(np.int64)
+    weights = solver_weights(graph.weights, graph.capacity, program.objective)
     fast: FastSolution | None = None
     if exact:
         chosen = max_weight_bmatching(graph.edges, weights, graph.capacity)
@@ -171,8 +171,24 @@ def solve(graph: CandidateGraph, *, exact: bool | None = None) -> CohortResult:
         exact=exact or bool(fast and fast.proven_optimal),
         capacity={ids[i]: int(graph.capacity[i]) for i in participants},
         mode="exact" if exact else "fast",
-        upper_bound=None if fast is None else fast.upper_bound / SCALE,
+        upper_bound=None if fast is None or program.objective == "coverage" else fast.upper_bound / SCALE,
     )
+
+
+def solver_weights(scores: np.ndarray, capacity: np.ndarray, objective: str) -> np.ndarray:
+    """Integer edge weights for the solvers. `quality` maximises the total score. `coverage` first
+    matches as many pairs as possible, then the best total score among those: each edge gets a bonus
+    larger than any matching's whole score, so one more pair always outweighs better scores."""
+    weights: np.ndarray = np.rint(scores * SCALE).astype(np.int64)
+    if objective != "coverage" or len(weights) == 0:
+        return weights
+    most_pairs = int(capacity.sum()) // 2 + 1
+    top = int(weights.max()) + 1
+    while top * most_pairs * most_pairs > 2**62:  # keep every matching's total inside int64
+        weights //= 2
+        top = int(weights.max()) + 1
+    boosted: np.ndarray = weights + top * most_pairs
+    return boosted
 
 
 def _no_partner_reasons(graph: CandidateGraph, i: int) -> list[str]:

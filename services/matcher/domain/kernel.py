@@ -500,11 +500,12 @@ def _judge(a: Columns, rows: np.ndarray, b: Columns, cols: np.ndarray, *, load: 
     if weekly is not None:
         minutes = np.asarray(weekly)
     full = OVERLAP_FULL_SESSIONS * program.session_minutes
+    w_cross, w_stage, w_interests, w_overlap = program.bonus_weights
     bonuses = [
-        (dept_a != dept_b) * (BONUS_CROSS_DEPARTMENT if program.cross_department != "any" else 0.0),
-        BONUS_CAREER_STAGE * np.abs(a.stage[ar] - b.stage[cols]) / 3,
-        BONUS_SHARED_INTERESTS * np.minimum(shared_topics, SHARED_INTERESTS_FULL) / SHARED_INTERESTS_FULL,
-        BONUS_OVERLAP * np.minimum(np.maximum(minutes, 0), full) / full,
+        (dept_a != dept_b) * (BONUS_CROSS_DEPARTMENT * w_cross if program.cross_department != "any" else 0.0),
+        BONUS_CAREER_STAGE * w_stage * np.abs(a.stage[ar] - b.stage[cols]) / 3,
+        BONUS_SHARED_INTERESTS * w_interests * np.minimum(shared_topics, SHARED_INTERESTS_FULL) / SHARED_INTERESTS_FULL,
+        BONUS_OVERLAP * w_overlap * np.minimum(np.maximum(minutes, 0), full) / full,
     ]
     if not candidates:  # bonuses count only when value flows both ways
         on = harmonic > 0

@@ -97,6 +97,11 @@ class Program:
     skill_aliases: dict[str, str] = field(default_factory=dict, hash=False)
     matching: str = "continuous"
     registration_closes_at: datetime | None = None
+    approval_required: bool = False
+    objective: str = "quality"
+    bonus_weights: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0)
+    """Multipliers of the cross-department, career-stage, shared-interests and overlap bonuses."""
+    """quality: the highest total score; coverage: the most people matched, then the highest score."""
     cohort_matched_at: datetime | None = None
     """When the cohort was matched as a whole (cohort mode); kept across reconfigurations."""
 
@@ -118,6 +123,9 @@ class Program:
             "skill_aliases": dict(self.skill_aliases),
             "matching": self.matching,
             "registration_closes_at": self.registration_closes_at,
+            "approval_required": self.approval_required,
+            "objective": self.objective,
+            "bonus_weights": list(self.bonus_weights),
         }
 
     @classmethod
@@ -133,8 +141,18 @@ class Program:
             skill_aliases=dict(doc.get("skill_aliases") or {}),
             matching=doc.get("matching", "continuous"),
             registration_closes_at=_aware(doc.get("registration_closes_at")),
+            approval_required=bool(doc.get("approval_required", False)),
+            objective=doc.get("objective", "quality"),
+            bonus_weights=_weights(doc.get("bonus_weights")),
             cohort_matched_at=_aware(doc.get("cohort_matched_at")),
         )
+
+
+def _weights(value: Any) -> tuple[float, float, float, float]:
+    if not value or len(value) != 4:
+        return (1.0, 1.0, 1.0, 1.0)
+    a, b, c, d = (float(x) for x in value)
+    return (a, b, c, d)
 
 
 def _aware(value: datetime | str | None) -> datetime | None:
@@ -200,4 +218,8 @@ def program_from_event(event: ProgramConfigured) -> Program:
         skill_aliases=dict(event.skill_aliases),
         matching=event.matching,
         registration_closes_at=_aware(event.registration_closes_at),
+        approval_required=event.approval_required,
+        objective=event.objective,
+        bonus_weights=(event.weights.cross_department, event.weights.career_stage, event.weights.shared_interests,
+                       event.weights.overlap),
     )

@@ -3,7 +3,15 @@ from collections.abc import Mapping
 from services.matcher import handlers
 from services.matcher.adapters.repository import repository
 from services.matcher.settings import MatcherSettings
-from shared.contract import EndRequested, Event, MatchRequested, MatchResponded, ProfileChanged, ProgramConfigured
+from shared.contract import (
+    EndRequested,
+    Event,
+    MatchApproved,
+    MatchRequested,
+    MatchResponded,
+    ProfileChanged,
+    ProgramConfigured,
+)
 from shared.messaging import AnyHandler, Batched
 from shared.runtime import Context
 
@@ -25,6 +33,9 @@ def consumers(ctx: Context) -> Mapping[type[Event], AnyHandler]:
     async def on_match_requested(event: MatchRequested) -> None:
         await handlers.match_requested(event, ctx.uow, repo, now=ctx.clock.now)
 
+    async def on_match_approved(event: MatchApproved) -> None:
+        await handlers.match_approved(event, ctx.uow, repo, now=ctx.clock.now)
+
     async def on_end_requested(event: EndRequested) -> None:
         await handlers.end_requested(event, ctx.uow, repo, now=ctx.clock.now)
 
@@ -33,5 +44,6 @@ def consumers(ctx: Context) -> Mapping[type[Event], AnyHandler]:
         ProfileChanged: Batched(on_profiles_changed),
         MatchResponded: on_match_responded,
         MatchRequested: on_match_requested,
+        MatchApproved: on_match_approved,
         EndRequested: on_end_requested,
     }

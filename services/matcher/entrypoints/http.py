@@ -1,7 +1,9 @@
+from collections.abc import Awaitable
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException
 
+from services.matcher import handlers
 from services.matcher.adapters.repository import repository
 from shared.auth import Authenticated, require_admin, require_person
 from shared.http import not_found
@@ -32,4 +34,44 @@ def routes(ctx: Context) -> APIRouter:
             raise not_found("cohort report")
         return report
 
+    @api.post("/programs/{program_id}/cohort-previews", status_code=201)
+    async def preview(program_id: str, principal: Authenticated) -> dict[str, Any]:
+        """What a whole-cohort match would propose now, without proposing anything: the objective (and
+        the LP bound in fast mode), coverage with the reason each unmatched person was left out, the
+        department matrix and the pairs with their explanations. Admins only."""
+        require_admin(principal)
+        return shown(await refusing(handlers.preview_cohort(ctx.uow, repo, principal.org, program_id,
+                                                            ctx.clock.now())))
+
+    @api.get("/programs/{program_id}/cohort-previews/{preview_id}")
+    async def preview_of(program_id: str, preview_id: str, principal: Authenticated) -> dict[str, Any]:
+        """A preview by id (`latest`: the newest), with its status: pending or approved."""
+        require_admin(principal)
+        doc = await repo.preview(principal.org, program_id, None if preview_id == "latest" else preview_id)
+        if doc is None:
+            raise not_found("preview")
+        return shown(doc)
+
+    @api.post("/programs/{program_id}/cohort-previews/{preview_id}/approve")
+    async def approve(program_id: str, preview_id: str, principal: Authenticated) -> dict[str, Any]:
+        """Propose exactly this preview's pairs (once). 409 with the reason when the pool has changed
+        since the preview."""
+        require_admin(principal)
+        return shown(await refusing(handlers.approve_preview(ctx.uow, repo, principal.org, program_id, preview_id,
+                                                             ctx.clock.now())))
+
     return api
+
+
+HIDDEN = ("_id", "fingerprint", "people")
+
+
+def shown(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if k not in HIDDEN}
+
+
+async def refusing(work: Awaitable[dict[str, Any]]) -> dict[str, Any]:
+    try:
+        return await work
+    except handlers.PreviewRefused as refused:
+        raise HTTPException(status_code=refused.status, detail=str(refused)) from None

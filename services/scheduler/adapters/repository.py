@@ -31,6 +31,7 @@ class SchedulerRepository:
         await self.schedules.create_index([("org_id", 1), ("match_id", 1)], unique=True)
         await self.schedules.create_index([("org_id", 1), ("people", 1), ("status", 1)])
         await self.schedules.create_index([("org_id", 1), ("program_id", 1), ("status", 1)])
+        await self.schedules.create_index([("status", 1)])
         await self.timers.create_index([("status", 1), ("due_at", 1)])
         await self.timers.create_index([("org_id", 1), ("match_id", 1), ("status", 1)])
         await self.feeds.create_index([("org_id", 1), ("person_id", 1)], unique=True)
@@ -139,6 +140,11 @@ class SchedulerRepository:
                 if (schedule.org_id, person_id) in wanted:
                     result.setdefault((schedule.org_id, person_id), []).append(schedule)
         return result
+
+    async def waiting_schedules(self, limit: int) -> list[Schedule]:
+        """Schedules still waiting for a person or the program, oldest first (any org)."""
+        cursor = self.schedules.find({"status": ScheduleStatus.WAITING.value}).sort("_id", 1).limit(limit)
+        return [Schedule.from_doc(doc) async for doc in cursor]
 
     async def load_schedules_of_program(self, org_id: str, program_id: str, statuses: tuple[ScheduleStatus, ...],
                                         tx: Tx) -> list[Schedule]:

@@ -199,3 +199,22 @@ def test_optimise_modes(alice, bob, program):
     assert fast.mode == "fast" and fast.exact  # the LP bound proves a single pair optimal
     assert fast.upper_bound == pytest.approx(fast.objective)
     assert fast.to_doc()["upper_bound"] == fast.upper_bound
+
+
+def test_the_coverage_objective_matches_more_people_where_quality_would_take_one_strong_pair():
+    """A path a-b-c-d: one strong middle pair (b, c) outscores the two weak outer pairs together.
+    Quality takes it; coverage matches all four, then the best score among matchings of that size."""
+    import numpy as np
+
+    from services.matcher.domain.bmatching import fast_bmatching, max_weight_bmatching
+    from services.matcher.domain.cohort import solver_weights
+
+    edges = np.array([[0, 1], [1, 2], [2, 3]])
+    scores = np.array([0.30, 1.20, 0.30])
+    capacity = np.ones(4, dtype=np.int64)
+    quality = max_weight_bmatching(edges, solver_weights(scores, capacity, "quality"), capacity)
+    coverage = max_weight_bmatching(edges, solver_weights(scores, capacity, "coverage"), capacity)
+    assert sorted(quality.tolist()) == [1]
+    assert sorted(coverage.tolist()) == [0, 2], "all four matched, although 0.30 + 0.30 < 1.20"
+    fast = fast_bmatching(edges, solver_weights(scores, capacity, "coverage"), capacity)
+    assert len(fast.chosen) == 2

@@ -57,6 +57,8 @@ class Db:
     programs: dict[tuple[str, str], Program] = field(default_factory=dict)
     matches: dict[str, dict] = field(default_factory=dict)
     reports: dict[str, dict] = field(default_factory=dict)
+    previews: dict[str, dict] = field(default_factory=dict)
+    previewed: set[tuple[str, str]] = field(default_factory=set)
 
 
 class FakeRepository:
@@ -80,8 +82,27 @@ class FakeRepository:
         return True
 
     async def cohorts_due(self, now: datetime) -> list[Program]:
-        return [p for p in self.db.programs.values() if p.matching == "cohort" and p.cohort_matched_at is None
+        return [p for key, p in self.db.programs.items() if p.matching == "cohort" and p.cohort_matched_at is None
+                and key not in self.db.previewed
                 and p.registration_closes_at is not None and p.registration_closes_at <= now]
+
+    async def mark_cohort_previewed(self, tx, program: Program, at: datetime) -> bool:
+        key = (program.org_id, program.program_id)
+        if key in self.db.previewed:
+            return False
+        self.db.previewed.add(key)
+        return True
+
+    async def pool_revisions(self, program, tx=None):
+        return {d["person_id"]: d["rev"] for d in self._members(program)}
+
+    async def save_preview(self, tx, doc) -> None:
+        self.db.previews[doc["preview_id"]] = dict(doc)
+
+    async def preview(self, org_id, program_id, preview_id=None, tx=None):
+        docs = [d for d in self.db.previews.values() if (d["org_id"], d["program_id"]) == (org_id, program_id)
+                and preview_id in (None, d["preview_id"])]
+        return dict(max(docs, key=lambda d: d["created_at"])) if docs else None
 
     async def take_matching_turn(self, tx, program: Program) -> None:
         pass  # one event at a time here; tests/integration/test_matcher_concurrency.py covers the real one
@@ -518,3 +539,75 @@ async def test_a_match_request_matches_a_waiting_cohort_early_and_the_close_then
     assert proposed(uow) == [frozenset("ab")]
     assert await handlers.close_registrations(uow, repo, closes) == 0
     assert len(proposed(uow)) == 1
+
+
+# --- 6. preview and approval -----------------------------------------------------------------
+
+
+async def test_a_preview_proposes_nothing_and_its_approval_proposes_exactly_its_pairs_once(world):
+    uow, repo = world
+    for p in COHORT:
+        await repo.save_profile(None, p)
+    preview = await handlers.preview_cohort(uow, repo, "acme", "p1", START)
+    assert proposed(uow) == [] and preview["status"] == "pending"
+    assert len(preview["pairs"]) == 2 and preview["coverage"] == 1.0 and preview["department_matrix"]
+    approved = await handlers.approve_preview(uow, repo, "acme", "p1", preview["preview_id"], START)
+    assert set(proposed(uow)) == {frozenset((p["person_a"], p["person_b"])) for p in preview["pairs"]}
+    assert approved["status"] == "approved"
+    assert approved["match_ids"] == [e.match_id for e in uow.of("matches.proposed")]
+    again = await handlers.approve_preview(uow, repo, "acme", "p1", preview["preview_id"], START)
+    assert again["match_ids"] == approved["match_ids"] and len(proposed(uow)) == 2
+
+
+async def test_approving_a_stale_preview_is_refused_with_the_reason_and_proposes_nothing(world):
+    uow, repo = world
+    for p in COHORT[:2]:
+        await repo.save_profile(None, p)
+    preview = await handlers.preview_cohort(uow, repo, "acme", "p1", START)
+    await repo.save_profile(None, COHORT[2])
+    with pytest.raises(handlers.PreviewRefused) as refused:
+        await handlers.approve_preview(uow, repo, "acme", "p1", preview["preview_id"], START)
+    assert refused.value.status == 409 and "1 joined" in str(refused.value)
+    await repo.save_profile(None, COHORT[2].model_copy(update={"interests": ["chess"]}))  # same people, a change
+    fresh = await handlers.preview_cohort(uow, repo, "acme", "p1", START)
+    await repo.save_profile(None, COHORT[0].model_copy(update={"interests": ["jazz"]}))
+    with pytest.raises(handlers.PreviewRefused, match="profiles or pairs changed"):
+        await handlers.approve_preview(uow, repo, "acme", "p1", fresh["preview_id"], START)
+    with pytest.raises(handlers.PreviewRefused) as unknown:
+        await handlers.approve_preview(uow, repo, "acme", "p1", "no-such-preview", START)
+    assert unknown.value.status == 404
+    assert proposed(uow) == []
+
+
+async def test_a_cohort_that_requires_approval_is_previewed_once_at_its_close_and_proposed_on_approval():
+    closes = START - timedelta(days=1)
+    uow, repo = FakeUow(), FakeRepository()
+    config = program_event(matching="cohort", registration_closes_at=closes, approval_required=True)
+    await handlers.program_configured(config, uow, repo)
+    await setup_people(uow, repo, *COHORT)
+    assert await handlers.close_registrations(uow, repo, closes) == 1
+    assert await handlers.close_registrations(uow, repo, closes + timedelta(hours=1)) == 0
+    await handlers.match_requested(MatchRequested(org_id="acme", program_id="p1"), uow, repo)  # a second preview
+    assert proposed(uow) == [] and len(repo.db.previews) == 2
+    latest = await repo.preview("acme", "p1")
+    await handlers.approve_preview(uow, repo, "acme", "p1", latest["preview_id"], closes)
+    assert len(proposed(uow)) == 2
+    await setup_people(uow, repo, prof("e", ["leadership"], ["sql"]), prof("f", ["sql"], ["leadership"]))
+    assert proposed(uow)[2:] == [frozenset("ef")], "after the approval the program matches one by one"
+
+
+async def test_preview_and_approval_as_events_answer_with_events(world):
+    from shared.contract import MatchApproved
+
+    uow, repo = world
+    for p in COHORT:
+        await repo.save_profile(None, p)
+    await handlers.match_requested(MatchRequested(org_id="acme", program_id="p1", preview=True), uow, repo)
+    [previewed] = uow.of("programs.match-previewed")
+    assert proposed(uow) == [] and previewed.pairs == 2 and previewed.coverage == 1.0
+    await handlers.match_approved(MatchApproved(org_id="acme", program_id="p1", preview_id="nope"), uow, repo)
+    [refused] = uow.of("programs.match-approval-refused")
+    assert refused.preview_id == "nope" and refused.reason == "preview not found" and proposed(uow) == []
+    await handlers.match_approved(MatchApproved(org_id="acme", program_id="p1", preview_id=previewed.preview_id),
+                                  uow, repo)
+    assert len(proposed(uow)) == 2 and len(uow.of("programs.match-approval-refused")) == 1

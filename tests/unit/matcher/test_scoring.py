@@ -90,3 +90,25 @@ def test_bonuses_are_bounded(make, program):
     s = score_pair(a, b, program, pair_overlap=Overlap(10_000, 10_000))
     assert MAX_BONUS <= 0.25
     assert s.score == pytest.approx(1.0 + MAX_BONUS)
+
+
+def test_an_admin_tunes_each_bonus_with_a_program_weight(make, program):
+    a = make("a", department="x", career_stage="early", offers=(("s", 5),), wants=(("t", "g", 3),),
+             interests=frozenset("abcdef"))
+    b = make("b", department="y", career_stage="executive", offers=(("t", 5),), wants=(("s", "g", 3),),
+             interests=frozenset("abcdef"))
+    ov = Overlap(10_000, 10_000)
+
+    def factors(weights: tuple[float, float, float, float]) -> dict[str, float]:
+        s = score_pair(a, b, replace(program, bonus_weights=weights), pair_overlap=ov)
+        found = {f.factor: f.value for f in s.explanation}
+        assert s.score == pytest.approx(found["harmonic_mean"] + sum(v for k, v in found.items()
+                                                                     if k.startswith("bonus_")))
+        return found
+
+    base = factors((1.0, 1.0, 1.0, 1.0))
+    tuned = factors((0.0, 2.0, 1.0, 3.0))
+    assert tuned["bonus_cross_department"] == 0.0
+    assert tuned["bonus_career_stage"] == pytest.approx(2 * base["bonus_career_stage"])
+    assert tuned["bonus_shared_interests"] == pytest.approx(base["bonus_shared_interests"])
+    assert tuned["bonus_overlap"] == pytest.approx(3 * base["bonus_overlap"])
