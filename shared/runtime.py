@@ -150,7 +150,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await ctx.store.ensure_plumbing_indexes()
+        await ctx.store.ensure_plumbing_indexes(ctx.settings.retention)
         if await ctx.uow.detect_legacy_ledger():
             log.info("ledger.legacy_entries_found")  # redeliveries of pre-upgrade events are still skipped
         if spec.setup:

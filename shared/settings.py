@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.egress import EgressPolicy
+from shared.store import Retention
 
 
 class ServiceSettings(BaseSettings):
@@ -60,6 +61,13 @@ class ServiceSettings(BaseSettings):
     )
 
     @model_validator(mode="after")
+    def _ledger_outlives_the_topics(self) -> "ServiceSettings":
+        if self.retention_ledger_days < self.kafka_retention_days:
+            raise ValueError("retention_ledger_days must be at least kafka_retention_days: a redelivered event the "
+                             "ledger has forgotten would take effect twice")
+        return self
+
+    @model_validator(mode="after")
     def _dead_letters_fit(self) -> "ServiceSettings":
         if self.max_message_bytes >= self.kafka_max_request_bytes:
             raise ValueError("max_message_bytes must stay below kafka_max_request_bytes, so dead letters still fit")
@@ -70,9 +78,19 @@ class ServiceSettings(BaseSettings):
                                          "(the embedded stack's start). Required when clock_speed is not 1.")
     embedded: bool = Field(default=False, description="Set by the embedded stack; allows an accelerated clock "
                            "and loopback webhooks.")
+    kafka_retention_days: float = Field(
+        default=7.0, gt=0, description="How long the Kafka topics keep messages (`retention.ms`); the ledger must "
+        "keep processed events at least this long, or a redelivery after it forgot them would act again.",
+    )
+    retention_ledger_days: float = Field(default=30.0, gt=0, description="Processed-event ledger entries.")
+    retention_outbox_days: float = Field(default=7.0, gt=0, description="Outbox rows already published.")
     webhook_allowed_hosts: list[str] = Field(
         default_factory=list, description="JSON list of internal host names webhooks may reach (see shared.egress)."
     )
+
+    @property
+    def retention(self) -> Retention:
+        return Retention(ledger_days=self.retention_ledger_days, outbox_days=self.retention_outbox_days)
 
     @property
     def egress(self) -> EgressPolicy:

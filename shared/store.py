@@ -13,8 +13,9 @@ from opentelemetry import context as otel_context
 from opentelemetry import propagate
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from shared.contract import Event, topic_of
 
@@ -35,6 +36,33 @@ def is_duplicate_on(exc: DuplicateKeyError, *fields: str) -> bool:
     return tuple((exc.details or {}).get("keyPattern") or ()) == fields
 
 
+@dataclass(frozen=True)
+class Retention:
+    """How long the plumbing keeps what it no longer needs, in days."""
+
+    ledger_days: float = 30.0
+    """Processed events: at least the topics' retention, or a redelivered old event would act again."""
+    outbox_days: float = 7.0
+    """Outbox rows already published."""
+
+
+async def ensure_ttl(collection: AsyncCollection[dict[str, Any]], field: str, days: float,
+                     only: Mapping[str, Any] | None = None) -> None:
+    """A TTL index that deletes documents `days` after their `field` (a date; documents without one
+    stay), limited to those matching `only`. A changed period replaces the index."""
+    name = f"ttl_{field}"
+    options: dict[str, Any] = {"name": name, "expireAfterSeconds": int(days * 86_400)}
+    if only:
+        options["partialFilterExpression"] = dict(only)
+    try:
+        await collection.create_index([(field, 1)], **options)
+    except OperationFailure as exc:
+        if exc.code not in (85, 86):  # IndexOptionsConflict / IndexKeySpecsConflict: the period changed
+            raise
+        await collection.drop_index(name)
+        await collection.create_index([(field, 1)], **options)
+
+
 class Store:
     def __init__(self, url: str, database: str, **client_options: Any) -> None:
         self.client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
@@ -46,13 +74,18 @@ class Store:
         await self.client.admin.command("ping")
         return True
 
-    async def ensure_plumbing_indexes(self) -> None:
+    async def ensure_plumbing_indexes(self, retention: Retention | None = None) -> None:
+        """The ledger's and the outbox's indexes, and their retention (TTL indexes: the database
+        deletes what has aged out, about once a minute)."""
+        retention = retention or Retention()
         ledger = self.db[LEDGER]
         await ledger.create_index([(f, 1) for f in LEDGER_KEY], unique=True)
         if LEGACY_LEDGER_INDEX in await ledger.index_information():
             # Unique on consumer + event_id alone, it let one tenant's event id suppress another's.
             await ledger.drop_index(LEGACY_LEDGER_INDEX)
+        await ensure_ttl(ledger, "processed_at", retention.ledger_days)
         await self.db[OUTBOX].create_index([("published", 1), ("_id", 1)])
+        await ensure_ttl(self.db[OUTBOX], "published_at", retention.outbox_days, only={"published": True})
 
     async def close(self) -> None:
         await self.client.close()

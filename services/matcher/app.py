@@ -15,7 +15,9 @@ from shared.runtime import Context, ServiceSpec
 
 
 async def setup(ctx: Context) -> None:
-    await repository(ctx).ensure_indexes()
+    settings = ctx.settings
+    assert isinstance(settings, MatcherSettings)
+    await repository(ctx).ensure_indexes(settings.retention_reports_days, settings.retention_previews_days)
 
 
 SPEC = ServiceSpec(

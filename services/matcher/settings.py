@@ -5,6 +5,10 @@ from shared.settings import ServiceSettings
 
 class MatcherSettings(ServiceSettings):
     expiry_poll_s: float = 30.0
+    retention_reports_days: float = Field(default=365.0, gt=0, description="Cohort reports are deleted this long "
+                                          "after their run.")
+    retention_previews_days: float = Field(default=90.0, gt=0, description="Cohort previews are deleted this long "
+                                           "after they were made (an approved one's proposals stay).")
     pool_refresh_overlap_s: float = Field(
         default=5.0, ge=0,
         description="How far back each pool-cache refresh re-reads changed people, beyond its last refresh: "

@@ -9,7 +9,10 @@ from shared.runtime import Context, ServiceSpec
 
 async def setup(ctx: Context) -> None:
     ctx.settings.require_link_secret()  # refuse to start without it: see NotifierSettings.require_link_secret
-    await NotifierRepository(ctx.store.db).ensure_indexes()
+    settings = ctx.settings
+    assert isinstance(settings, NotifierSettings)
+    await NotifierRepository(ctx.store.db).ensure_indexes(settings.retention_deliveries_days,
+                                                          settings.retention_inbox_days)
 
 
 SPEC = ServiceSpec(

@@ -17,6 +17,10 @@ class NotifierSettings(ServiceSettings):
     message_id_domain: str = "reciprocal.local"
     webhook_secrets: dict[str, SecretStr] = Field(default_factory=dict, description="org_id -> HMAC secret (JSON).")
     webhook_timeout_s: float = 10.0
+    retention_deliveries_days: float = Field(default=90.0, gt=0, description="Finished deliveries (sent, failed, "
+                                             "suppressed) are deleted this long after they finished.")
+    retention_inbox_days: float = Field(default=365.0, gt=0, description="Inbox entries are deleted this long "
+                                        "after they were created.")
     delivery_attempts: int = Field(default=8, ge=1, description="Tries per delivery before notifications.failed.")
     delivery_backoff_s: float = Field(default=1.0, gt=0, description="First retry backoff; doubles, plus jitter.")
     delivery_backoff_max_s: float = Field(default=300.0, gt=0, description="Longest wait between tries.")

@@ -147,7 +147,7 @@ async def test_replayed_events_change_nothing(stack):
 
 
 async def test_proposals_expire_and_both_people_are_rematched(stack):
-    stack.restart_service("matcher", RECIPROCAL_EXPIRY_POLL_S="0.5")
+    # The session's stack looks for expired proposals every second (RECIPROCAL_EXPIRY_POLL_S, tests/conftest.py).
     org = f"org-{uuid.uuid4().hex[:6]}"
     a = person(org, "a", "leadership", "social media")
     b = person(org, "b", "social media", "leadership")

@@ -10,7 +10,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.matcher.adapters.pools import PoolCache, person_from_doc
 from services.matcher.domain import Person, PoolIndex, Program
 from shared.contract import ProfileChanged
-from shared.store import Tx
+from shared.store import Tx, ensure_ttl
 
 OPEN = ("proposed", "accepted")
 
@@ -51,7 +51,9 @@ class MatcherRepository:
         self.turns = db["matching_turns"]
         self.pools = PoolCache(self, overlap_s=overlap_s)
 
-    async def ensure_indexes(self) -> None:
+    async def ensure_indexes(self, reports_days: float = 365.0, previews_days: float = 90.0) -> None:
+        await ensure_ttl(self.reports, "requested_at", reports_days)
+        await ensure_ttl(self.previews, "created_at", previews_days)
         await self.people.create_index([("org_id", 1), ("person_id", 1)], unique=True)
         await self.people.create_index([("org_id", 1), ("program_ids", 1)])
         await self.people.create_index([("org_id", 1), ("updated_at", 1)])

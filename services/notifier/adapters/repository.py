@@ -9,7 +9,7 @@ from pymongo.errors import OperationFailure
 from services.notifier.domain import Claimant, Contact, Delivery, DeliveryStatus
 from services.notifier.domain.links import LinkClaims
 from shared.contract import TOPICS, Event, MatchAccepted, ScheduleCreated, ScheduleUpdated, Session, topic_of
-from shared.store import Tx
+from shared.store import Tx, ensure_ttl
 
 LEGACY_LEASE = timedelta(seconds=60)  # rows claimed before leases were stored held the default lease then
 CONTENT = ("to", "subject", "text", "html", "calendar", "calendar_method", "message_id", "url", "payload", "body")
@@ -60,8 +60,10 @@ class NotifierRepository:
         self.schedules = db["schedules"]
         self.used_links = db["used_links"]
 
-    async def ensure_indexes(self) -> None:
+    async def ensure_indexes(self, deliveries_days: float = 90.0, inbox_days: float = 365.0) -> None:
         await self.contacts.create_index([("org_id", 1), ("person_id", 1)], unique=True)
+        await ensure_ttl(self.deliveries, "finished_at", deliveries_days)  # pending ones have none: they stay
+        await ensure_ttl(self.inbox, "created_at", inbox_days)
         await self.deliveries.create_index([("status", 1), ("next_attempt_at", 1)])
         await self.inbox.create_index(
             [("org_id", 1), ("person_id", 1), ("created_at", DESCENDING), ("entry_id", DESCENDING)]
