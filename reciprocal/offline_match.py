@@ -157,7 +157,8 @@ def match_people(
             "explanation": [f.model_dump() for f in s.explanation],
         })  # fmt: skip
     doc: dict[str, Any] = {
-        "program": {**program.to_doc(), "starts_on": (program.starts_on or now).isoformat()},
+        "program": {k: v.isoformat() if isinstance(v, datetime) else v
+                    for k, v in {**program.to_doc(), "starts_on": program.starts_on or now}.items()},
         "now": now.isoformat(),
         "exact": result.exact,
         "mode": result.mode,

@@ -162,3 +162,14 @@ def test_bad_options_and_missing_file_exit_2(tmp_path):
         assert "reciprocal match:" in result.stderr
     result = runner.invoke(app, ["match", str(tmp_path / "missing.jsonl")])
     assert result.exit_code == 2 and "cannot read" in result.stderr
+
+
+def test_a_cohort_program_line_with_its_close_and_objective_prints_as_json(tmp_path):
+    program = {"event_type": "programs.configured", "org_id": "acme", "program_id": "prog", "name": "Cohort",
+               "matching": "cohort", "registration_closes_at": "2027-01-04T09:00:00Z", "objective": "coverage",
+               "weights": {"cross_department": 2, "overlap": 0}}
+    profiles = [{**p, "org_id": "acme", "program_ids": ["prog"]} for p in profile_lines(40, 3)]
+    doc = run(str(write(tmp_path, [program, *profiles])), "--now", NOW)
+    assert doc["program"]["matching"] == "cohort" and doc["program"]["objective"] == "coverage"
+    assert doc["program"]["registration_closes_at"].startswith("2027-01-04T09:00:00")
+    assert doc["program"]["bonus_weights"] == [2.0, 1.0, 1.0, 0.0]
