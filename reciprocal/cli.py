@@ -138,7 +138,7 @@ def schemas(out: Annotated[Path, typer.Option("--out", help="Directory for one J
 @app.command()
 def asyncapi(out: Annotated[Path, typer.Option("--out", help="File for the platform's AsyncAPI document")]) -> None:
     """Write the AsyncAPI document of all four services, generated from the same models."""
-    from shared.contract.schemas import write_asyncapi
+    from shared.asyncapi import write_asyncapi
 
     write_asyncapi(out, [_spec(name) for name in SERVICES])
     typer.echo(str(out))
@@ -214,6 +214,50 @@ def token(
         typer.echo(key.mint(org, role, person, lifetime))
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
+
+
+@app.command()
+def export(
+    org: Annotated[str, typer.Option("--org", help="The tenant.")],
+    person: Annotated[str, typer.Option("--person", help="The person id.")],
+    out: Annotated[Path | None, typer.Option("--out", help="Write the JSON here (default: stdout).")] = None,
+    token: Annotated[
+        str | None, typer.Option("--token", envvar="RECIPROCAL_TOKEN", help="Bearer token: the person's or an admin's.")
+    ] = None,
+    service_url: Annotated[
+        list[str] | None, typer.Option("--service", help="NAME=URL of a service (repeat); default: the state file's.")
+    ] = None,
+    state_file: CONNECT_STATE = Path("reciprocal-state.json"),
+) -> None:
+    """Everything every service holds about one person, as one JSON document (right of access)."""
+    from datetime import timedelta
+
+    from reciprocal.export import ExportFailed, export_person
+
+    urls: dict[str, str] = {}
+    state = json.loads(state_file.read_text()) if state_file.exists() else {}
+    urls.update(state.get("services", {}))
+    for entry in service_url or []:
+        name, _, url = entry.partition("=")
+        if not url:
+            raise typer.BadParameter(f"--service {entry!r}: give NAME=URL")
+        urls[name] = url
+    if token is None:
+        if "auth" not in state:
+            raise typer.BadParameter("give --token (or RECIPROCAL_TOKEN), or a --state-file of `reciprocal up`")
+        auth = state["auth"]
+        key = DevSigningKey(Path(auth["signing_key"]), auth["issuer"], auth["audience"])
+        token = key.mint(org, "admin", None, timedelta(minutes=5))
+    try:
+        document = _run(export_person(urls, token, org, person))
+    except ExportFailed as exc:
+        typer.echo(f"export failed: {exc}", err=True)
+        raise typer.Exit(1) from None
+    text = json.dumps(document, indent=2, default=str)
+    if out:
+        out.write_text(text + "\n")
+    else:
+        typer.echo(text)
 
 
 def _bootstrap(bootstrap: str | None, state_file: Path) -> str:

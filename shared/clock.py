@@ -15,6 +15,10 @@ def wall_time() -> datetime:
     return datetime.now(UTC)
 
 
+Now = Callable[[], datetime]
+"""A service's clock as handlers take it (`Clock.now`): virtual time when the embedded stack runs accelerated."""
+
+
 class ClockRefused(ValueError):
     """The clock settings cannot be used: an accelerated clock outside the embedded mode, or without an epoch."""
 

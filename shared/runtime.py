@@ -14,15 +14,17 @@ from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
-from faststream.specification import AsyncAPI, get_asyncapi_html
+from faststream.specification import get_asyncapi_html
 from opentelemetry import trace
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from shared.asyncapi import asyncapi_document, contract_broker
 from shared.auth import TokenVerifier, auth_settings
+from shared.bootstrap import bind, bind_handlers
 from shared.clock import Clock, configured_clock, use_service_clock
 from shared.contract import Event
 from shared.logging import configure_logging
-from shared.messaging import AnyHandler, Ingress, consumer_options, event_router, make_broker, publish_many
+from shared.messaging import Ingress, event_router, make_broker, publish_many
 from shared.metrics import PlumbingMetrics, plumbing_metrics
 from shared.outbox import OutboxRelay
 from shared.settings import ServiceSettings
@@ -43,21 +45,25 @@ class Context:
     registry: CollectorRegistry
     metrics: PlumbingMetrics
     clock: Clock = field(default_factory=Clock)
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
 class ServiceSpec:
+    """A service, declared. `bootstrap` builds the service's dependencies (a dataclass) once from the
+    plumbing; every other function here takes its parameters from them by name (see shared.bootstrap)."""
+
     name: str
     description: str
     settings_cls: type[ServiceSettings]
-    consumers: Callable[[Context], Mapping[type[Event], AnyHandler]]
+    bootstrap: Callable[[Context], object]
+    handlers: Mapping[type[Event], Callable[..., Awaitable[None]]]
+    """The handler table: the event (or, for a list parameter, a batch of them) comes first."""
     publishes: tuple[type[Event], ...]
-    http: Callable[[Context], APIRouter] | None = None
-    setup: Callable[[Context], Awaitable[None]] | None = None
-    teardown: Callable[[Context], Awaitable[None]] | None = None
-    jobs: list[Callable[[Context], Coroutine[Any, Any, None]]] = field(default_factory=list)
-    readiness: dict[str, "ReadinessCheck"] = field(default_factory=dict)
+    http: Callable[..., APIRouter] | None = None
+    setup: Callable[..., Awaitable[None]] | None = None
+    teardown: Callable[..., Awaitable[None]] | None = None
+    jobs: list[Callable[..., Coroutine[Any, Any, None]]] = field(default_factory=list)
+    readiness: dict[str, Callable[..., Awaitable[bool]]] = field(default_factory=dict)
     """Service-specific checks that /readyz adds to its broker, database and outbox probes, by name:
     each returns False when the service's own loop is stuck (for example, a backlog too old)."""
 
@@ -74,7 +80,8 @@ async def outbox_caught_up(ctx: Context) -> bool:
 BUILT_IN_READINESS: dict[str, ReadinessCheck] = {"outbox": outbox_caught_up}
 
 
-def build_context(spec: ServiceSpec, settings: ServiceSettings) -> Context:
+def build_context(spec: ServiceSpec, settings: ServiceSettings) -> tuple[Context, object]:
+    """The plumbing, and the service's dependencies built on it, with the handler table bound."""
     clock = configured_clock(settings.clock_speed, settings.clock_epoch, embedded=settings.embedded)
     use_service_clock(clock)
     registry = CollectorRegistry()
@@ -93,31 +100,9 @@ def build_context(spec: ServiceSpec, settings: ServiceSettings) -> Context:
         on_db_time=lambda topic, seconds: metrics.db_seconds.labels(topic).observe(seconds),
     )
     ctx = Context(settings, store, broker, relay, uow, registry, metrics, clock)
-    broker.include_router(event_router(settings, spec.consumers(ctx), ingress, metrics))
-    return ctx
-
-
-def contract_broker(spec: ServiceSpec, settings: ServiceSettings, consumes: list[type[Event]]) -> KafkaBroker:
-    """A broker that is never started: it only describes what the service consumes and publishes."""
-    broker = KafkaBroker(settings.kafka_bootstrap, description=spec.description)
-    for model in consumes:
-        broker.subscriber(model.topic(), **consumer_options(settings), title=f"{spec.name}:{model.topic()}")(
-            _typed(model)
-        )
-    for model in spec.publishes:
-        broker.publisher(model.topic(), schema=model, title=f"{spec.name}:publishes:{model.topic()}")
-    return broker
-
-
-def _typed(model: type[Event]) -> Callable[..., Awaitable[None]]:
-    async def handle(event: Any) -> None: ...
-
-    handle.__annotations__ = {"event": model, "return": None}
-    return handle
-
-
-def asyncapi_document(*brokers: KafkaBroker, title: str, description: str) -> Any:
-    return AsyncAPI(*brokers, title=title, description=description, version="1.0.0").to_specification()
+    dependencies = spec.bootstrap(ctx)
+    broker.include_router(event_router(settings, bind_handlers(spec.handlers, dependencies), ingress, metrics))
+    return ctx, dependencies
 
 
 def tracer_provider(service: str) -> Any | None:
@@ -145,7 +130,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
     provider = tracer_provider(spec.name)
     if provider is not None:
         trace.set_tracer_provider(provider)
-    ctx = build_context(spec, settings)
+    ctx, dependencies = build_context(spec, settings)
     jobs: list[asyncio.Task[None]] = []
 
     @contextlib.asynccontextmanager
@@ -154,10 +139,10 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
         if await ctx.uow.detect_legacy_ledger():
             log.info("ledger.legacy_entries_found")  # redeliveries of pre-upgrade events are still skipped
         if spec.setup:
-            await spec.setup(ctx)
+            await bind(spec.setup, dependencies)()
         await ctx.broker.start()
         await ctx.relay.start()
-        jobs.extend(asyncio.create_task(job(ctx), name=job.__name__) for job in spec.jobs)
+        jobs.extend(asyncio.create_task(bind(job, dependencies)(), name=job.__name__) for job in spec.jobs)
         log.info("service.started", group_id=settings.group_id, database=settings.database)
         try:
             yield
@@ -168,7 +153,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
             await ctx.broker.stop()
             await ctx.relay.stop()
             if spec.teardown:
-                await spec.teardown(ctx)
+                await bind(spec.teardown, dependencies)()
             await ctx.store.close()
             if provider is not None:
                 provider.shutdown()  # flushes the spans still queued
@@ -176,8 +161,9 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
 
     app = FastAPI(title=f"Reciprocal {spec.name}", description=spec.description, lifespan=lifespan)
     app.state.ctx = ctx
+    app.state.dependencies = dependencies
     docs = asyncapi_document(
-        contract_broker(spec, settings, list(spec.consumers(ctx))),
+        contract_broker(spec, settings),
         title=f"Reciprocal {spec.name}",
         description=spec.description,
     )
@@ -186,11 +172,15 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "service": spec.name}
 
+    service_checks = {name: bind(check, dependencies) for name, check in spec.readiness.items()}
+
     @app.get("/readyz", tags=["operations"])
     async def readyz() -> JSONResponse:
         checks = {"broker": await _check(ctx.broker.ping(timeout=2)), "database": await _check(ctx.store.ping())}
-        for name, check in {**BUILT_IN_READINESS, **spec.readiness}.items():
+        for name, check in BUILT_IN_READINESS.items():
             checks[name] = await _check(check(ctx))
+        for name, bound in service_checks.items():
+            checks[name] = await _check(bound())
         ready = all(checks.values())
         return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
 
@@ -210,7 +200,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
 
     if spec.http:
         app.state.token_verifier = TokenVerifier(auth_settings())  # refuses to start without a key to verify with
-        app.include_router(spec.http(ctx))
+        app.include_router(bind(spec.http, dependencies)())
     return app
 
 

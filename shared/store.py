@@ -2,6 +2,7 @@
 the processed-event ledger entry and the outbox together in one transaction."""
 
 import hashlib
+import json
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextvars import ContextVar
@@ -291,3 +292,20 @@ class DeadLetterLog:
             {"$setOnInsert": {**about, "first_at": now}, "$set": {"last_at": now}, "$inc": {"failures": 1}},
             upsert=True,
         )
+
+
+async def forget_person(tx: Tx, org_id: str, person_id: str) -> int:
+    """Erasure's part in the plumbing: delete the published outbox rows and the outbox dead letters
+    that are about this person of this org (their event's JSON names both ids). The events were sent
+    (or set aside); these copies are kept only for operators, and must not outlive the person's data.
+    Rows not yet published are left alone: they go out, and what they say was true when written.
+    How many rows were deleted."""
+    org, person = (json.dumps(v).encode() for v in (org_id, person_id))
+    deleted = 0
+    for name, query in ((OUTBOX, {"published": True}), (OUTBOX_DEAD, {})):
+        collection = tx.db[name]
+        ids = [doc["_id"] async for doc in collection.find(query, {"value": 1}, session=tx.session)
+               if b'"org_id":' + org in (value := bytes(doc.get("value") or b"")) and person in value]
+        if ids:
+            deleted += (await collection.delete_many({"_id": {"$in": ids}}, session=tx.session)).deleted_count
+    return deleted

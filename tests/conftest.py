@@ -14,6 +14,21 @@ from reciprocal.embedded import EmbeddedStack
 
 BACKEND = os.environ.get("RECIPROCAL_TEST_BACKEND", "embedded")
 FULL_FAULTS = os.environ.get("RECIPROCAL_FAULTS", "smoke") == "full"
+FAULT_COUNTS: list[str] = []  # the fault suite's `FAULTS ...` lines, from each test's captured output
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call":
+        for title, text in report.sections:
+            if title.startswith("Captured stdout"):
+                FAULT_COUNTS.extend(line for line in text.splitlines() if line.startswith("FAULTS "))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if FAULT_COUNTS:
+        terminalreporter.section("fault suite counts")
+        for line in FAULT_COUNTS:
+            terminalreporter.write_line(line)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -18,12 +18,17 @@ from fastapi import FastAPI
 
 from shared.contract import Event
 from shared.contract.topics import dlq_topic
-from shared.messaging import Batched, create_topics
-from shared.runtime import Context, ServiceSpec, create_app
+from shared.messaging import create_topics
+from shared.runtime import ServiceSpec, create_app
 from shared.settings import ServiceSettings
-from shared.store import Tx
+from shared.store import Tx, UnitOfWork
 
 EFFECTS = "effects"
+
+
+@dataclass(frozen=True)
+class ProbeDependencies:
+    uow: UnitOfWork
 
 
 def probe_event(topic: str) -> type[Event]:
@@ -66,37 +71,36 @@ class Probe:
         )
 
     def spec(self) -> ServiceSpec:
-        def consumers(ctx: Context) -> dict[type[Event], Callable[[Any], Any]]:
-            async def handle(event: Any) -> None:
-                self.handled.append(event.item)
-                if event.item in self.broken:
-                    raise RuntimeError("the handler cannot take this one yet")
+        """Declared as the services declare themselves: a handler table whose dependencies the runtime binds."""
+        async def handle(event: Any, uow: UnitOfWork) -> None:
+            self.handled.append(event.item)
+            if event.item in self.broken:
+                raise RuntimeError("the handler cannot take this one yet")
 
-                async def work(tx: Tx) -> None:
-                    await tx.db[EFFECTS].insert_one({"item": event.item}, session=tx.session)
+            async def work(tx: Tx) -> None:
+                await tx.db[EFFECTS].insert_one({"item": event.item}, session=tx.session)
+                if event.echo:
+                    tx.emit(event.caused(self.echo_model, item=event.item))
+
+            await uow.run(event, work)
+
+        async def handle_batch(events: list[Any], uow: UnitOfWork) -> None:
+            self.batches.append([e.item for e in events])
+            self.handled.extend(e.item for e in events)
+            if self.broken & {e.item for e in events}:
+                raise RuntimeError("the handler cannot take one of these yet")
+
+            async def work(tx: Tx, fresh: list[Any]) -> None:
+                await tx.db[EFFECTS].insert_many([{"item": e.item} for e in fresh], session=tx.session)
+                for event in tx.each(fresh):
                     if event.echo:
                         tx.emit(event.caused(self.echo_model, item=event.item))
 
-                await ctx.uow.run(event, work)
-
-            async def handle_batch(events: list[Any]) -> None:
-                self.batches.append([e.item for e in events])
-                self.handled.extend(e.item for e in events)
-                if self.broken & {e.item for e in events}:
-                    raise RuntimeError("the handler cannot take one of these yet")
-
-                async def work(tx: Tx, fresh: list[Any]) -> None:
-                    await tx.db[EFFECTS].insert_many([{"item": e.item} for e in fresh], session=tx.session)
-                    for event in tx.each(fresh):
-                        if event.echo:
-                            tx.emit(event.caused(self.echo_model, item=event.item))
-
-                await ctx.uow.run_batch(events, work)
-
-            return {self.model: Batched(handle_batch) if self.batched else handle}
+            await uow.run_batch(events, work)
 
         return ServiceSpec(name="probe", description="plumbing test probe", settings_cls=ServiceSettings,
-                           consumers=consumers, publishes=())
+                           bootstrap=lambda ctx: ProbeDependencies(ctx.uow),
+                           handlers={self.model: handle_batch if self.batched else handle}, publishes=())
 
     @contextlib.asynccontextmanager
     async def running(self, **overrides: Any) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:

@@ -7,46 +7,41 @@ from uuid import uuid4
 
 import structlog
 
-from services.matcher.adapters.repository import OPEN, MatcherRepository, PairHistory
+from services.matcher.adapters.repository import MatcherRepository
 from services.matcher.domain import (
     Person,
     PoolIndex,
     Program,
     Scored,
-    expires_at,
     ineligibility,
-    match_id,
     person_from_profile,
     program_from_event,
     score_pair,
 )
 from services.matcher.domain.cohort import optimise
-from services.matcher.domain.preview import fingerprint, staleness
-from shared.clock import wall_time
+from services.matcher.domain.match import IllegalTransition, Match, MatchStatus
+from services.matcher.domain.preview import PreviewStatus, fingerprint, staleness
+from services.matcher.known import Known
+from shared.clock import Now, wall_time
 from shared.contract import (
+    FORMER_PARTICIPANT,
     EndRequested,
+    ErasureConfirmed,
     Event,
-    MatchAccepted,
     MatchApprovalRefused,
     MatchApproved,
-    MatchDeclined,
     MatchPreviewed,
-    MatchProposed,
     MatchRequested,
     MatchResponded,
-    MatchWithdrawn,
     ProfileChanged,
+    ProfileErased,
     ProgramConfigured,
-    Teaching,
 )
-from shared.store import Tx, UnitOfWork
+from shared.store import Tx, UnitOfWork, forget_person
 
 log = structlog.get_logger()
 
 CANDIDATES_PER_SLOT = 8  # candidates ranked per free slot before asking the index for more
-
-Now = Callable[[], datetime]
-"""The service's clock (`ctx.clock.now`): virtual time when the embedded stack runs accelerated."""
 
 
 async def program_configured(event: ProgramConfigured, uow: UnitOfWork, repo: MatcherRepository, *,
@@ -90,7 +85,7 @@ async def profiles_changed(events: list[ProfileChanged], uow: UnitOfWork, repo: 
 
 async def _rematch_arrivals(
     tx: Tx, repo: MatcherRepository, events: list[ProfileChanged],
-    open_matches: dict[tuple[str, str], list[dict[str, Any]]],
+    open_matches: dict[tuple[str, str], list[Match]],
     each: Callable[[list[ProfileChanged]], Iterable[ProfileChanged]], now: datetime,
 ) -> None:
     """Incremental rematch, per program the events touch (`open_matches` is from before them): take the
@@ -108,19 +103,38 @@ async def _rematch_arrivals(
             continue
         await repo.take_matching_turn(tx, program)
         index = await repo.pool_index(program)
-        matches = {m["_id"]: m for e in arrivals for m in open_matches.get((org_id, e.person_id), [])
-                   if m["program_id"] == program_id}
-        involved = {pid for m in matches.values() for pid in m["people"]}
-        people = await repo.persons(program, involved, tx) if involved else {}
-        history = await repo.history_of(program, involved, tx) if involved else PairHistory()
+        matches = {m.match_id: m for e in arrivals for m in open_matches.get((org_id, e.person_id), [])
+                   if m.program_id == program_id}
+        known = Known(program)
+        await known.ensure(tx, repo, {pid for m in matches.values() for pid in m.people} | {
+            e.person_id for e in arrivals})
+        await _prefetch_candidates(tx, repo, index, known, [e.person_id for e in arrivals])
         for event in each(arrivals):
-            followed = len(tx.emitted)
             _arrive(index, program, event)
-            mine = [m for m in matches.values() if event.person_id in m["people"] and m["status"] in OPEN]
-            freed = await _withdraw_ineligible(tx, repo, program, event.person_id, mine, people, history, now)
+            mine = [m for m in matches.values() if event.person_id in m.people and m.is_open]
+            freed = await _withdraw_ineligible(tx, repo, known, event.person_id, mine, now)
             for person_id in [event.person_id, *freed]:
-                await _fill(tx, repo, program, index, person_id, now)
-            _follow(history, program, tx.emitted[followed:])
+                await _fill(tx, repo, index, known, person_id, now)
+        await known.flush(tx, repo)
+
+
+async def _prefetch_candidates(tx: Tx, repo: MatcherRepository, index: PoolIndex, known: Known,
+                               person_ids: list[str]) -> None:
+    """Load, in one go, the candidates the index ranks first for these people, so that filling their
+    places rarely reads again."""
+    program = known.program
+    if not program.proposes_one_by_one:
+        return
+    wanted: set[str] = set()
+    for person_id in person_ids:
+        person = known.persons.get(person_id)
+        if _in_program(person, program):
+            assert person is not None
+            limit = CANDIDATES_PER_SLOT * max(person.max_partners - known.load(person_id), 0)
+            if limit:
+                wanted.update(pid for pid, _ in index.ranked(person, blocked_pairs=known.blocked(person_id),
+                                                             limit=limit))
+    await known.ensure(tx, repo, wanted)
 
 
 def _arrive(index: PoolIndex, program: Program, event: ProfileChanged) -> None:
@@ -146,44 +160,28 @@ def _each_as_cause(tx: Tx, events: list[ProfileChanged]) -> Iterator[ProfileChan
         tx.cause = None
 
 
-def _follow(history: PairHistory, program: Program, emitted: list[Event]) -> None:
-    """Keep the batch's pair history as the database now has it, after the proposals and withdrawals
-    just emitted."""
-    for event in emitted:
-        if getattr(event, "program_id", None) != program.program_id:
-            continue
-        people = [event.person_a, event.person_b]
-        if isinstance(event, MatchProposed):
-            history.add({"people": people, "status": "proposed"})
-        elif isinstance(event, MatchWithdrawn):
-            for pid in people:
-                history.load[pid] = history.load.get(pid, 0) - 1
-
-
 async def match_responded(event: MatchResponded, uow: UnitOfWork, repo: MatcherRepository, *,
                           now: Now = wall_time) -> None:
     async def work(tx: Tx) -> None:
         at = now()
         match = await repo.match(event.org_id, event.match_id, tx)
-        if match is None or match["status"] != "proposed" or event.person_id not in match["people"]:
-            log.info("matcher.response_ignored", match_id=event.match_id, status=match and match["status"])
+        if match is None:
+            log.info("matcher.response_ignored", match_id=event.match_id, status=None)
             return
-        if event.decision == "decline":
-            if not await repo.set_status(tx, match["_id"], "proposed",
-                                         _status("declined", event.reason or "declined", at)):
-                return
-            tx.emit(_outcome(tx.cause, MatchDeclined, match, "declined"))
-            program = await repo.program(event.org_id, match["program_id"], tx)
-            if program:
-                await _rematch(tx, repo, program, match["people"], at)
+        was = match.status
+        try:
+            if event.decision == "decline":
+                events = match.decline(event.person_id, event.reason, at, _correlation(tx.cause))
+            else:
+                events = match.accept(event.person_id, at, _correlation(tx.cause))
+        except IllegalTransition:
+            log.info("matcher.response_ignored", match_id=event.match_id, status=was)
             return
-        accepted_by = sorted({*match["accepted_by"], event.person_id})
-        if len(accepted_by) < 2:
-            await repo.set_status(tx, match["_id"], "proposed", {"accepted_by": accepted_by})
+        if not await repo.save_transition(tx, match, was):
             return
-        if await repo.set_status(tx, match["_id"], "proposed", {**_status("accepted", "both accepted", at),
-                                                                 "accepted_by": accepted_by}):
-            tx.emit(_outcome(tx.cause, MatchAccepted, match, "both accepted"))
+        _emit(tx, events)
+        if match.status is MatchStatus.DECLINED:
+            await _rematch_program_of(tx, repo, match, at)
 
     await uow.run(event, work)
 
@@ -198,16 +196,45 @@ async def end_requested(event: EndRequested, uow: UnitOfWork, repo: MatcherRepos
     async def work(tx: Tx) -> None:
         at = now()
         match = await repo.match(event.org_id, event.match_id, tx)
-        if match is None or match["status"] != "accepted" or event.person_id not in match["people"]:
-            log.info("matcher.end_ignored", match_id=event.match_id, status=match and match["status"],
-                     from_partner=bool(match) and event.person_id in match["people"])
+        if match is None:
+            log.info("matcher.end_ignored", match_id=event.match_id, status=None, from_partner=False)
             return
-        if not await repo.set_status(tx, match["_id"], "accepted", _status("ended", event.reason, at)):
+        was = match.status
+        try:
+            events = match.end(event.person_id, event.reason, at, _correlation(tx.cause))
+        except IllegalTransition:
+            log.info("matcher.end_ignored", match_id=event.match_id, status=was,
+                     from_partner=event.person_id in match.people)
             return
-        tx.emit(_outcome(tx.cause, MatchWithdrawn, match, event.reason, partnership_ended=True))
-        program = await repo.program(event.org_id, match["program_id"], tx)
-        if program:
-            await _rematch(tx, repo, program, match["people"], at)
+        if not await repo.save_transition(tx, match, was):
+            return
+        _emit(tx, events)
+        await _rematch_program_of(tx, repo, match, at)
+
+    await uow.run(event, work)
+
+
+async def profile_erased(event: ProfileErased, uow: UnitOfWork, repo: MatcherRepository, *,
+                         now: Now = wall_time) -> None:
+    """The person was erased: their open proposals are withdrawn and their partnerships ended (the
+    partners are told, and matched again), and their profile copy is deleted. The pair history stays,
+    by ids only, so the partner's history is intact and the pair is never proposed again."""
+
+    async def work(tx: Tx) -> None:
+        at = now()
+        matches = await repo.open_matches_of(event.org_id, event.person_id, tx)
+        erased = await repo.erase_person(tx, event.org_id, event.person_id)
+        for match in matches:
+            was = match.status
+            events = match.withdraw(f"{FORMER_PARTICIPANT} left the program", at, _correlation(tx.cause),
+                                    erased_person_id=event.person_id)
+            if await repo.save_transition(tx, match, was):
+                _emit(tx, events)
+                await _rematch_program_of(tx, repo, match, at)
+        erased += await forget_person(tx, event.org_id, event.person_id)
+        kept = await repo.count_matches_of(tx, event.org_id, event.person_id)
+        tx.emit(event.caused(ErasureConfirmed, person_id=event.person_id, service="matcher", erased=erased,
+                             anonymised=kept))
 
     await uow.run(event, work)
 
@@ -309,7 +336,7 @@ async def _approve(tx: Tx, repo: MatcherRepository, org_id: str, program_id: str
     program = await repo.program(org_id, program_id, tx)
     if preview is None or program is None:
         raise PreviewRefused(404, "preview not found")
-    if preview["status"] == "approved":
+    if preview["status"] == PreviewStatus.APPROVED:
         return preview
     revisions = await repo.pool_revisions(program, tx)
     history = await repo.history(program, tx)
@@ -326,7 +353,7 @@ async def _approve(tx: Tx, repo: MatcherRepository, org_id: str, program_id: str
     if not program.proposes_one_by_one:
         await repo.mark_cohort_matched(tx, program, at)
     proposed = [mid for scored in result.pairs if (mid := await _propose(tx, repo, program, scored, at))]
-    preview |= {"status": "approved", "approved_at": at, "match_ids": proposed}
+    preview |= {"status": PreviewStatus.APPROVED.value, "approved_at": at, "match_ids": proposed}
     await repo.save_preview(tx, preview)
     await repo.save_cohort_report(tx, {
         "_id": f"{org_id}|{program_id}|preview-{preview_id}", "org_id": org_id, "program_id": program_id,
@@ -345,7 +372,7 @@ async def _preview(tx: Tx, repo: MatcherRepository, program: Program, at: dateti
     org_id, program_id = program.org_id, program.program_id
     doc = {
         "_id": f"{org_id}|{program_id}|{preview_id}", "preview_id": preview_id, "org_id": org_id,
-        "program_id": program_id, "created_at": at, "status": "pending", "match_ids": [],
+        "program_id": program_id, "created_at": at, "status": PreviewStatus.PENDING.value, "match_ids": [],
         "people": sorted(revisions), "fingerprint": fingerprint(revisions, history.taken(), history.load),
         **result.to_doc(),
     }  # fmt: skip
@@ -390,49 +417,54 @@ async def expire_proposals(uow: UnitOfWork, repo: MatcherRepository, now: dateti
     expired = await repo.expired(now)
     for match in expired:
 
-        async def work(tx: Tx, match: dict[str, Any] = match) -> None:
-            if not await repo.set_status(tx, match["_id"], "proposed", _status("expired", "proposal expired", now)):
+        async def work(tx: Tx, match: Match = match) -> None:
+            events = match.expire(now)
+            if not await repo.save_transition(tx, match, MatchStatus.PROPOSED):
                 return
-            tx.emit(_outcome(None, MatchWithdrawn, match, "proposal expired"))
-            program = await repo.program(match["org_id"], match["program_id"], tx)
-            if program:
-                await _rematch(tx, repo, program, match["people"], now)
+            _emit(tx, events)
+            await _rematch_program_of(tx, repo, match, now)
 
         await uow.run(None, work)
     return len(expired)
 
 
-def _programs_touched(event: ProfileChanged, open_matches: list[dict[str, Any]]) -> list[str]:
+async def _rematch_program_of(tx: Tx, repo: MatcherRepository, match: Match, now: datetime) -> None:
+    """A pair came apart: both are matched again in its program."""
+    program = await repo.program(match.org_id, match.program_id, tx)
+    if program:
+        await _rematch(tx, repo, program, match.people, now)
+
+
+def _programs_touched(event: ProfileChanged, open_matches: list[Match]) -> list[str]:
     """The programs the person is in now, and those where they had an open match before the batch."""
-    return sorted({m["program_id"] for m in open_matches} | set(event.program_ids))
+    return sorted({m.program_id for m in open_matches} | set(event.program_ids))
 
 
-async def _withdraw_ineligible(tx: Tx, repo: MatcherRepository, program: Program, person_id: str,
-                               open_matches: list[dict[str, Any]], people: dict[str, Person],
-                               history: PairHistory, now: datetime) -> list[str]:
+async def _withdraw_ineligible(tx: Tx, repo: MatcherRepository, known: Known, person_id: str,
+                               open_matches: list[Match], now: datetime) -> list[str]:
     """Withdraw the person's open matches in the program that are no longer eligible (end partnerships
-    if they left), given everyone in them and their pair history. Returns the partners this freed."""
+    if they left), given everyone in them (loaded in `known`). Returns the partners this freed."""
+    program, people, history = known.program, known.persons, known.history
     freed: list[str] = []
     for match in open_matches:
-        a, b = people.get(match["person_a"]), people.get(match["person_b"])
-        left = [p for p in match["people"] if not _in_program(people.get(p), program)]
+        a, b = people.get(match.person_a), people.get(match.person_b)
+        left = [p for p in match.people if not _in_program(people.get(p), program)]
         if left:
             reasons = [f"{pid} left the program" for pid in left]
-        elif match["status"] == "accepted":
+        elif match.status is MatchStatus.ACCEPTED:
             continue
         else:
-            without_this = {pid: history.load.get(pid, 0) - 1 for pid in match["people"]}
-            blocked = history.taken() - {frozenset(match["people"])}
+            without_this = {pid: history.load.get(pid, 0) - 1 for pid in match.people}
+            blocked = history.taken() - {frozenset(match.people)}
             reasons = ineligibility(a, b, program, blocked_pairs=blocked, load=without_this, now=now)
         if not reasons:
             continue
-        reason = "; ".join(reasons)
-        ended = "ended" if match["status"] == "accepted" else "withdrawn"
-        if await repo.set_status(tx, match["_id"], match["status"], _status(ended, reason, now)):
-            tx.emit(_outcome(tx.cause, MatchWithdrawn, match, reason,
-                             partnership_ended=match["status"] == "accepted"))
-            freed += [pid for pid in match["people"] if pid != person_id]
-        match["status"] = ended
+        was = match.status
+        events = match.withdraw("; ".join(reasons), now, _correlation(tx.cause))
+        if await repo.save_transition(tx, match, was):
+            _emit(tx, events)
+            known.withdrawn(match)
+            freed += [pid for pid in match.people if pid != person_id]
     return freed
 
 
@@ -440,40 +472,44 @@ async def _rematch(tx: Tx, repo: MatcherRepository, program: Program, person_ids
     """Fill each person's free capacity with their best available partners, in order."""
     await repo.take_matching_turn(tx, program)
     index = await repo.pool_index(program)
+    known = Known(program)
+    await known.ensure(tx, repo, person_ids)
+    await _prefetch_candidates(tx, repo, index, known, person_ids)
     for person_id in person_ids:
-        await _fill(tx, repo, program, index, person_id, now)
+        await _fill(tx, repo, index, known, person_id, now)
+    await known.flush(tx, repo)
 
 
-async def _fill(tx: Tx, repo: MatcherRepository, program: Program, index: PoolIndex, person_id: str,
+async def _fill(tx: Tx, repo: MatcherRepository, index: PoolIndex, known: Known, person_id: str,
                 now: datetime) -> None:
     """Rank candidates with the cached vectorised pool, then take them best first, each checked
-    against the database as it is inside this transaction (profiles, capacity, pair history)."""
+    against the database as this transaction has it (profiles, capacity, pair history: `known`)."""
+    program = known.program
     if not program.proposes_one_by_one:  # a cohort program before its close: the optimiser proposes
         return
-    person = (await repo.persons(program, [person_id], tx)).get(person_id)
+    await known.ensure(tx, repo, [person_id])
+    person = known.persons.get(person_id)
     if not _in_program(person, program):
         return
-    mine = await repo.history_of(program, [person_id], tx)
-    load = mine.load.get(person_id, 0)
-    taken = mine.taken()  # open pairs are busy, closed ones blocked: a pair is proposed at most once
+    assert person is not None
     seen: set[str] = set()
-    limit = CANDIDATES_PER_SLOT * max(person.max_partners - load, 0)
-    while load < person.max_partners:
-        ranked = index.ranked(person, blocked_pairs=taken, limit=limit)
+    limit = CANDIDATES_PER_SLOT * max(person.max_partners - known.load(person_id), 0)
+    while known.load(person_id) < person.max_partners:
+        ranked = index.ranked(person, blocked_pairs=known.blocked(person_id), limit=limit)
         batch = [pid for pid, _ in ranked if pid not in seen]
         seen.update(batch)
-        partners = await repo.persons(program, batch, tx)
-        theirs = await repo.history_of(program, batch, tx)
+        await known.ensure(tx, repo, batch)
         for pid in batch:
-            partner = partners.get(pid)
-            if partner is None or load >= person.max_partners:
+            partner = known.persons.get(pid)
+            if partner is None or known.load(person_id) >= person.max_partners:
                 continue
-            pair = {person_id: load, pid: theirs.load.get(pid, 0)}
-            if ineligibility(person, partner, program, blocked_pairs=taken, load=pair, now=now):
+            pair = {person_id: known.load(person_id), pid: known.load(pid)}
+            if ineligibility(person, partner, program, blocked_pairs=known.blocked(person_id), load=pair, now=now):
                 continue
-            if await _propose(tx, repo, program, score_pair(person, partner, program, now=now), now):
-                load += 1
-                taken.add(frozenset((person_id, pid)))
+            match, events = Match.propose(program, score_pair(person, partner, program, now=now), now,
+                                          _correlation(tx.cause))
+            known.propose(match)
+            _emit(tx, events)
         if len(ranked) < limit:
             return
         limit *= 2
@@ -485,64 +521,22 @@ def _in_program(person: Person | None, program: Program) -> bool:
 
 async def _propose(tx: Tx, repo: MatcherRepository, program: Program, scored: Scored, now: datetime) -> str | None:
     """Propose the pair unless it already has a match (returns the match_id if proposed)."""
-    mid = match_id(program.org_id, program.program_id, scored.person_a, scored.person_b)
-    doc = {
-        "_id": mid,
-        "org_id": program.org_id,
-        "program_id": program.program_id,
-        "person_a": scored.person_a,
-        "person_b": scored.person_b,
-        "people": [scored.person_a, scored.person_b],
-        "status": "proposed",
-        "accepted_by": [],
-        "score": scored.score,
-        "a_teaches_b": [t.model_dump() for t in scored.a_teaches_b],
-        "b_teaches_a": [t.model_dump() for t in scored.b_teaches_a],
-        "explanation": [f.model_dump() for f in scored.explanation],
-        "created_at": now,
-        "updated_at": now,
-        "expires_at": expires_at(program, now),
-        "reason": "",
-    }
-    if not await repo.insert_match(tx, doc):
-        log.info("matcher.pair_exists", match_id=mid)
+    match, events = Match.propose(program, scored, now, _correlation(tx.cause))
+    if not await repo.insert_match(tx, match):
+        log.info("matcher.pair_exists", match_id=match.match_id)
         return None
-    base = _caused_fields(tx.cause, program.org_id)
-    tx.emit(
-        MatchProposed(
-            **base,
-            match_id=mid,
-            program_id=program.program_id,
-            person_a=scored.person_a,
-            person_b=scored.person_b,
-            a_teaches_b=scored.a_teaches_b,
-            b_teaches_a=scored.b_teaches_a,
-            score=scored.score,
-            explanation=scored.explanation,
-            expires_at=doc["expires_at"],
-        )
-    )
-    return mid
+    _emit(tx, events)
+    return match.match_id
 
 
-def _status(status: str, reason: str, now: datetime) -> dict[str, Any]:
-    return {"status": status, "reason": reason, "updated_at": now}
+def _emit(tx: Tx, events: list[Event]) -> None:
+    for event in events:
+        tx.emit(event)
+
+
+def _correlation(cause: Event | None) -> str | None:
+    return (cause.correlation_id or str(cause.event_id)) if cause else None
 
 
 def _caused_fields(cause: Event | None, org_id: str) -> dict[str, Any]:
-    correlation = (cause.correlation_id or str(cause.event_id)) if cause else None
-    return {"org_id": org_id, "correlation_id": correlation}
-
-
-def _outcome(cause: Event | None, event_cls: type, match: dict[str, Any], reason: str, **extra: Any) -> Event:
-    return event_cls(
-        **_caused_fields(cause, match["org_id"]),
-        **extra,
-        match_id=match["_id"],
-        program_id=match["program_id"],
-        person_a=match["person_a"],
-        person_b=match["person_b"],
-        reason=reason,
-        a_teaches_b=[Teaching.model_validate(t) for t in match["a_teaches_b"]],
-        b_teaches_a=[Teaching.model_validate(t) for t in match["b_teaches_a"]],
-    )
+    return {"org_id": org_id, "correlation_id": _correlation(cause)}

@@ -26,17 +26,21 @@ from services.notifier.domain import (
 )
 from services.notifier.domain.links import LinkClaims, LinkIssuer, LinkSigner, answer_event, answer_summary
 from services.notifier.settings import NotifierSettings
+from shared.clock import Now, wall_time
 from shared.contract import (
+    FORMER_PARTICIPANT,
+    ErasureConfirmed,
     Event,
     MatchAccepted,
     MatchWithdrawn,
     ProfileChanged,
+    ProfileErased,
     ProfileRejected,
     ScheduleCreated,
     ScheduleUpdated,
     SessionUpcoming,
 )
-from shared.store import AlreadyProcessed, Tx, UnitOfWork
+from shared.store import AlreadyProcessed, Tx, UnitOfWork, forget_person
 
 log = structlog.get_logger()
 
@@ -45,48 +49,92 @@ HELD_RETRY = timedelta(seconds=10)
 still holds its row) is not tried again for this long, so it cannot crowd out the others."""
 
 
-async def profile_changed(
-    event: ProfileChanged, uow: UnitOfWork, repo: NotifierRepository, settings: NotifierSettings,
-    now: datetime | None = None,
-) -> None:
-    """One event: a batch of one (see `profiles_changed`)."""
-    await profiles_changed([event], uow, repo, settings, now)
-
-
 async def profiles_changed(
     events: list[ProfileChanged], uow: UnitOfWork, repo: NotifierRepository, settings: NotifierSettings,
-    now: datetime | None = None, max_per_transaction: int = 50,
+    now: Now = wall_time, deliveries_waiting: asyncio.Event | None = None, max_per_transaction: int = 50,
 ) -> None:
     """Keep the contact cards (the last event per person wins), in one bulk write per transaction of
     at most `max_per_transaction` events; events that were waiting for these people are delivered now."""
-    now = now or _now()
+    at = now()
 
     async def work(tx: Tx, fresh: list[ProfileChanged]) -> None:
         last = {(e.org_id, e.person_id): e for e in fresh}
         await repo.save_contacts(tx, [contact_from_profile(e) for e in last.values()])
         for parked in await repo.parked_for_people(tx, list(last)):
-            if await _deliveries_for(tx, repo, settings, parked, now):
+            if await _deliveries_for(tx, repo, settings, parked, at):
                 await repo.unpark(tx, parked)
 
     for start in range(0, len(events), max_per_transaction):
         await uow.run_batch(events[start:start + max_per_transaction], work)
+    if deliveries_waiting is not None:
+        deliveries_waiting.set()
 
 
 async def notify(
-    event: Event, uow: UnitOfWork, repo: NotifierRepository, settings: NotifierSettings, now: datetime | None = None
+    events: list[Event], uow: UnitOfWork, repo: NotifierRepository, settings: NotifierSettings,
+    now: Now = wall_time, deliveries_waiting: asyncio.Event | None = None, max_per_transaction: int = 50,
 ) -> None:
-    """Render the event for everyone it concerns and record one delivery per chosen channel, due `now`
-    (the service clock's time)."""
-    now = now or _now()
+    """Render each event (a batch of one topic, in offset order) for everyone it concerns and record one
+    delivery per chosen channel, due now on the service clock, in transactions of at most
+    `max_per_transaction` events; then wake the delivery job."""
+    at = now()
+
+    async def work(tx: Tx, fresh: list[Event]) -> None:
+        try:
+            for event in tx.each(fresh):
+                tx.cause = event  # the cause of what is emitted while it is current
+                if isinstance(event, MatchWithdrawn) and event.erased_person_id:
+                    await _forget_contact(tx, repo, event.org_id, event.erased_person_id)  # before it is named
+                if isinstance(event, MatchAccepted):
+                    await repo.remember_partnership(tx, event)
+                if isinstance(event, ScheduleCreated | ScheduleUpdated):
+                    await repo.remember_schedule(tx, event)
+                await _deliveries_for(tx, repo, settings, event, at)
+        finally:
+            tx.cause = None
+
+    for start in range(0, len(events), max_per_transaction):
+        await uow.run_batch(events[start:start + max_per_transaction], work)
+    if deliveries_waiting is not None:
+        deliveries_waiting.set()
+
+
+async def profile_erased(
+    event: ProfileErased, uow: UnitOfWork, repo: NotifierRepository, settings: NotifierSettings,
+    now: Now = wall_time, deliveries_waiting: asyncio.Event | None = None,
+) -> None:
+    """The person was erased: their contact card becomes "a former participant", who is never
+    reached; what was kept for them as a recipient is deleted; and their name, address and webhook
+    URL are replaced in the messages their partners received. Events parked for the card go out now
+    (to the partners only)."""
+    at = now()
 
     async def work(tx: Tx) -> None:
-        if isinstance(event, MatchAccepted):
-            await repo.remember_partnership(tx, event)
-        if isinstance(event, ScheduleCreated | ScheduleUpdated):
-            await repo.remember_schedule(tx, event)
-        await _deliveries_for(tx, repo, settings, event, now)
+        org_id, person_id = event.org_id, event.person_id
+        anonymised = await _forget_contact(tx, repo, org_id, person_id)
+        erased = await repo.erase_person(tx, org_id, person_id)
+        for parked in await repo.parked_for_people(tx, [(org_id, person_id)]):
+            if await _deliveries_for(tx, repo, settings, parked, at):
+                await repo.unpark(tx, parked)
+        erased += await forget_person(tx, org_id, person_id)
+        tx.emit(event.caused(ErasureConfirmed, person_id=person_id, service="notifier", erased=erased,
+                             anonymised=anonymised + 1))
 
     await uow.run(event, work)
+    if deliveries_waiting is not None:
+        deliveries_waiting.set()
+
+
+async def _forget_contact(tx: Tx, repo: NotifierRepository, org_id: str, person_id: str) -> int:
+    """The contact card becomes "a former participant", who is never reached, and their name, email and
+    webhook URL are replaced in the messages kept for others. Once: a second call finds the card
+    forgotten. How many messages changed."""
+    card = (await repo.contacts_of(org_id, [person_id], tx)).get(person_id)
+    if card is not None and card.display_name == FORMER_PARTICIPANT and not card.active:
+        return 0
+    await repo.save_contacts(tx, [Contact(person_id, org_id, display_name=FORMER_PARTICIPANT, active=False)])
+    needles = [card.display_name.strip(), card.email, card.webhook_url or ""] if card else []
+    return await repo.anonymise(tx, org_id, needles, FORMER_PARTICIPANT)
 
 
 async def _deliveries_for(

@@ -1,22 +1,39 @@
-"""Composition root of the profiles service."""
+"""Composition root of the profiles service: its handler table and routes."""
 
+from services.profiles import handlers
 from services.profiles.adapters.repository import ProfileRepository
-from services.profiles.entrypoints import consumers, http
-from shared.contract import ProfileChanged, ProfileRejected
-from shared.runtime import Context, ServiceSpec
+from services.profiles.bootstrap import bootstrap
+from services.profiles.entrypoints import http
+from shared.contract import (
+    ErasureConfirmed,
+    ErasureRequested,
+    ProfileChanged,
+    ProfileErased,
+    ProfileRejected,
+    ProfileSubmitted,
+    ProfileWithdrawn,
+    ProgramConfigured,
+)
+from shared.runtime import ServiceSpec
 from shared.settings import ServiceSettings
 
 
-async def setup(ctx: Context) -> None:
-    await ProfileRepository(ctx.store.db).ensure_indexes()
+async def setup(repo: ProfileRepository) -> None:
+    await repo.ensure_indexes()
 
 
 SPEC = ServiceSpec(
     name="profiles",
     description="Checks incoming profiles and programs, keeps versioned snapshots and publishes the changes.",
     settings_cls=ServiceSettings,
-    consumers=consumers.consumers,
-    publishes=(ProfileChanged, ProfileRejected),
+    bootstrap=bootstrap,
+    handlers={
+        ProgramConfigured: handlers.program_configured,
+        ProfileSubmitted: handlers.profiles_submitted,
+        ProfileWithdrawn: handlers.profile_withdrawn,
+        ErasureRequested: handlers.erasure_requested,
+    },
+    publishes=(ProfileChanged, ProfileRejected, ProfileErased, ErasureConfirmed),
     http=http.routes,
     setup=setup,
 )

@@ -5,10 +5,19 @@ from datetime import datetime
 from services.profiles.adapters.repository import ProfileRepository
 from services.profiles.domain import changed_fields, check_profile, snapshot
 from shared.clock import Clock
-from shared.contract import ProfileChanged, ProfileRejected, ProfileSubmitted, ProfileWithdrawn, ProgramConfigured
+from shared.contract import (
+    ErasureConfirmed,
+    ErasureRequested,
+    ProfileChanged,
+    ProfileErased,
+    ProfileRejected,
+    ProfileSubmitted,
+    ProfileWithdrawn,
+    ProgramConfigured,
+)
 from shared.contract import limits as L
 from shared.egress import EgressPolicy
-from shared.store import Tx, UnitOfWork
+from shared.store import Tx, UnitOfWork, forget_person
 
 
 async def program_configured(event: ProgramConfigured, uow: UnitOfWork, repo: ProfileRepository) -> None:
@@ -73,6 +82,21 @@ async def profile_withdrawn(event: ProfileWithdrawn, uow: UnitOfWork, repo: Prof
         tx.emit(
             event.caused(ProfileChanged, **before["profile"], version=version, changed_fields=["active"], active=False)
         )
+
+    await uow.run(event, work)
+
+
+async def erasure_requested(event: ErasureRequested, uow: UnitOfWork, repo: ProfileRepository) -> None:
+    """Erase the profile and the sent copies of the events about the person; tell every other service
+    (`profiles.erased`) and confirm this service's part. An unknown person is confirmed too: there was
+    nothing to erase here, and the other services may still hold something."""
+
+    async def work(tx: Tx) -> None:
+        erased = await repo.erase(tx, event.org_id, event.person_id)
+        erased += await forget_person(tx, event.org_id, event.person_id)
+        tx.emit(event.caused(ProfileErased, person_id=event.person_id))
+        tx.emit(event.caused(ErasureConfirmed, person_id=event.person_id, service="profiles", erased=erased,
+                             anonymised=0))
 
     await uow.run(event, work)
 

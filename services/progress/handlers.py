@@ -1,47 +1,37 @@
 """Progress service layer: partnerships begin, get their sessions, collect check-ins and end; the
 ledger and the flags follow. Every change, and the events it causes, commit in one unit of work."""
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import structlog
 
-from services.progress.adapters.repository import ProgressRepository
+from services.progress.bootstrap import Dependencies
 from services.progress.domain import (
     CheckIn,
     CheckInRefused,
     Goal,
     IllegalTransition,
     Partnership,
+    PartnershipStatus,
     Thresholds,
     check_in_errors,
 )
-from shared.clock import wall_time
 from shared.contract import (
     CheckInRejected,
+    ErasureConfirmed,
     Event,
     MatchAccepted,
     MatchWithdrawn,
+    ProfileErased,
     ProgramConfigured,
     ScheduleCreated,
     ScheduleUpdated,
     SessionCheckedIn,
     Teaching,
 )
-from shared.store import Tx, UnitOfWork
+from shared.store import Tx, forget_person
 
 log = structlog.get_logger()
-
-
-@dataclass
-class Dependencies:
-    uow: UnitOfWork
-    repo: ProgressRepository
-    now: Callable[[], datetime] = field(default=wall_time)
-    """The clock (`ctx.clock.now` in the service, virtual when the embedded stack runs accelerated): the one
-    place the service reads the time."""
 
 
 async def program_configured(event: ProgramConfigured, deps: Dependencies) -> None:
@@ -50,7 +40,7 @@ async def program_configured(event: ProgramConfigured, deps: Dependencies) -> No
     async def work(tx: Tx) -> None:
         thresholds = Thresholds.of_program(event)
         await deps.repo.save_thresholds(tx, event.org_id, event.program_id, thresholds)
-        for p in await deps.repo.of_program(event.org_id, event.program_id, ("active",), tx):
+        for p in await deps.repo.of_program(event.org_id, event.program_id, (PartnershipStatus.ACTIVE,), tx):
             await _commit(tx, deps, p, p.review(thresholds, deps.now()), thresholds)
 
     await deps.uow.run(event, work)
@@ -119,6 +109,24 @@ async def checked_in(event: SessionCheckedIn, deps: Dependencies) -> None:
             tx.emit(_rejection(event, refused.errors))
             return
         await _commit(tx, deps, p, events, thresholds)
+
+    await deps.uow.run(event, work)
+
+
+async def profile_erased(event: ProfileErased, deps: Dependencies) -> None:
+    """The person was erased: their private check-in notes are deleted. Their partnerships stay, with
+    the ratings both gave, so the partner's balance and history are intact (by ids only)."""
+
+    async def work(tx: Tx) -> None:
+        partnerships = await deps.repo.of_person(event.org_id, event.person_id, tx)
+        erased = 0
+        for p in partnerships:
+            if forgotten := p.forget_notes_of(event.person_id):
+                erased += forgotten
+                await deps.repo.save(tx, p)
+        erased += await forget_person(tx, event.org_id, event.person_id)
+        tx.emit(event.caused(ErasureConfirmed, person_id=event.person_id, service="progress", erased=erased,
+                             anonymised=len(partnerships)))
 
     await deps.uow.run(event, work)
 

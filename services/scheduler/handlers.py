@@ -24,16 +24,19 @@ from services.scheduler.domain import (
 from services.scheduler.settings import SchedulerSettings
 from shared.clock import Clock
 from shared.contract import (
+    FORMER_PARTICIPANT,
+    ErasureConfirmed,
     Event,
     MatchAccepted,
     MatchWithdrawn,
     PartnershipFlagged,
     ProfileChanged,
+    ProfileErased,
     ProgramConfigured,
     Session,
     SessionUpcoming,
 )
-from shared.store import Tx, UnitOfWork
+from shared.store import Tx, UnitOfWork, forget_person
 
 log = structlog.get_logger()
 
@@ -115,6 +118,8 @@ async def match_withdrawn(event: MatchWithdrawn, uow: UnitOfWork, repo: Schedule
     sessions (waiting or unschedulable) is cancelled quietly, so it is never planned later."""
 
     async def work(tx: Tx) -> None:
+        if event.erased_person_id:  # forget their name before the cancellation says anything
+            await _forget_person(tx, repo, event.org_id, event.erased_person_id)
         schedule = await repo.load_schedule(event.org_id, event.match_id, tx)
         if schedule is None or schedule.status is ScheduleStatus.CANCELLED:
             return
@@ -149,6 +154,36 @@ async def partnership_flagged(event: PartnershipFlagged, uow: UnitOfWork, repo: 
         _emit(tx, events)
 
     await uow.run(event, work)
+
+
+async def profile_erased(event: ProfileErased, uow: UnitOfWork, repo: SchedulerRepository) -> None:
+    """The person was erased: their zone, availability and name are replaced by "a former participant"
+    (their partners' schedules keep their sessions, and the matcher's withdrawals cancel the sessions
+    ahead), and their secret calendar address is deleted."""
+
+    async def work(tx: Tx) -> None:
+        await _forget_person(tx, repo, event.org_id, event.person_id)
+        erased = await repo.erase_feed(tx, event.org_id, event.person_id)
+        erased += await forget_person(tx, event.org_id, event.person_id)
+        kept = await repo.count_schedules_of(tx, event.org_id, event.person_id)
+        tx.emit(event.caused(ErasureConfirmed, person_id=event.person_id, service="scheduler", erased=erased,
+                             anonymised=1 + kept))
+
+    await uow.run(event, work)
+
+
+async def _forget_person(tx: Tx, repo: SchedulerRepository, org_id: str, person_id: str) -> None:
+    """The person becomes "a former participant" (no zone, no availability), in their own record and in
+    the agendas of every schedule they were in. Once is enough: a second call finds the name gone."""
+    known = await repo.person(org_id, person_id, tx)
+    if known is not None and known.display_name == FORMER_PARTICIPANT:
+        return
+    await repo.save_person(tx, org_id, Participant(person_id, FORMER_PARTICIPANT, "UTC"))
+    if known is None:
+        return
+    for schedule in await repo.load_schedules_of(org_id, person_id, tuple(ScheduleStatus), tx):
+        if schedule.forget_name(known.display_name, FORMER_PARTICIPANT):
+            await repo.save_schedule(tx, schedule)
 
 
 async def _person(tx: Tx, repo: SchedulerRepository, schedule: Schedule, person_id: str) -> Participant:

@@ -230,6 +230,43 @@ class ProfileWithdrawn(Event):
     reason: str | None = Field(default=None, max_length=L.REASON_MAX)
 
 
+class ErasureRequested(Event):
+    """The right to be forgotten: erase everything the platform holds about the person. The profiles
+    service erases the profile and answers `profiles.erased`; every service then erases or anonymises
+    its part and confirms on `profiles.erasure-confirmed`. Partners keep their history, with the person
+    shown as "a former participant"."""
+
+    key_field: ClassVar[str] = "person_id"
+    event_type: Literal["profiles.erasure-requested"] = "profiles.erasure-requested"
+    person_id: Id
+
+
+class ProfileErased(Event):
+    """The profiles service erased the person's profile: every other service now erases or anonymises
+    what it holds about them. Carries nothing but the ids."""
+
+    key_field: ClassVar[str] = "person_id"
+    event_type: Literal["profiles.erased"] = "profiles.erased"
+    person_id: Id
+
+
+ErasingService = Literal["profiles", "matcher", "scheduler", "notifier", "progress"]
+
+FORMER_PARTICIPANT = "a former participant"
+"""How an erased person is shown in what their partners keep."""
+
+
+class ErasureConfirmed(Event):
+    """One service erased or anonymised everything it held about the person (one per service)."""
+
+    key_field: ClassVar[str] = "person_id"
+    event_type: Literal["profiles.erasure-confirmed"] = "profiles.erasure-confirmed"
+    person_id: Id
+    service: ErasingService
+    erased: int = Field(ge=0, description="Records deleted.")
+    anonymised: int = Field(ge=0, description="Records kept for a partner's history, with the person's data removed.")
+
+
 class ProfileChanged(Event, ProfileFields):
     """The accepted, full snapshot of a profile after a change."""
 
@@ -322,6 +359,10 @@ class MatchWithdrawn(MatchOutcome):
     event_type: Literal["matches.withdrawn"] = "matches.withdrawn"
     partnership_ended: bool = Field(
         default=False, description="True when the pair had accepted: a running partnership ended, not a proposal."
+    )
+    erased_person_id: str | None = Field(
+        default=None, description="Set when this person's erasure ended the match: whoever keeps the pair's "
+        "history forgets their name first, so nothing published about the end names them.",
     )
 
 
@@ -567,6 +608,7 @@ class EndRequested(Event):
 
 __all__ = [
     "DEFAULT_GROUND_RULES",
+    "FORMER_PARTICIPANT",
     "BalanceChanged",
     "BalanceFields",
     "BonusWeights",
@@ -580,6 +622,8 @@ __all__ = [
     "DirectionBalance",
     "EndReason",
     "EndRequested",
+    "ErasureConfirmed",
+    "ErasureRequested",
     "Factor",
     "FieldError",
     "FlagKind",
@@ -605,6 +649,7 @@ __all__ = [
     "PartnershipFlagged",
     "ProfileChanged",
     "ProfileContent",
+    "ProfileErased",
     "ProfileFields",
     "ProfileRejected",
     "ProfileSubmission",

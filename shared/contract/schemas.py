@@ -1,8 +1,7 @@
-"""JSON Schema and AsyncAPI documents, generated from the pydantic contract."""
+"""JSON Schema documents, generated from the pydantic contract (AsyncAPI: shared.asyncapi)."""
 
 import json
 from pathlib import Path
-from typing import Any
 
 from shared.contract.topics import TOPICS
 
@@ -18,17 +17,3 @@ def write_schemas(out: Path) -> list[Path]:
         path.write_text(json.dumps(schema, indent=2) + "\n")
         written.append(path)
     return written
-
-
-def write_asyncapi(out: Path, specs: list[Any]) -> None:
-    """One document for the platform: every service's subscribers and publishers on one broker."""
-    from shared.runtime import asyncapi_document, build_context, contract_broker
-
-    brokers = []
-    for spec in specs:
-        settings = spec.settings_cls(service=spec.name)
-        consumes = list(spec.consumers(build_context(spec, settings)))
-        brokers.append(contract_broker(spec, settings, consumes))
-    document = asyncapi_document(*brokers, title="Reciprocal", description="The Reciprocal event contract.")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(document.to_json())

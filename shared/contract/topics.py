@@ -26,6 +26,7 @@ _MODELS: list[type[Event]] = [
     ev.NotificationSent, ev.NotificationFailed,
     ev.SessionCheckedIn, ev.CheckInRejected, ev.CheckInRequested, ev.BalanceChanged, ev.PartnershipFlagged,
     ev.EndRequested, ev.MatchPreviewed, ev.MatchApproved, ev.MatchApprovalRefused,
+    ev.ErasureRequested, ev.ProfileErased, ev.ErasureConfirmed,
 ]
 
 _INTERACTIVE: set[type[Event]] = {ev.MatchResponded, ev.SessionCheckedIn, ev.EndRequested}

@@ -3,7 +3,8 @@ generated bad input, oversize and cross-tenant events, against the real embedded
 
 `make test` runs the smoke part (small sizes, one service per fault). `make faults` sets
 RECIPROCAL_FAULTS=full: every service, full burst sizes (tests marked `faults_full` run only then).
-Each test prints one `FAULTS ...` line with its counts; they are repeated in the terminal summary.
+Each test prints one `FAULTS ...` line with its counts; tests/conftest.py repeats them in the terminal
+summary (from the captured output, so also when the tests ran in pytest-xdist workers).
 """
 
 import os
@@ -12,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from harness import FULL, REPORT
+from harness import FULL
 
 from reciprocal.embedded import SERVICES, EmbeddedStack, secantus_binary
 from reciprocal.processes import free_port, spawn, stop, wait_for_port
@@ -68,9 +69,3 @@ def isolated_stack(request: pytest.FixtureRequest) -> Iterator[EmbeddedStack]:
         if not ok:
             print(f"\nIsolated stack logs kept in {workdir / 'logs'}")
 
-
-def pytest_terminal_summary(terminalreporter) -> None:
-    if REPORT:
-        terminalreporter.section("fault suite counts")
-        for line in REPORT:
-            terminalreporter.write_line(line)

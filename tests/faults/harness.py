@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email import policy
 from email.parser import BytesHeaderParser
+from importlib import import_module
 from typing import Any
 
 import httpx
@@ -49,27 +50,15 @@ def report(name: str, started: float, **counts: Any) -> str:
 CHAIN_TOPICS = ["profiles.changed", "profiles.rejected", "matches.proposed", "matches.accepted", "schedules.created",
                 "notifications.sent", "notifications.failed"]
 
-# Each service, what it consumes from outside the platform and which of the platform's topics.
-CONSUMES = {
-    "profiles": ["programs.configured", "profiles.submitted", "profiles.withdrawn"],
-    "matcher": ["programs.configured", "profiles.changed", "matches.responded", "programs.match-requested"],
-    "scheduler": ["programs.configured", "profiles.changed", "matches.accepted", "matches.withdrawn"],
-    "notifier": ["profiles.changed", "profiles.rejected", "matches.proposed", "matches.accepted", "matches.declined",
-                 "matches.withdrawn", "schedules.created", "schedules.updated", "schedules.unschedulable",
-                 "sessions.upcoming"],
-    "progress": ["programs.configured", "matches.accepted", "matches.withdrawn", "schedules.created",
-                 "schedules.updated", "sessions.checked-in"],
-}
-PUBLISHES = {
-    "profiles": ["profiles.changed", "profiles.rejected"],
-    "matcher": ["matches.proposed", "matches.accepted", "matches.declined", "matches.withdrawn"],
-    "scheduler": ["schedules.created", "schedules.updated", "schedules.unschedulable", "sessions.upcoming"],
-    "notifier": ["notifications.sent", "notifications.failed"],
-    "progress": ["partnerships.balance-changed", "partnerships.flagged", "sessions.checkin-rejected",
-                 "checkins.requested"],
-}
+# Each service, what it consumes and publishes: read from its declaration (the handler table), never
+# listed again here.
+SPECS = {name: import_module(f"services.{name}.app").SPEC for name in SERVICES}
+CONSUMES = {name: [model.topic() for model in spec.handlers] for name, spec in SPECS.items()}
+PUBLISHES = {name: [model.topic() for model in spec.publishes] for name, spec in SPECS.items()}
+# What frontends publish (the notifier's link pages publish some of these too).
 INGRESS = ["profiles.submitted", "profiles.withdrawn", "programs.configured", "programs.match-requested",
-           "matches.responded"]
+           "programs.match-approved", "matches.responded", "sessions.checked-in", "partnerships.end-requested",
+           "profiles.erasure-requested"]
 
 
 def consumers_of(topic: str) -> list[str]:

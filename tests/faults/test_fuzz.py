@@ -82,6 +82,11 @@ def base(topic: str, org: str, i: int) -> dict:
         "programs.configured": lambda: {**PROGRAM, "program_id": f"fzp{i % 7}"},
         "programs.match-requested": lambda: {"program_id": f"fzp{i % 7}"},
         "matches.responded": lambda: {"match_id": f"m-fz{i}", "person_id": person, "decision": "accept"},
+        "programs.match-approved": lambda: {"program_id": f"fzp{i % 7}", "preview_id": f"pv-fz{i}"},
+        "sessions.checked-in": lambda: {"match_id": f"m-fz{i}", "person_id": person, "session_id": f"s-fz{i}",
+                                        "happened": "yes", "learned": 4, "helped": 3},
+        "profiles.erasure-requested": lambda: {"person_id": person},
+        "partnerships.end-requested": lambda: {"match_id": f"m-fz{i}", "person_id": person, "reason": "goals_met"},
     }[topic]()
     return {**event, **payload}
 

@@ -68,7 +68,7 @@ async def test_kill_9_during_a_burst_loses_nothing_and_a_replay_sends_nothing(st
 
 
 async def everything_the_notifier_consumed(stack: EmbeddedStack) -> int:
-    from services.notifier.entrypoints.consumers import NOTIFYING
+    from services.notifier.app import NOTIFYING
 
     topics = ["profiles.changed", *(m.topic() for m in NOTIFYING)]
     async with Tap(stack.kafka_bootstrap, topics) as tap:

@@ -12,6 +12,7 @@ from support import verify_with
 from services.notifier.app import SPEC
 from services.notifier.domain.links import LinkClaims, LinkIssuer, LinkSigner, Purpose
 from services.notifier.settings import NotifierSettings
+from shared.bootstrap import bind
 from shared.runtime import create_app
 
 SECRET = "integration-link-secret-0123456789"
@@ -29,7 +30,7 @@ async def app(infrastructure, monkeypatch):
     app = create_app(SPEC, settings)
     ctx = app.state.ctx
     await ctx.store.ensure_plumbing_indexes()
-    await SPEC.setup(ctx)
+    await bind(SPEC.setup, app.state.dependencies)()  # as the runtime does at start-up
     yield app
     await ctx.store.client.drop_database(settings.database)
     await ctx.store.close()
@@ -117,5 +118,5 @@ async def test_the_notifier_refuses_to_start_without_a_link_secret(infrastructur
                                 mongo_db=f"links_{uuid.uuid4().hex[:8]}")
     app = create_app(SPEC, settings)
     with pytest.raises(ValueError, match="RECIPROCAL_LINK_SECRET"):
-        await SPEC.setup(app.state.ctx)
+        await bind(SPEC.setup, app.state.dependencies)()
     await app.state.ctx.store.close()

@@ -93,7 +93,7 @@ def test_a_service_refuses_to_start_with_an_accelerated_clock_outside_the_embedd
     with pytest.raises(ClockRefused, match="production runs at speed 1"):
         build_context(SPEC, SPEC.settings_cls(service=SPEC.name))
     monkeypatch.setenv("RECIPROCAL_EMBEDDED", "1")
-    ctx = build_context(SPEC, SPEC.settings_cls(service=SPEC.name))
+    ctx, _ = build_context(SPEC, SPEC.settings_cls(service=SPEC.name))
     assert ctx.clock.speed == 60 and ctx.clock.epoch == EPOCH
 
 

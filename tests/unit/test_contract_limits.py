@@ -53,7 +53,7 @@ def test_the_asyncapi_document_shows_the_profile_limits(tmp_path):
     from importlib import import_module
 
     from reciprocal.embedded import SERVICES
-    from shared.contract.schemas import write_asyncapi
+    from shared.asyncapi import write_asyncapi
 
     write_asyncapi(tmp_path / "asyncapi.json", [import_module(f"services.{n}.app").SPEC for n in SERVICES])
     schemas = json.loads((tmp_path / "asyncapi.json").read_text())["components"]["schemas"]

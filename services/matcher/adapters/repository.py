@@ -4,15 +4,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import DESCENDING, ReplaceOne
+from pymongo import DESCENDING, ReplaceOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.matcher.adapters.pools import PoolCache, person_from_doc
 from services.matcher.domain import Person, PoolIndex, Program
+from services.matcher.domain.match import OPEN, Match, MatchStatus
 from shared.contract import ProfileChanged
 from shared.store import Tx, ensure_ttl
 
-OPEN = ("proposed", "accepted")
+OPEN_STATUSES = [status.value for status in OPEN]
 
 
 @dataclass
@@ -27,11 +28,10 @@ class PairHistory:
     load: dict[str, int] = field(default_factory=dict)
     partners: dict[str, set[str]] = field(default_factory=dict)
 
-    def add(self, doc: dict[str, Any]) -> None:
-        people = doc["people"]
+    def add(self, people: list[str], status: str) -> None:
         for pid in people:
             self.partners.setdefault(pid, set()).update(q for q in people if q != pid)
-            if doc["status"] in OPEN:
+            if MatchStatus(status) in OPEN:
                 self.load[pid] = self.load.get(pid, 0) + 1
 
     def taken(self) -> set[frozenset[str]]:
@@ -168,7 +168,7 @@ class MatcherRepository:
         cursor = self.matches.find({"org_id": program.org_id, "program_id": program.program_id},
                                    {"people": 1, "status": 1}, session=_s(tx))
         async for doc in cursor:
-            history.add(doc)
+            history.add(doc["people"], doc["status"])
         return history
 
     async def history_of(self, program: Program, person_ids: Iterable[str], tx: Tx | None = None) -> PairHistory:
@@ -179,50 +179,72 @@ class MatcherRepository:
             {"people": 1, "status": 1}, session=_s(tx),
         )
         async for doc in cursor:
-            history.add(doc)
+            history.add(doc["people"], doc["status"])
         return history
 
-    async def open_matches_of(self, org_id: str, person_id: str, tx: Tx | None = None) -> list[dict[str, Any]]:
-        cursor = self.matches.find({"org_id": org_id, "people": person_id, "status": {"$in": list(OPEN)}},
+    async def open_matches_of(self, org_id: str, person_id: str, tx: Tx | None = None) -> list[Match]:
+        cursor = self.matches.find({"org_id": org_id, "people": person_id, "status": {"$in": OPEN_STATUSES}},
                                    session=_s(tx))
-        return await cursor.to_list(None)
+        return [Match.from_doc(doc) async for doc in cursor]
 
     async def open_matches_of_people(self, tx: Tx, people: Iterable[tuple[str, str]]
-                                     ) -> dict[tuple[str, str], list[dict[str, Any]]]:
+                                     ) -> dict[tuple[str, str], list[Match]]:
         """The open matches of these (org_id, person_id) people, by person: one read per tenant."""
         by_org: dict[str, set[str]] = {}
         for org_id, person_id in people:
             by_org.setdefault(org_id, set()).add(person_id)
-        found: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        found: dict[tuple[str, str], list[Match]] = {}
         for org_id, ids in by_org.items():
             cursor = self.matches.find({"org_id": org_id, "people": {"$in": sorted(ids)},
-                                        "status": {"$in": list(OPEN)}}, session=tx.session)
+                                        "status": {"$in": OPEN_STATUSES}}, session=tx.session)
             async for doc in cursor:
-                for pid in doc["people"]:
+                match = Match.from_doc(doc)
+                for pid in match.people:
                     if pid in ids:
-                        found.setdefault((org_id, pid), []).append(doc)
+                        found.setdefault((org_id, pid), []).append(match)
         return found
 
-    async def match(self, org_id: str, match_id: str, tx: Tx | None = None) -> dict[str, Any] | None:
-        return await self.matches.find_one({"_id": match_id, "org_id": org_id}, session=_s(tx))
+    async def erase_person(self, tx: Tx, org_id: str, person_id: str) -> int:
+        """Delete the matcher's copy of the person's profile."""
+        result = await self.people.delete_many({"org_id": org_id, "person_id": person_id}, session=tx.session)
+        return result.deleted_count
 
-    async def insert_match(self, tx: Tx, doc: dict[str, Any]) -> bool:
+    async def count_matches_of(self, tx: Tx, org_id: str, person_id: str) -> int:
+        return await self.matches.count_documents({"org_id": org_id, "people": person_id}, session=tx.session)
+
+    async def match(self, org_id: str, match_id: str, tx: Tx | None = None) -> Match | None:
+        doc = await self.matches.find_one({"_id": match_id, "org_id": org_id}, session=_s(tx))
+        return Match.from_doc(doc) if doc else None
+
+    async def insert_match(self, tx: Tx, match: Match) -> bool:
         """Insert unless a match with this id exists (never overwrites one). True if inserted.
 
         An upsert with $setOnInsert, not insert_one: a duplicate-key error would abort the transaction."""
-        result = await self.matches.update_one({"_id": doc["_id"]}, {"$setOnInsert": doc}, upsert=True,
-                                               session=tx.session)
+        result = await self.matches.update_one({"_id": match.match_id}, {"$setOnInsert": match.to_doc()},
+                                               upsert=True, session=tx.session)
         return result.upserted_id is not None
 
-    async def set_status(self, tx: Tx, match_id: str, expected: str, changes: dict[str, Any]) -> bool:
-        """Guarded transition: only applies if the match is still in the expected status."""
-        result = await self.matches.update_one({"_id": match_id, "status": expected}, {"$set": changes},
-                                               session=tx.session)
+    async def insert_matches(self, tx: Tx, matches: list[Match]) -> int:
+        """Insert these matches in one bulk write, never overwriting one that exists: how many were new."""
+        result = await self.matches.bulk_write(
+            [UpdateOne({"_id": m.match_id}, {"$setOnInsert": m.to_doc()}, upsert=True) for m in matches],
+            session=tx.session,
+        )
+        return result.upserted_count
+
+    async def save_transition(self, tx: Tx, match: Match, was: MatchStatus) -> bool:
+        """Save what a transition changed, only if the stored match is still in the status it was
+        loaded in (another transaction may have moved it since): True if saved."""
+        result = await self.matches.update_one({"_id": match.match_id, "status": was.value},
+                                               {"$set": match.changes()}, session=tx.session)
         return result.matched_count == 1
 
-    async def expired(self, now: datetime, limit: int = 100) -> list[dict[str, Any]]:
-        cursor = self.matches.find({"status": "proposed", "expires_at": {"$lte": now}}).limit(limit)
-        return await cursor.to_list(limit)
+    async def expired(self, now: datetime, limit: int = 100) -> list[Match]:
+        cursor = self.matches.find({"status": MatchStatus.PROPOSED.value, "expires_at": {"$lte": now}}).limit(limit)
+        return [Match.from_doc(doc) async for doc in cursor]
+
+    async def person_doc(self, org_id: str, person_id: str) -> dict[str, Any] | None:
+        return await self.people.find_one({"org_id": org_id, "person_id": person_id}, {"_id": 0, "rev": 0})
 
     async def matches_of(self, org_id: str, person_id: str) -> list[dict[str, Any]]:
         cursor = self.matches.find({"org_id": org_id, "people": person_id}).sort("created_at", -1)
@@ -250,15 +272,6 @@ class MatcherRepository:
         cursor = self.reports.find({"org_id": org_id, "program_id": program_id}, {"_id": 0})
         docs = await cursor.sort("requested_at", DESCENDING).limit(1).to_list(1)
         return docs[0] if docs else None
-
-
-def repository(ctx: Any) -> MatcherRepository:
-    """One repository (and so one pool cache) per process, shared by consumers, jobs and HTTP."""
-    repo = ctx.extras.get("matcher.repository")
-    if repo is None:
-        overlap = getattr(ctx.settings, "pool_refresh_overlap_s", 5.0)
-        repo = ctx.extras["matcher.repository"] = MatcherRepository(ctx.store.db, overlap_s=overlap)
-    return repo
 
 
 def _s(tx: Tx | None) -> Any:

@@ -7,6 +7,12 @@ load and every pair with a match)."""
 import hashlib
 import json
 from collections.abc import Mapping, Set
+from enum import StrEnum
+
+
+class PreviewStatus(StrEnum):
+    PENDING = "pending"  # shown to the admin, nothing proposed
+    APPROVED = "approved"  # its pairs were proposed, once
 
 
 def fingerprint(revisions: Mapping[str, str], taken: Set[frozenset[str]], load: Mapping[str, int]) -> str:

@@ -4,24 +4,32 @@ from typing import Any
 from fastapi import APIRouter, HTTPException
 
 from services.matcher import handlers
-from services.matcher.adapters.repository import repository
+from services.matcher.adapters.repository import MatcherRepository
 from shared.auth import Authenticated, require_admin, require_person
+from shared.clock import Now
 from shared.http import not_found
-from shared.runtime import Context
+from shared.store import UnitOfWork
 
 PUBLIC = ("person_a", "person_b", "program_id", "status", "score", "a_teaches_b", "b_teaches_a", "explanation",
           "expires_at", "reason", "accepted_by")
 
 
-def routes(ctx: Context) -> APIRouter:
+def routes(uow: UnitOfWork, repo: MatcherRepository, now: Now) -> APIRouter:
     api = APIRouter(tags=["matches"])
-    repo = repository(ctx)
 
     @api.get("/people/{person_id}/matches")
     async def matches_of(person_id: str, principal: Authenticated) -> list[dict[str, Any]]:
         require_person(principal, person_id)
         matches = await repo.matches_of(principal.org, person_id)
         return [{"match_id": m["_id"], **{k: m.get(k) for k in PUBLIC}} for m in matches]
+
+    @api.get("/people/{person_id}/export")
+    async def export(person_id: str, principal: Authenticated) -> dict[str, Any]:
+        """Right of access, this service's part: the profile copy it matches with, and every match."""
+        require_person(principal, person_id)
+        matches = await repo.matches_of(principal.org, person_id)
+        return {"profile_copy": await repo.person_doc(principal.org, person_id),
+                "matches": [{"match_id": m["_id"], **{k: m.get(k) for k in PUBLIC}} for m in matches]}
 
     @api.get("/programs/{program_id}/cohort-report")
     async def cohort_report(program_id: str, principal: Authenticated) -> dict[str, Any]:
@@ -40,8 +48,7 @@ def routes(ctx: Context) -> APIRouter:
         the LP bound in fast mode), coverage with the reason each unmatched person was left out, the
         department matrix and the pairs with their explanations. Admins only."""
         require_admin(principal)
-        return shown(await refusing(handlers.preview_cohort(ctx.uow, repo, principal.org, program_id,
-                                                            ctx.clock.now())))
+        return shown(await refusing(handlers.preview_cohort(uow, repo, principal.org, program_id, now())))
 
     @api.get("/programs/{program_id}/cohort-previews/{preview_id}")
     async def preview_of(program_id: str, preview_id: str, principal: Authenticated) -> dict[str, Any]:
@@ -57,8 +64,8 @@ def routes(ctx: Context) -> APIRouter:
         """Propose exactly this preview's pairs (once). 409 with the reason when the pool has changed
         since the preview."""
         require_admin(principal)
-        return shown(await refusing(handlers.approve_preview(ctx.uow, repo, principal.org, program_id, preview_id,
-                                                             ctx.clock.now())))
+        return shown(await refusing(handlers.approve_preview(uow, repo, principal.org, program_id, preview_id,
+                                                             now())))
 
     return api
 

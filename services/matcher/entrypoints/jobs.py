@@ -3,25 +3,26 @@ import asyncio
 import structlog
 
 from services.matcher import handlers
-from services.matcher.adapters.repository import repository
-from shared.runtime import Context
+from services.matcher.adapters.repository import MatcherRepository
+from services.matcher.settings import MatcherSettings
+from shared.clock import Clock
+from shared.store import UnitOfWork
 
 log = structlog.get_logger()
 
 MIN_REAL_POLL_S = 0.5  # an accelerated clock shrinks the virtual poll interval; never spin faster than this
 
 
-async def expire_proposals(ctx: Context) -> None:
-    """Expiry, and the close of cohort registrations, are due on `ctx.clock`; the poll interval is virtual
-    time too (at least MIN_REAL_POLL_S real)."""
-    repo = repository(ctx)
+async def expire_proposals(uow: UnitOfWork, repo: MatcherRepository, clock: Clock, settings: MatcherSettings) -> None:
+    """Expiry, and the close of cohort registrations, are due on the service clock; the poll interval is
+    virtual time too (at least MIN_REAL_POLL_S real)."""
     while True:
         try:
-            await handlers.expire_proposals(ctx.uow, repo, ctx.clock.now())
+            await handlers.expire_proposals(uow, repo, clock.now())
         except Exception:
             log.exception("matcher.expiry_failed")
         try:
-            await handlers.close_registrations(ctx.uow, repo, ctx.clock.now())
+            await handlers.close_registrations(uow, repo, clock.now())
         except Exception:
             log.exception("matcher.cohort_close_failed")
-        await asyncio.sleep(max(ctx.clock.real_seconds(ctx.settings.expiry_poll_s), MIN_REAL_POLL_S))
+        await asyncio.sleep(max(clock.real_seconds(settings.expiry_poll_s), MIN_REAL_POLL_S))

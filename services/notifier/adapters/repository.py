@@ -1,3 +1,4 @@
+import re
 from collections.abc import Collection, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -90,6 +91,30 @@ class NotifierRepository:
             {"org_id": org_id, "person_id": {"$in": person_ids}}, session=tx.session if tx else None
         )
         return {doc["person_id"]: Contact.from_doc(doc) async for doc in cursor}
+
+    async def erase_person(self, tx: Tx, org_id: str, person_id: str) -> int:
+        """Delete everything kept for the person as a recipient: deliveries (pending ones are never
+        sent), inbox entries and answered links."""
+        about = {"org_id": org_id, "person_id": person_id}
+        deleted = 0
+        for collection in (self.deliveries, self.inbox, self.used_links):
+            deleted += (await collection.delete_many(about, session=tx.session)).deleted_count
+        return deleted
+
+    async def anonymise(self, tx: Tx, org_id: str, needles: list[str], replacement: str) -> int:
+        """Replace each needle (whole words) with `replacement` in every string of the org's deliveries
+        and inbox entries, the messages the person's partners received about them. How many changed."""
+        pattern = re.compile("|".join(rf"(?<!\w){re.escape(n)}(?!\w)" for n in needles if n))
+        if not pattern.pattern:
+            return 0
+        changed = 0
+        for collection in (self.deliveries, self.inbox):
+            async for doc in collection.find({"org_id": org_id}, session=tx.session):
+                cleaned = _replaced(doc, pattern, replacement)
+                if cleaned != doc:
+                    await collection.replace_one({"_id": doc["_id"]}, cleaned, session=tx.session)
+                    changed += 1
+        return changed
 
     async def remember_partnership(self, tx: Tx, event: MatchAccepted) -> None:
         doc = {"_id": f"{event.org_id}:{event.match_id}", "org_id": event.org_id, "match_id": event.match_id}
@@ -220,6 +245,17 @@ class NotifierRepository:
         newest_first = [("created_at", DESCENDING), ("entry_id", DESCENDING)]
         return await self.inbox.find(query, {"_id": 0, "org_id": 0}).sort(newest_first).to_list(limit)
 
+    async def export(self, org_id: str, person_id: str) -> dict[str, Any]:
+        """What is kept for the person: the contact card, every delivery (without the rendered bodies,
+        which are in the inbox or were sent) and every inbox entry."""
+        about = {"org_id": org_id, "person_id": person_id}
+        card = await self.contacts.find_one(about, {"_id": 0})
+        bodies = {"html": 0, "calendar": 0, "payload": 0, "body": 0}
+        deliveries = await self.deliveries.find(about, bodies).to_list(None)
+        inbox = await self.inbox.find(about, {"_id": 0}).to_list(None)
+        return {"contact": card, "deliveries": [{k: v for k, v in d.items() if not isinstance(v, bytes)}
+                                                for d in deliveries], "inbox": inbox}
+
     async def mark_read(self, org_id: str, person_id: str, entry_id: str) -> bool:
         result = await self.inbox.update_one(
             {"org_id": org_id, "person_id": person_id, "entry_id": entry_id},
@@ -240,3 +276,16 @@ class NotifierRepository:
              "used_at": datetime.now(UTC), "expires_at": claims.expires_at},
             session=tx.session,
         )
+
+
+def _replaced(value: Any, pattern: "re.Pattern[str]", replacement: str) -> Any:
+    if isinstance(value, str):
+        return pattern.sub(replacement, value)
+    if isinstance(value, bytes):
+        text = value.decode("utf-8", "replace")
+        return pattern.sub(replacement, text).encode() if pattern.search(text) else value
+    if isinstance(value, dict):
+        return {k: _replaced(v, pattern, replacement) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replaced(v, pattern, replacement) for v in value]
+    return value

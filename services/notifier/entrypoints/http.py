@@ -10,9 +10,11 @@ from services.notifier.adapters.repository import NotifierRepository
 from services.notifier.domain import decode_cursor, encode_cursor
 from services.notifier.domain.links import InvalidAnswer, LinkClaims, LinkRefused, Purpose
 from services.notifier.entrypoints import pages
+from services.notifier.settings import NotifierSettings
 from shared.auth import Authenticated, require_person
+from shared.clock import Now
 from shared.http import not_found
-from shared.runtime import Context
+from shared.store import UnitOfWork
 
 
 def log() -> structlog.typing.FilteringBoundLogger:
@@ -22,16 +24,15 @@ def log() -> structlog.typing.FilteringBoundLogger:
 FORM_MAX_BYTES = 16_384
 
 
-def routes(ctx: Context) -> APIRouter:
+def routes(uow: UnitOfWork, repo: NotifierRepository, settings: NotifierSettings, now: Now) -> APIRouter:
     api = APIRouter()
-    api.include_router(inbox_routes(ctx))
-    api.include_router(link_routes(ctx))
+    api.include_router(inbox_routes(repo))
+    api.include_router(link_routes(uow, repo, settings, now))
     return api
 
 
-def inbox_routes(ctx: Context) -> APIRouter:
+def inbox_routes(repo: NotifierRepository) -> APIRouter:
     api = APIRouter(tags=["inbox"])
-    repo = NotifierRepository(ctx.store.db)
 
     @api.get("/people/{person_id}/inbox")
     async def inbox(
@@ -51,6 +52,12 @@ def inbox_routes(ctx: Context) -> APIRouter:
         last = entries[-1] if len(entries) == limit else None
         return {"entries": entries, "next_before": last and encode_cursor(last["created_at"], last["entry_id"])}
 
+    @api.get("/people/{person_id}/export")
+    async def export(person_id: str, principal: Authenticated) -> dict[str, Any]:
+        """Right of access, this service's part: the contact card, deliveries and inbox."""
+        require_person(principal, person_id)
+        return await repo.export(principal.org, person_id)
+
     @api.post("/people/{person_id}/inbox/{entry_id}/read")
     async def mark_read(person_id: str, entry_id: str, principal: Authenticated) -> dict[str, bool]:
         require_person(principal, person_id)
@@ -61,18 +68,17 @@ def inbox_routes(ctx: Context) -> APIRouter:
     return api
 
 
-def link_routes(ctx: Context) -> APIRouter:
+def link_routes(uow: UnitOfWork, repo: NotifierRepository, settings: NotifierSettings, now: Now) -> APIRouter:
     """The one-click links: GET shows a confirmation page and changes nothing (mail scanners fetch
     links); only its form's POST acts, once. The signed token is the only credential, and it grants
     only its own action. Neither the token nor the URL is ever logged."""
     api = APIRouter(tags=["links"])
-    repo = NotifierRepository(ctx.store.db)
-    signer = handlers.link_signer(ctx.settings)
+    signer = handlers.link_signer(settings)
 
     def verify(purpose: str, token: str) -> LinkClaims:
         if signer is None or purpose not in set(Purpose):
             raise LinkRefused("no such link")
-        return signer.verify(Purpose(purpose), token, ctx.clock.now())
+        return signer.verify(Purpose(purpose), token, now())
 
     @api.get("/links/{purpose}/{token}", response_class=HTMLResponse, include_in_schema=False)
     async def show(purpose: str, token: str, request: Request) -> HTMLResponse:
@@ -94,7 +100,7 @@ def link_routes(ctx: Context) -> APIRouter:
             return refusal(purpose, exc)
         form = await form_of(request)
         try:
-            answer = await handlers.answer_link(claims, form, ctx.uow, repo, ctx.clock.now())
+            answer = await handlers.answer_link(claims, form, uow, repo, now())
         except InvalidAnswer as exc:
             log().info("link.invalid_answer", purpose=purpose)
             return pages.confirmation(claims.purpose, form, problem=str(exc), status=400)

@@ -51,3 +51,8 @@ class ProfileRepository:
         await self.programs.replace_one(
             {"org_id": doc["org_id"], "program_id": doc["program_id"]}, doc, upsert=True, session=tx.session
         )
+
+    async def erase(self, tx: Tx, org_id: str, person_id: str) -> int:
+        """Delete the person's profile record (the latest version is the only one kept)."""
+        result = await self.profiles.delete_many({"org_id": org_id, "person_id": person_id}, session=tx.session)
+        return result.deleted_count

@@ -5,12 +5,10 @@ from fastapi import APIRouter
 from services.profiles.adapters.repository import ProfileRepository
 from shared.auth import Authenticated, require_person
 from shared.http import not_found
-from shared.runtime import Context
 
 
-def routes(ctx: Context) -> APIRouter:
+def routes(repo: ProfileRepository) -> APIRouter:
     api = APIRouter(tags=["profiles"])
-    repo = ProfileRepository(ctx.store.db)
 
     @api.get("/profiles/{person_id}")
     async def get_profile(person_id: str, principal: Authenticated) -> dict[str, Any]:
@@ -19,5 +17,11 @@ def routes(ctx: Context) -> APIRouter:
         if record is None:
             raise not_found("profile")
         return {**record["profile"], "version": record["version"], "active": record["active"]}
+
+    @api.get("/people/{person_id}/export")
+    async def export(person_id: str, principal: Authenticated) -> dict[str, Any]:
+        """Right of access, this service's part: the profile record as kept (the person or an admin)."""
+        require_person(principal, person_id)
+        return {"profile": await repo.get(principal.org, person_id)}
 
     return api

@@ -52,10 +52,16 @@ class ProgressRepository:
         doc = partnership_to_doc(partnership)
         await self.partnerships.replace_one({"_id": doc["_id"]}, doc, upsert=True, session=tx.session)
 
-    async def of_program(self, org_id: str, program_id: str, statuses: tuple[str, ...] = ("active", "ended"),
+    async def of_person(self, org_id: str, person_id: str, tx: Tx | None = None) -> list[Partnership]:
+        cursor = self.partnerships.find({"org_id": org_id, "$or": [{"person_a": person_id}, {"person_b": person_id}]},
+                                        session=_s(tx))
+        return [partnership_from_doc(doc) async for doc in cursor]
+
+    async def of_program(self, org_id: str, program_id: str,
+                         statuses: tuple[PartnershipStatus, ...] = tuple(PartnershipStatus),
                          tx: Tx | None = None) -> list[Partnership]:
-        cursor = self.partnerships.find(
-            {"org_id": org_id, "program_id": program_id, "status": {"$in": list(statuses)}}, session=_s(tx))
+        query = {"org_id": org_id, "program_id": program_id, "status": {"$in": [s.value for s in statuses]}}
+        cursor = self.partnerships.find(query, session=_s(tx))
         return [partnership_from_doc(doc) async for doc in cursor]
 
     # --- thresholds ---------------------------------------------------------------------------

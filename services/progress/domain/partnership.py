@@ -154,6 +154,14 @@ class Partnership:
     def sessions_due(self) -> int:
         return sum(1 for s in self.sessions.values() if s.due)
 
+    def forget_notes_of(self, person_id: str) -> int:
+        """Erasure: the person's private notes go; their ratings stay in the partner's balance. How many
+        notes there were."""
+        noted = {key: c for key, c in self.checkins.items() if c.person_id == person_id and c.note}
+        for key, checkin in noted.items():
+            self.checkins[key] = replace(checkin, note=None)
+        return len(noted)
+
     def checkins_of(self, session_id: str) -> list[CheckIn]:
         return [c for (sid, _), c in self.checkins.items() if sid == session_id]
 

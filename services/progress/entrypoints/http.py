@@ -2,18 +2,22 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from services.progress.domain import PERSISTENT_AFTER_SESSIONS, ledger, persistent_flags, program_outcomes
-from services.progress.entrypoints.consumers import dependencies
-from shared.auth import Authenticated, require_admin, require_member
+from services.progress.adapters.repository import ProgressRepository, partnership_to_doc
+from services.progress.domain import (
+    PERSISTENT_AFTER_SESSIONS,
+    PartnershipStatus,
+    ledger,
+    persistent_flags,
+    program_outcomes,
+)
+from shared.auth import Authenticated, require_admin, require_member, require_person
+from shared.clock import Now
 from shared.contract import BalanceFields
 from shared.http import not_found
-from shared.runtime import Context
 
 
-def routes(ctx: Context) -> APIRouter:
+def routes(repo: ProgressRepository, now: Now) -> APIRouter:
     api = APIRouter(tags=["progress"])
-    deps = dependencies(ctx)
-    repo = deps.repo
 
     @api.get("/partnerships/{match_id}/balance")
     async def balance(match_id: str, principal: Authenticated) -> BalanceFields:
@@ -23,13 +27,25 @@ def routes(ctx: Context) -> APIRouter:
         require_member(principal, p.person_a, p.person_b)
         return ledger(p)
 
+    @api.get("/people/{person_id}/export")
+    async def export(person_id: str, principal: Authenticated) -> dict[str, Any]:
+        """Right of access, this service's part: each partnership with its sessions and check-ins. The
+        partner's private notes are theirs: never included."""
+        require_person(principal, person_id)
+        partnerships = []
+        for p in await repo.of_person(principal.org, person_id):
+            doc = partnership_to_doc(p)
+            doc["checkins"] = [c if c["person_id"] == person_id else {**c, "note": None} for c in doc["checkins"]]
+            partnerships.append({k: v for k, v in doc.items() if k != "_id"})
+        return {"partnerships": partnerships}
+
     @api.get("/programs/{program_id}/flags")
     async def flags(program_id: str, principal: Authenticated) -> dict[str, Any]:
         """Flags still set PERSISTENT_AFTER_SESSIONS sessions after they were raised. Admins only."""
         require_admin(principal)
-        running = await repo.of_program(principal.org, program_id, ("active",))
+        running = await repo.of_program(principal.org, program_id, (PartnershipStatus.ACTIVE,))
         return {"program_id": program_id, "persistent_after_sessions": PERSISTENT_AFTER_SESSIONS,
-                "flags": persistent_flags(running, deps.now())}
+                "flags": persistent_flags(running, now())}
 
     @api.get("/programs/{program_id}/outcomes")
     async def outcomes(program_id: str, principal: Authenticated) -> dict[str, Any]:

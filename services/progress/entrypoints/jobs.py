@@ -3,21 +3,19 @@ import asyncio
 import structlog
 
 from services.progress import handlers
-from services.progress.entrypoints.consumers import dependencies
-from shared.runtime import Context
+from services.progress.bootstrap import Dependencies
 
 log = structlog.get_logger()
 
 MIN_REAL_POLL_S = 0.2  # an accelerated clock shrinks the virtual poll interval; never spin faster than this
 
 
-async def request_checkins(ctx: Context) -> None:
+async def request_checkins(deps: Dependencies) -> None:
     """Check-in timers live in MongoDB, so a restarted (or second) replica fires what is due, once.
-    Due means due on `ctx.clock`; the poll interval is virtual time too (at least MIN_REAL_POLL_S real)."""
-    deps = dependencies(ctx)
+    Due means due on the service clock; the poll interval is virtual time too (at least MIN_REAL_POLL_S real)."""
     while True:
         try:
             await handlers.fire_due_checkin_requests(deps)
         except Exception:
             log.exception("progress.checkin_requests_failed")
-        await asyncio.sleep(max(ctx.clock.real_seconds(ctx.settings.timer_poll_s), MIN_REAL_POLL_S))
+        await asyncio.sleep(max(deps.clock.real_seconds(deps.settings.timer_poll_s), MIN_REAL_POLL_S))

@@ -60,6 +60,13 @@ class SchedulerRepository:
         doc = await self.feeds.find_one({"token": token}, {"org_id": 1, "person_id": 1})
         return (doc["org_id"], doc["person_id"]) if doc else None
 
+    async def erase_feed(self, tx: Tx, org_id: str, person_id: str) -> int:
+        result = await self.feeds.delete_many({"org_id": org_id, "person_id": person_id}, session=tx.session)
+        return result.deleted_count
+
+    async def count_schedules_of(self, tx: Tx, org_id: str, person_id: str) -> int:
+        return await self.schedules.count_documents({"org_id": org_id, "people": person_id}, session=tx.session)
+
     async def save_person(self, tx: Tx, org_id: str, person: Participant) -> None:
         await self.people.replace_one(
             {"org_id": org_id, "person_id": person.person_id},

@@ -11,6 +11,7 @@
 Each transition returns the events it causes; any other move raises `IllegalTransition`.
 """
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -130,6 +131,19 @@ class Schedule:
         self.sessions, self.version = [s for s in self.sessions if s.starts_at <= now], self.version + 1
         return [ScheduleUpdated(**self._about(), schedule_id=self.schedule_id, sessions=ahead, version=self.version,
                                 cancelled=True)]
+
+    def forget_name(self, name: str, replacement: str) -> bool:
+        """Erasure: `name` (whole words) becomes `replacement` in the agendas, the reason and the
+        suggestion; no event, and the version stays. True if anything changed."""
+        if not name.strip():
+            return False
+        pattern = re.compile(rf"(?<!\w){re.escape(name.strip())}(?!\w)")
+        sessions = [s.model_copy(update={"agenda": [pattern.sub(replacement, line) for line in s.agenda]})
+                    for s in self.sessions]
+        reason, suggestion = (pattern.sub(replacement, t) if t else t for t in (self.reason, self.suggestion))
+        changed = (sessions, reason, suggestion) != (self.sessions, self.reason, self.suggestion)
+        self.sessions, self.reason, self.suggestion = sessions, reason, suggestion
+        return changed
 
     def _require(self, action: str, *allowed: ScheduleStatus) -> None:
         if self.status not in allowed:

@@ -5,11 +5,12 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from services.scheduler.adapters.repository import SchedulerRepository, sessions_of
-from services.scheduler.domain import FeedSeries, sessions_calendar
+from services.scheduler.domain import FeedSeries, ScheduleStatus, sessions_calendar
+from services.scheduler.settings import SchedulerSettings
 from shared.auth import SECRET_FEED_PREFIX, Authenticated, require_member, require_person
+from shared.clock import Now
 from shared.contract import Session
 from shared.http import not_found
-from shared.runtime import Context
 
 FEED_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
 
@@ -18,9 +19,8 @@ def new_feed_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-def routes(ctx: Context) -> APIRouter:
+def routes(repo: SchedulerRepository, settings: SchedulerSettings, now: Now) -> APIRouter:
     api = APIRouter(tags=["schedules"])
-    repo = SchedulerRepository(ctx.store.db)
 
     @api.get("/matches/{match_id}/schedule")
     async def schedule(match_id: str, principal: Authenticated) -> dict[str, Any]:
@@ -33,21 +33,31 @@ def routes(ctx: Context) -> APIRouter:
 
     def feed_address(token: str) -> dict[str, str]:
         path = f"{SECRET_FEED_PREFIX}{token}.ics"
-        return {"url": f"{ctx.settings.feed_url.rstrip('/')}{path}" if ctx.settings.feed_url else path}
+        return {"url": f"{settings.feed_url.rstrip('/')}{path}" if settings.feed_url else path}
 
     @api.get("/people/{person_id}/calendar-feed")
     async def calendar_feed(person_id: str, principal: Authenticated) -> dict[str, str]:
         """The person's secret feed address, for a calendar app to subscribe to (made on first ask)."""
         require_person(principal, person_id)
-        return feed_address(await repo.feed_token(principal.org, person_id, new_feed_token(), ctx.clock.now()))
+        return feed_address(await repo.feed_token(principal.org, person_id, new_feed_token(), now()))
 
     @api.post("/people/{person_id}/calendar-feed/rotate")
     async def rotate_calendar_feed(person_id: str, principal: Authenticated) -> dict[str, str]:
         """A new secret address; the old one stops working at once."""
         require_person(principal, person_id)
         token = new_feed_token()
-        await repo.rotate_feed_token(principal.org, person_id, token, ctx.clock.now())
+        await repo.rotate_feed_token(principal.org, person_id, token, now())
         return feed_address(token)
+
+    @api.get("/people/{person_id}/export")
+    async def export(person_id: str, principal: Authenticated) -> dict[str, Any]:
+        """Right of access, this service's part: zone and availability, and every schedule (the secret
+        calendar address is not repeated here)."""
+        require_person(principal, person_id)
+        me = await repo.person(principal.org, person_id)
+        schedules = await repo.schedules_of(principal.org, person_id, tuple(ScheduleStatus))
+        return {"person": me.to_doc() if me else None,
+                "schedules": [{k: v for k, v in doc.items() if k != "_id"} for doc in schedules]}
 
     @api.get(SECRET_FEED_PREFIX + "{token}.ics", include_in_schema=False)
     async def secret_calendar(token: str) -> Response:
@@ -68,7 +78,7 @@ def routes(ctx: Context) -> APIRouter:
             raise not_found("person")
         series: list[FeedSeries] = []
         partner_of: dict[str, str] = {}
-        for doc in await repo.schedules_of(org_id, person_id, ("active",)):
+        for doc in await repo.schedules_of(org_id, person_id, (ScheduleStatus.ACTIVE,)):
             partner_id = doc["person_b"] if doc["person_a"] == person_id else doc["person_a"]
             partner = await repo.person(org_id, partner_id)
             sessions = sessions_of(doc)
@@ -80,7 +90,7 @@ def routes(ctx: Context) -> APIRouter:
             title = "Kickoff" if session.kind == "kickoff" else f"Session {session.number}"
             return f"{title} with {partner_of[session.session_id]} (Reciprocal)"
 
-        body = sessions_calendar(person_id, me.display_name, series, summary_for=summary, stamp=ctx.clock.now())
+        body = sessions_calendar(person_id, me.display_name, series, summary_for=summary, stamp=now())
         return Response(body, media_type="text/calendar; charset=utf-8")
 
     return api

@@ -4,7 +4,9 @@ import structlog
 
 from services.scheduler import handlers
 from services.scheduler.adapters.repository import SchedulerRepository
-from shared.runtime import Context
+from services.scheduler.settings import SchedulerSettings
+from shared.clock import Clock
+from shared.store import UnitOfWork
 
 log = structlog.get_logger()
 
@@ -12,26 +14,26 @@ log = structlog.get_logger()
 WAITING_SWEEP_S = 10.0
 
 
-async def plan_waiting_schedules(ctx: Context) -> None:
+async def plan_waiting_schedules(uow: UnitOfWork, repo: SchedulerRepository, settings: SchedulerSettings,
+                                 clock: Clock) -> None:
     """Every WAITING_SWEEP_S (real seconds), plan waiting schedules whose data is all there."""
-    repo = SchedulerRepository(ctx.store.db)
     while True:
         try:
-            await handlers.plan_waiting(ctx.uow, repo, ctx.settings, ctx.clock.now())
+            await handlers.plan_waiting(uow, repo, settings, clock.now())
         except Exception:
             log.exception("scheduler.waiting_sweep_failed")
         await asyncio.sleep(WAITING_SWEEP_S)
 
 
-async def fire_reminders(ctx: Context) -> None:
+async def fire_reminders(uow: UnitOfWork, repo: SchedulerRepository, settings: SchedulerSettings,
+                         clock: Clock) -> None:
     """Reminder timers live in MongoDB, so a restarted (or second) scheduler fires what is due, once.
-    Due means due on `ctx.clock`, which runs faster in an accelerated embedded stack."""
-    repo = SchedulerRepository(ctx.store.db)
+    Due means due on the service clock, which runs faster in an accelerated embedded stack."""
     while True:
-        wait = ctx.settings.timer_poll_s
+        wait = settings.timer_poll_s
         try:
-            await handlers.fire_due_reminders(ctx.uow, repo, ctx.clock.now())
-            wait = await handlers.seconds_to_next_reminder(repo, ctx.clock, wait)
+            await handlers.fire_due_reminders(uow, repo, clock.now())
+            wait = await handlers.seconds_to_next_reminder(repo, clock, wait)
         except Exception:
             log.exception("scheduler.reminders_failed")
         await asyncio.sleep(wait)

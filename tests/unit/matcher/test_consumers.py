@@ -1,13 +1,15 @@
-"""The matcher's consumer table: `profiles.changed` is consumed in batches, split into transactions of
-at most `profiles_per_transaction` events."""
+"""The matcher's handler table, bound as the runtime binds it: `profiles.changed` is consumed in batches,
+split into transactions of at most `profiles_per_transaction` events."""
 
 from types import SimpleNamespace
 from unittest.mock import MagicMock
 
 from support import profile
 
-from services.matcher.entrypoints.consumers import consumers
+from services.matcher.app import SPEC
+from services.matcher.bootstrap import bootstrap
 from services.matcher.settings import MatcherSettings
+from shared.bootstrap import bind_handlers
 from shared.clock import Clock
 from shared.contract import ProfileChanged
 from shared.messaging import Batched
@@ -23,9 +25,9 @@ class RecordingUow:
 
 async def test_profiles_changed_is_batched_in_transactions_of_the_configured_size():
     uow = RecordingUow()
-    ctx = SimpleNamespace(store=SimpleNamespace(db=MagicMock()), extras={}, uow=uow, clock=Clock(),
+    ctx = SimpleNamespace(store=SimpleNamespace(db=MagicMock()), uow=uow, clock=Clock(),
                           settings=MatcherSettings(profiles_per_transaction=2))
-    handler = consumers(ctx)[ProfileChanged]
+    handler = bind_handlers(SPEC.handlers, bootstrap(ctx))[ProfileChanged]
     assert isinstance(handler, Batched)
     events = [ProfileChanged(**profile("acme", f"p{i}", offers=["sql"], wants=["go"]), version=1) for i in range(5)]
     await handler.handle(events)

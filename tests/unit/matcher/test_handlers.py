@@ -12,6 +12,7 @@ from services.matcher import handlers
 from services.matcher.adapters.pools import PoolCache
 from services.matcher.adapters.repository import PairHistory
 from services.matcher.domain import Person, Program, best_partner, match_id, person_from_profile
+from services.matcher.domain.match import Match
 from shared.contract import EndRequested, Event, MatchRequested, MatchResponded, ProfileChanged, ProgramConfigured
 
 START = datetime(2027, 1, 11, tzinfo=UTC)
@@ -149,39 +150,42 @@ class FakeRepository:
     async def history(self, program, tx=None):
         history = PairHistory()
         for m in self._of_program(program):
-            history.add(m)
+            history.add(m["people"], m["status"])
         return history
 
     async def history_of(self, program, person_ids, tx=None):
         history = PairHistory()
         for m in self._of_program(program):
             if set(m["people"]) & set(person_ids):
-                history.add(m)
+                history.add(m["people"], m["status"])
         return history
 
     async def open_matches_of(self, org_id, person_id, tx=None):
-        return [dict(m) for m in self.db.matches.values() if m["org_id"] == org_id and person_id in m["people"]
-                and m["status"] in ("proposed", "accepted")]
+        return [Match.from_doc(m) for m in self.db.matches.values()
+                if m["org_id"] == org_id and person_id in m["people"] and m["status"] in ("proposed", "accepted")]
 
     async def match(self, org_id, mid, tx=None):
         m = self.db.matches.get(mid)
-        return dict(m) if m and m["org_id"] == org_id else None
+        return Match.from_doc(m) if m and m["org_id"] == org_id else None
 
-    async def insert_match(self, tx, doc) -> bool:
-        if doc["_id"] in self.db.matches:
+    async def insert_match(self, tx, match) -> bool:
+        if match.match_id in self.db.matches:
             return False
-        self.db.matches[doc["_id"]] = dict(doc)
+        self.db.matches[match.match_id] = match.to_doc()
         return True
 
-    async def set_status(self, tx, mid, expected, changes) -> bool:
-        m = self.db.matches.get(mid)
-        if m is None or m["status"] != expected:
+    async def insert_matches(self, tx, matches) -> int:
+        return sum([await self.insert_match(tx, m) for m in matches])
+
+    async def save_transition(self, tx, match, was) -> bool:
+        m = self.db.matches.get(match.match_id)
+        if m is None or m["status"] != was:
             return False
-        m.update(changes)
+        m.update(match.changes())
         return True
 
     async def expired(self, now, limit=100):
-        return [dict(m) for m in self.db.matches.values()
+        return [Match.from_doc(m) for m in self.db.matches.values()
                 if m["status"] == "proposed" and m["expires_at"] <= now][:limit]
 
     async def save_cohort_report(self, tx, doc) -> None:

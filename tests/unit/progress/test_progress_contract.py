@@ -28,7 +28,7 @@ def test_the_asyncapi_document_has_the_progress_service():
     from importlib import import_module
 
     from reciprocal.embedded import SERVICES
-    from shared.contract.schemas import write_asyncapi
+    from shared.asyncapi import write_asyncapi
 
     assert "progress" in SERVICES
     with tempfile.TemporaryDirectory() as tmp:

@@ -141,3 +141,17 @@ def test_every_other_transition_is_legal():
         for action, call in CALLS.items():
             if (status, action) not in illegal:
                 call(in_status(status))  # does not raise
+
+
+def test_erasure_forgets_a_name_in_every_agenda_and_the_reason_without_a_new_version():
+    schedule = in_status(ScheduleStatus.ACTIVE)
+    assert any("Ana" in line for s in schedule.sessions for line in s.agenda)
+    version = schedule.version
+    assert schedule.forget_name("Ana", "a former participant")
+    assert not any("Ana" in line for s in schedule.sessions for line in s.agenda)
+    assert any("a former participant" in line for s in schedule.sessions for line in s.agenda)
+    assert schedule.version == version and not schedule.forget_name("Ana", "a former participant")
+    waiting = in_status(ScheduleStatus.UNSCHEDULABLE)
+    assert waiting.forget_name("Ana", "a former participant")
+    assert waiting.suggestion == "If a former participant could ..."
+    assert not requested().forget_name("  ", "x")
