@@ -36,8 +36,10 @@ def load(commit: str) -> ModuleType:
 
 
 def convert(obj, cls: type):
-    """The same dataclass value (a Person, a Program) as the other package's `cls`."""
-    return cls(**{f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)})
+    """The same dataclass value (a Person, a Program) as the other package's `cls`; fields that `cls`
+    does not have yet (a newer setting at its default) are left out."""
+    known = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{f.name: getattr(obj, f.name) for f in dataclasses.fields(obj) if f.name in known})
 
 
 def resolve(commit: str) -> str:

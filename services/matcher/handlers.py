@@ -20,7 +20,7 @@ from services.matcher.domain import (
 )
 from services.matcher.domain.cohort import optimise
 from services.matcher.domain.match import IllegalTransition, Match, MatchStatus
-from services.matcher.domain.preview import PreviewStatus, fingerprint, staleness
+from services.matcher.domain.preview import PreviewStatus, approved, fingerprint, staleness
 from services.matcher.known import Known
 from shared.clock import Now, wall_time
 from shared.contract import (
@@ -353,7 +353,7 @@ async def _approve(tx: Tx, repo: MatcherRepository, org_id: str, program_id: str
     if not program.proposes_one_by_one:
         await repo.mark_cohort_matched(tx, program, at)
     proposed = [mid for scored in result.pairs if (mid := await _propose(tx, repo, program, scored, at))]
-    preview |= {"status": PreviewStatus.APPROVED.value, "approved_at": at, "match_ids": proposed}
+    preview = approved(preview, at, proposed)
     await repo.save_preview(tx, preview)
     await repo.save_cohort_report(tx, {
         "_id": f"{org_id}|{program_id}|preview-{preview_id}", "org_id": org_id, "program_id": program_id,

@@ -22,8 +22,8 @@ from shared.contract import (
 from shared.runtime import ServiceSpec
 
 
-async def setup(repo: ProgressRepository) -> None:
-    await repo.ensure_indexes()
+async def setup(repo: ProgressRepository, settings: ProgressSettings) -> None:
+    await repo.ensure_indexes(settings.retention_partnerships_days, settings.retention_timers_days)
 
 
 SPEC = ServiceSpec(

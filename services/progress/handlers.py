@@ -30,6 +30,7 @@ from shared.contract import (
     Teaching,
 )
 from shared.store import Tx, forget_person
+from shared.timers import TimerStatus
 
 log = structlog.get_logger()
 
@@ -141,13 +142,13 @@ async def fire_due_checkin_requests(deps: Dependencies) -> int:
         async def work(tx: Tx, timer: dict[str, Any] = timer) -> bool:
             p = await deps.repo.get(timer["org_id"], timer["match_id"], tx)
             if p is None:
-                await deps.repo.close_timer(tx, timer["_id"], now, status="cancelled")
+                await deps.repo.close_timer(tx, timer["_id"], now, status=TimerStatus.CANCELLED)
                 return False
             thresholds = await deps.repo.thresholds(p.org_id, p.program_id, tx)
             try:
                 events = p.request_check_in(timer["session_id"], thresholds=thresholds, now=now)
             except IllegalTransition:
-                await deps.repo.close_timer(tx, timer["_id"], now, status="cancelled")
+                await deps.repo.close_timer(tx, timer["_id"], now, status=TimerStatus.CANCELLED)
                 return False
             if not await deps.repo.close_timer(tx, timer["_id"], now):
                 return False

@@ -21,8 +21,8 @@ from shared.contract import (
 from shared.runtime import ServiceSpec
 
 
-async def setup(repo: SchedulerRepository) -> None:
-    await repo.ensure_indexes()
+async def setup(repo: SchedulerRepository, settings: SchedulerSettings) -> None:
+    await repo.ensure_indexes(settings.retention_schedules_days, settings.retention_timers_days)
 
 
 SPEC = ServiceSpec(

@@ -37,6 +37,7 @@ from shared.contract import (
     SessionUpcoming,
 )
 from shared.store import Tx, UnitOfWork, forget_person
+from shared.timers import TimerStatus
 
 log = structlog.get_logger()
 
@@ -223,7 +224,7 @@ async def fire_due_reminders(uow: UnitOfWork, repo: SchedulerRepository, now: da
             sessions = schedule.sessions if schedule else []
             session = next((s for s in sessions if s.session_id == timer["session_id"]), None)
             if schedule is None or schedule.status is not ScheduleStatus.ACTIVE or session is None:
-                if await repo.close_timer(tx, timer["_id"], now, status="cancelled"):
+                if await repo.close_timer(tx, timer["_id"], now, status=TimerStatus.CANCELLED):
                     log.warning("scheduler.timer_without_session", timer_id=timer["_id"], match_id=timer["match_id"])
                 return False
             if not await repo.close_timer(tx, timer["_id"], now):

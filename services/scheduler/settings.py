@@ -11,3 +11,7 @@ class SchedulerSettings(ServiceSettings):
         description="The public base URL of the secret calendar feeds (`{feed_url}/calendar/<token>.ics`); "
         "without it the feed address is given as a path.",
     )
+    retention_schedules_days: float = Field(
+        default=365.0, gt=0, description="Cancelled schedules (a partnership that ended), after the cancellation."
+    )
+    retention_timers_days: float = Field(default=30.0, gt=0, description="Reminder timers, after they fired.")

@@ -42,6 +42,16 @@ class Part(BaseModel):
 # --- programs ---------------------------------------------------------------------------------
 
 
+class PriorityWeights(Part):
+    """How much a want of each priority (1 to 3) counts in how well a partner's offers cover a person's
+    wants. By default a priority-3 want counts three times a priority-1 want; equal weights make every
+    want count the same. Each is from 0.1 to 10."""
+
+    priority_1: float = Field(default=1.0, ge=0.1, le=10)
+    priority_2: float = Field(default=2.0, ge=0.1, le=10)
+    priority_3: float = Field(default=3.0, ge=0.1, le=10)
+
+
 class BonusWeights(Part):
     """Multipliers of the four score bonuses (on top of the two-way value of a pair): 1 is the default
     weight, 0 turns a bonus off, up to 3 makes it count three times as much."""
@@ -87,6 +97,9 @@ class ProgramConfigured(Event):
         default_factory=lambda: list(DEFAULT_GROUND_RULES), max_length=L.GROUND_RULES_MAX
     )
     weights: BonusWeights = Field(default_factory=BonusWeights, description="How much each score bonus counts.")
+    priority_weights: PriorityWeights = Field(
+        default_factory=PriorityWeights, description="How much a want of each priority counts in a pair's value."
+    )
     skill_aliases: dict[SkillName, SkillName] = Field(
         default_factory=dict, max_length=L.SKILL_ALIASES_MAX,
         description="Program-specific extension of the skill taxonomy: alias -> skill.",
@@ -647,6 +660,7 @@ __all__ = [
     "Offer",
     "OfferContent",
     "PartnershipFlagged",
+    "PriorityWeights",
     "ProfileChanged",
     "ProfileContent",
     "ProfileErased",

@@ -8,8 +8,10 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import bson
 import httpx
 import pytest
+from pymongo import AsyncMongoClient
 from support import bearer, of_org
 
 from reciprocal.embedded import EmbeddedStack
@@ -245,3 +247,29 @@ async def test_check_in_requests_fire_once_with_two_replicas_after_a_kill_9(prog
                 stack.stop_service(instance, kill=True)
         stack.start_service("progress", RECIPROCAL_TIMER_POLL_S="0.5")
         stack.wait_ready(("progress",))
+
+
+async def test_an_erased_persons_private_notes_leave_the_database_and_the_partners_balance_stays(progress):
+    org, match_id = f"org-{uuid.uuid4().hex[:6]}", "m-erased"
+    note = f"private-{uuid.uuid4().hex[:8]}: ana's thoughts"
+    async with Frontend(progress.kafka_bootstrap) as fe, Tap(progress.kafka_bootstrap,
+                                                             ["profiles.erasure-confirmed", *TOPICS]) as tap:
+        await begin(progress, fe, org, match_id, [(None, None, -30), ("ben", "ana", -20)],
+                    checkin_after_minutes=NEVER_ASKED)
+        await fe.publish("sessions.checked-in", checkin(org, match_id, 2, "ana", "yes", learned=4, note=note))
+        await fe.publish("sessions.checked-in", checkin(org, match_id, 2, "ben", "yes", helped=5, note="ben's own"))
+        await until(lambda: progress.balance(org, match_id)["b_teaches_a"]["learned_ratings"] == 1, "the check-ins")
+        export = progress.get("/people/ben/export", org).json()
+        assert note not in str(export) and "ben's own" in str(export)  # a partner's notes are never exported
+        before = progress.balance(org, match_id)
+        await fe.publish("profiles.erased", {"org_id": org, "person_id": "ana"})
+        await tap.wait_for(lambda t: [e for e in of_org(t.events("profiles.erasure-confirmed"), org)
+                                      if e["service"] == "progress"], what="the progress service's confirmation")
+    [confirmation] = [e for e in of_org(tap.events("profiles.erasure-confirmed"), org)]
+    assert (confirmation["person_id"], confirmation["erased"] >= 1, confirmation["anonymised"]) == ("ana", True, 1)
+    async with AsyncMongoClient(progress.stack.mongo_url) as client:
+        db = client["reciprocal_progress"]
+        for name in await db.list_collection_names():
+            assert not [d async for d in db[name].find({}) if note.encode() in bson.encode(d)], name
+    after = progress.balance(org, match_id)
+    assert after["b_teaches_a"] == before["b_teaches_a"] and "ben's own" not in str(after)

@@ -1,5 +1,6 @@
 """Retention: TTL indexes on the ledger, the outbox's published rows, finished deliveries, inbox entries,
-cohort reports and previews, with the configured periods; a changed period replaces its index. The
+cohort reports and previews, ended partnerships, cancelled schedules and fired timers, with the
+configured periods; a changed period replaces its index. The
 slow test (make faults) waits for the database to really delete what aged out, and nothing else."""
 
 import asyncio
@@ -10,6 +11,8 @@ import pytest
 
 from services.matcher.adapters.repository import MatcherRepository
 from services.notifier.adapters.repository import NotifierRepository
+from services.progress.adapters.repository import ProgressRepository
+from services.scheduler.adapters.repository import SchedulerRepository
 from shared.settings import ServiceSettings
 from shared.store import Retention, Store
 
@@ -40,6 +43,15 @@ async def test_every_kind_of_record_that_ages_out_has_its_ttl_and_a_new_period_r
         await matcher.ensure_indexes(reports_days=365, previews_days=90)
         assert ttl_of(await matcher.reports.index_information(), "requested_at")[0] == 365 * DAY
         assert ttl_of(await matcher.previews.index_information(), "created_at")[0] == 90 * DAY
+        progress = ProgressRepository(store.db)
+        await progress.ensure_indexes(partnerships_days=365, timers_days=30)
+        assert ttl_of(await progress.partnerships.index_information(), "ended_at") == (365 * DAY, {"status": "ended"})
+        assert ttl_of(await progress.timers.index_information(), "closed_at") == (30 * DAY, None)
+        scheduler = SchedulerRepository(store.db)
+        await scheduler.ensure_indexes(schedules_days=200, timers_days=20)
+        assert ttl_of(await scheduler.schedules.index_information(), "cancelled_at") == (
+            200 * DAY, {"status": "cancelled"})
+        assert ttl_of(await scheduler.timers.index_information(), "closed_at") == (20 * DAY, None)
     finally:
         await store.client.drop_database(store.db.name)
         await store.close()

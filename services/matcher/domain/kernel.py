@@ -10,7 +10,7 @@ place when a profile changes.
 Skills, languages and interests are short per-person lists, stored padded (`_Lists`): entry k of
 every row is a vocabulary code (0 = none) and a value. The `a` side is expanded into dense vectors
 over the vocabulary, so value(a -> b) for every pair is a gather: a's offer levels indexed by b's
-want codes, weighted by b's priorities.
+want codes, weighted by the program's weight of each of b's priorities.
 
 For every pair the result holds each hard rule's verdict (`checks`, in `REASON_CODES` order; rules
 about one person appear once per side), eligibility, both one-way values, their harmonic mean, the
@@ -218,7 +218,7 @@ class Columns:
     in_org: np.ndarray  # the program's org
     enrolled: np.ndarray  # lists the program
     member: np.ndarray  # active & in_org & enrolled
-    want_total: np.ndarray  # sum of want priorities
+    want_total: np.ndarray  # sum of the weights of the wants' priorities
 
     def __init__(self, codebook: Codebook, people: Iterable[Person] = (), *, rows: int | None = None,
                  postings: bool = True) -> None:
@@ -334,8 +334,9 @@ class Columns:
             book.slots.add(p.timezone, p.availability),
         )
         self.offers.set(r, [(book.skills.code(s) + 1, lv / 5) for s, lv in p.offers])
-        self.wants.set(r, [(book.skills.code(s) + 1, float(pr)) for s, _, pr in p.wants])
-        self.want_total[r] = sum(pr for _, _, pr in p.wants)
+        weight = program.priority_weights
+        self.wants.set(r, [(book.skills.code(s) + 1, weight[pr - 1]) for s, _, pr in p.wants])
+        self.want_total[r] = sum(weight[pr - 1] for _, _, pr in p.wants)
         self.langs.set(r, [(book.langs.code(x) + 1, 1.0) for x in sorted(p.languages)])
         self.topics.set(r, [(book.topics.code(x) + 1, 1.0) for x in sorted(p.interests)])
 
@@ -353,6 +354,8 @@ class Assessment:
     score: np.ndarray  # harmonic + bonuses
     checks: tuple[tuple[str, str, np.ndarray], ...]  # (code, side "a"/"b"/"", passes)
     eligible: np.ndarray  # every check passes
+    weights: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0)  # the program's, in BONUS_FACTORS order
+    priority_weights: tuple[float, float, float] = (1.0, 2.0, 3.0)  # the program's, for priorities 1 to 3
 
     def __len__(self) -> int:
         return int(np.size(self.eligible))
@@ -440,8 +443,8 @@ def _judge(a: Columns, rows: np.ndarray, b: Columns, cols: np.ndarray, *, load: 
     skills = len(book.skills) + 1
     covered_ab = b.wants.gather(a.offers.dense(uniq, skills), local, cols, weighted=True)
     covered_ba = b.offers.gather(a.wants.dense(uniq, skills), local, cols, weighted=True)
-    value_ab = covered_ab / np.maximum(b.want_total[cols], 1.0)  # totals are 0 or whole numbers >= 1
-    value_ba = covered_ba / np.maximum(a.want_total[rows], 1.0)
+    value_ab = _share(covered_ab, b.want_total[cols])
+    value_ba = _share(covered_ba, a.want_total[rows])
     if candidates:  # both values are positive
         harmonic = 2 * value_ab * value_ba / (value_ab + value_ba)
     else:
@@ -518,8 +521,15 @@ def _judge(a: Columns, rows: np.ndarray, b: Columns, cols: np.ndarray, *, load: 
         rows=_shaped(rows, shape), cols=_shaped(cols, shape), value_ab=_shaped(value_ab, shape),
         value_ba=_shaped(value_ba, shape), harmonic=_shaped(harmonic, shape),
         bonuses=(cross, stage, interests, overlap),
-        score=score, checks=tuple(checks), eligible=eligible,
+        score=score, checks=tuple(checks), eligible=eligible, weights=program.bonus_weights,
+        priority_weights=program.priority_weights,
     )  # fmt: skip
+
+
+def _share(covered: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """covered / total; someone with no wants has a total of 0 and nothing covered, so 0."""
+    share: np.ndarray = covered / np.where(total > 0, total, 1.0)
+    return share
 
 
 def _room(people: Columns, rows: np.ndarray, load: Mapping[str, int]) -> np.ndarray:

@@ -99,9 +99,11 @@ class Program:
     registration_closes_at: datetime | None = None
     approval_required: bool = False
     objective: str = "quality"
+    """quality: the highest total score; coverage: the most people matched, then the highest score."""
     bonus_weights: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0)
     """Multipliers of the cross-department, career-stage, shared-interests and overlap bonuses."""
-    """quality: the highest total score; coverage: the most people matched, then the highest score."""
+    priority_weights: tuple[float, float, float] = (1.0, 2.0, 3.0)
+    """How much a want of priority 1, 2 and 3 counts in a pair's value."""
     cohort_matched_at: datetime | None = None
     """When the cohort was matched as a whole (cohort mode); kept across reconfigurations."""
 
@@ -126,6 +128,7 @@ class Program:
             "approval_required": self.approval_required,
             "objective": self.objective,
             "bonus_weights": list(self.bonus_weights),
+            "priority_weights": list(self.priority_weights),
         }
 
     @classmethod
@@ -144,6 +147,7 @@ class Program:
             approval_required=bool(doc.get("approval_required", False)),
             objective=doc.get("objective", "quality"),
             bonus_weights=_weights(doc.get("bonus_weights")),
+            priority_weights=_priority_weights(doc.get("priority_weights")),
             cohort_matched_at=_aware(doc.get("cohort_matched_at")),
         )
 
@@ -153,6 +157,13 @@ def _weights(value: Any) -> tuple[float, float, float, float]:
         return (1.0, 1.0, 1.0, 1.0)
     a, b, c, d = (float(x) for x in value)
     return (a, b, c, d)
+
+
+def _priority_weights(value: Any) -> tuple[float, float, float]:
+    if not value or len(value) != 3:
+        return (1.0, 2.0, 3.0)
+    low, medium, high = (float(x) for x in value)
+    return (low, medium, high)
 
 
 def _aware(value: datetime | str | None) -> datetime | None:
@@ -222,4 +233,6 @@ def program_from_event(event: ProgramConfigured) -> Program:
         objective=event.objective,
         bonus_weights=(event.weights.cross_department, event.weights.career_stage, event.weights.shared_interests,
                        event.weights.overlap),
+        priority_weights=(event.priority_weights.priority_1, event.priority_weights.priority_2,
+                          event.priority_weights.priority_3),
     )

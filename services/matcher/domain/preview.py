@@ -7,12 +7,25 @@ load and every pair with a match)."""
 import hashlib
 import json
 from collections.abc import Mapping, Set
+from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 
 class PreviewStatus(StrEnum):
     PENDING = "pending"  # shown to the admin, nothing proposed
     APPROVED = "approved"  # its pairs were proposed, once
+
+
+class PreviewAlreadyApproved(Exception):
+    """Only a pending preview can be approved; an approved one already proposed its pairs."""
+
+
+def approved(preview: Mapping[str, Any], at: datetime, match_ids: list[str]) -> dict[str, Any]:
+    """pending -> approved: the preview as it is once its pairs were proposed as `match_ids`."""
+    if preview["status"] != PreviewStatus.PENDING:
+        raise PreviewAlreadyApproved(f"preview {preview['preview_id']} is {preview['status']}")
+    return {**preview, "status": PreviewStatus.APPROVED.value, "approved_at": at, "match_ids": list(match_ids)}
 
 
 def fingerprint(revisions: Mapping[str, str], taken: Set[frozenset[str]], load: Mapping[str, int]) -> str:

@@ -58,13 +58,17 @@ def explained(result: Assessment, k: int, a: Person, b: Person) -> Scored:
         Factor(factor="value_b_to_a", value=v_ba),
         Factor(factor="harmonic_mean", value=float(result.harmonic[k])),
         *(Factor(factor=name, value=float(part[k])) for name, part in zip(BONUS_FACTORS, result.bonuses, strict=True)),
+        *(Factor(factor=name.replace("bonus_", "weight_"), value=float(w))
+          for name, w in zip(BONUS_FACTORS, result.weights, strict=True)),
+        *(Factor(factor=f"weight_priority_{p}", value=float(w)) for p, w in enumerate(result.priority_weights, 1)),
     ]
     return Scored(person_a=a.person_id, person_b=b.person_id, score=float(result.score[k]), value_ab=v_ab,
                   value_ba=v_ba, a_teaches_b=teaches(a, b), b_teaches_a=teaches(b, a), explanation=explanation)
 
 
 def value(a: Person, b: Person) -> float:
-    """How well A's offers cover B's wants: sum(priority * level/5 over covered wants) / sum(priority)."""
+    """How well A's offers cover B's wants: sum(weight(priority) * level/5 over covered wants) /
+    sum(weight(priority)), with the default weights 1, 2, 3 for priorities 1, 2, 3."""
     return float(assess_pair(a, b, _ANY_PROGRAM).value_ab[0])
 
 

@@ -17,7 +17,8 @@ from services.progress.domain import (
     Thresholds,
     as_utc,
 )
-from shared.store import Tx
+from shared.store import Tx, ensure_ttl
+from shared.timers import TimerStatus
 
 
 def partnership_key(org_id: str, match_id: str) -> str:
@@ -35,7 +36,10 @@ class ProgressRepository:
         self.programs = db["programs"]
         self.timers = db["timers"]
 
-    async def ensure_indexes(self) -> None:
+    async def ensure_indexes(self, partnerships_days: float = 365.0, timers_days: float = 30.0) -> None:
+        await ensure_ttl(self.partnerships, "ended_at", partnerships_days,
+                         only={"status": PartnershipStatus.ENDED.value})
+        await ensure_ttl(self.timers, "closed_at", timers_days)  # pending timers have no closed_at
         await self.partnerships.create_index([("org_id", 1), ("match_id", 1)], unique=True)
         await self.partnerships.create_index([("org_id", 1), ("program_id", 1), ("status", 1)])
         await self.programs.create_index([("org_id", 1), ("program_id", 1)], unique=True)
@@ -84,7 +88,7 @@ class ProgressRepository:
         """Pending timers follow the sessions; timers that already fired stay as the record of it."""
         await self.cancel_timers(tx, p)
         docs = [{"_id": timer_key(p.org_id, session_id, due_at), "org_id": p.org_id, "match_id": p.match_id,
-                 "session_id": session_id, "due_at": due_at, "status": "pending"}
+                 "session_id": session_id, "due_at": due_at, "status": TimerStatus.PENDING.value}
                 for session_id, due_at in requests]
         fired = {d["_id"] async for d in self.timers.find(
             {"_id": {"$in": [d["_id"] for d in docs]}}, {"_id": 1}, session=tx.session)} if docs else set()
@@ -93,17 +97,19 @@ class ProgressRepository:
             await self.timers.insert_many(docs, session=tx.session)
 
     async def cancel_timers(self, tx: Tx, p: Partnership) -> None:
-        await self.timers.delete_many({"org_id": p.org_id, "match_id": p.match_id, "status": "pending"},
+        await self.timers.delete_many({"org_id": p.org_id, "match_id": p.match_id, "status": TimerStatus.PENDING.value},
                                       session=tx.session)
 
     async def due_timers(self, now: datetime, limit: int = 100) -> list[dict[str, Any]]:
-        cursor = self.timers.find({"status": "pending", "due_at": {"$lte": now}}).sort("due_at", 1).limit(limit)
+        due = {"status": TimerStatus.PENDING.value, "due_at": {"$lte": now}}
+        cursor = self.timers.find(due).sort("due_at", 1).limit(limit)
         return await cursor.to_list(limit)
 
-    async def close_timer(self, tx: Tx, timer_id: str, now: datetime, status: str = "fired") -> bool:
+    async def close_timer(self, tx: Tx, timer_id: str, now: datetime, status: TimerStatus = TimerStatus.FIRED) -> bool:
         """Guarded claim inside the firing transaction: of two replicas, exactly one wins."""
-        result = await self.timers.update_one({"_id": timer_id, "status": "pending"},
-                                              {"$set": {"status": status, "closed_at": now}}, session=tx.session)
+        result = await self.timers.update_one({"_id": timer_id, "status": TimerStatus.PENDING.value},
+                                              {"$set": {"status": status.value, "closed_at": now}},
+                                              session=tx.session)
         return result.matched_count == 1
 
 

@@ -6,7 +6,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.scheduler.domain import Participant, Schedule, ScheduleStatus, SeriesPlan, as_utc
 from shared.contract import Session
-from shared.store import Tx
+from shared.store import Tx, ensure_ttl
+from shared.timers import TimerStatus
 
 
 def schedule_key(org_id: str, match_id: str) -> str:
@@ -25,7 +26,10 @@ class SchedulerRepository:
         self.timers = db["timers"]
         self.feeds = db["feeds"]
 
-    async def ensure_indexes(self) -> None:
+    async def ensure_indexes(self, schedules_days: float = 365.0, timers_days: float = 30.0) -> None:
+        await ensure_ttl(self.schedules, "cancelled_at", schedules_days,
+                         only={"status": ScheduleStatus.CANCELLED.value})
+        await ensure_ttl(self.timers, "closed_at", timers_days)  # pending timers have no closed_at
         await self.people.create_index([("org_id", 1), ("person_id", 1)], unique=True)
         await self.programs.create_index([("org_id", 1), ("program_id", 1)], unique=True)
         await self.schedules.create_index([("org_id", 1), ("match_id", 1)], unique=True)
@@ -166,7 +170,7 @@ class SchedulerRepository:
         org_id, match_id = schedule.org_id, schedule.match_id
         fired = {
             (d["session_id"], d["due_at"])
-            async for d in self.timers.find({"org_id": org_id, "match_id": match_id, "status": "fired"},
+            async for d in self.timers.find({"org_id": org_id, "match_id": match_id, "status": TimerStatus.FIRED.value},
                                             {"session_id": 1, "due_at": 1}, session=tx.session)
         }
         docs = [
@@ -177,7 +181,7 @@ class SchedulerRepository:
                 "session_id": session_id,
                 "due_at": due_at,
                 "hours_before": hours_before,
-                "status": "pending",
+                "status": TimerStatus.PENDING.value,
             }
             for session_id, due_at in reminders
             if (session_id, due_at) not in fired
@@ -187,23 +191,25 @@ class SchedulerRepository:
 
     async def cancel_timers(self, tx: Tx, schedule: Schedule) -> None:
         await self.timers.delete_many({"org_id": schedule.org_id, "match_id": schedule.match_id,
-                                       "status": "pending"}, session=tx.session)
+                                       "status": TimerStatus.PENDING.value}, session=tx.session)
 
     async def due_timers(self, now: datetime, limit: int = 100) -> list[dict[str, Any]]:
-        cursor = self.timers.find({"status": "pending", "due_at": {"$lte": now}}).sort("due_at", 1).limit(limit)
+        due = {"status": TimerStatus.PENDING.value, "due_at": {"$lte": now}}
+        cursor = self.timers.find(due).sort("due_at", 1).limit(limit)
         return await cursor.to_list(limit)
 
     async def next_due_at(self, after: datetime) -> datetime | None:
         """When the earliest pending timer due after `after` is due (timers already due are not waited for)."""
-        doc = await self.timers.find_one({"status": "pending", "due_at": {"$gt": after}}, {"due_at": 1},
+        doc = await self.timers.find_one({"status": TimerStatus.PENDING.value, "due_at": {"$gt": after}}, {"due_at": 1},
                                          sort=[("due_at", 1)])
         return as_utc(doc["due_at"]) if doc else None
 
-    async def close_timer(self, tx: Tx, timer_id: str, now: datetime, status: str = "fired") -> bool:
+    async def close_timer(self, tx: Tx, timer_id: str, now: datetime, status: TimerStatus = TimerStatus.FIRED) -> bool:
         """Guarded claim inside the firing transaction: of two replicas, exactly one wins. A timer
         is closed as `fired`, or as `cancelled` when its schedule or session is gone."""
-        result = await self.timers.update_one({"_id": timer_id, "status": "pending"},
-                                              {"$set": {"status": status, "closed_at": now}}, session=tx.session)
+        result = await self.timers.update_one({"_id": timer_id, "status": TimerStatus.PENDING.value},
+                                              {"$set": {"status": status.value, "closed_at": now}},
+                                              session=tx.session)
         return result.matched_count == 1
 
 

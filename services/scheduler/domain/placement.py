@@ -41,8 +41,15 @@ def weeks_of(a: Participant, b: Participant, mondays: Mapping[int, date], length
         span = week_span(monday)
         floor = max(not_before, span[0])
         shared = week_overlap(a, b, span)
-        weeks.append(Week(number, monday, span, shared, floor, best_slot(shared, length, floor, span[1])))
+        weeks.append(Week(number, monday, span, shared, floor, _best_in_week(shared, length, floor, span[1])))
     return weeks
+
+
+def _best_in_week(shared: Sequence[Interval], length: timedelta, floor: datetime, end: datetime) -> datetime | None:
+    """The week's best start, preferring one whose session also ends inside the week: a session that
+    runs on past Monday 00:00 UTC eats into the next week's time, which may then have none left."""
+    return best_slot(shared, length, floor, end - length + timedelta(microseconds=1)) or best_slot(
+        shared, length, floor, end)
 
 
 def place(a: Participant, b: Participant, weeks: Sequence[Week], length: timedelta,
@@ -57,7 +64,7 @@ def place(a: Participant, b: Participant, weeks: Sequence[Week], length: timedel
     for week in weeks:
         floor, best = week.floor, week.best
         if previous_end and previous_end > floor:  # the session before runs on into this week
-            floor, best = previous_end, best_slot(week.shared, length, previous_end, week.span[1])
+            floor, best = previous_end, _best_in_week(week.shared, length, previous_end, week.span[1])
         wanted = preferred.get(week.number)
         habit = _at_key(usual, week.span, tz) if usual else None
         start = next((t for t in (wanted, habit, best)

@@ -64,6 +64,7 @@ class Schedule:
     reason: str | None = None
     suggestion: str | None = None
     cancel_reason: str | None = None
+    cancelled_at: datetime | None = None
 
     @property
     def schedule_id(self) -> str:
@@ -124,7 +125,7 @@ class Schedule:
         Active: the sessions still ahead are cancelled (published), the past ones kept."""
         self._require("cancel", *NOT_STARTED, ScheduleStatus.ACTIVE)
         was = self.status
-        self.status, self.cancel_reason = ScheduleStatus.CANCELLED, reason
+        self.status, self.cancel_reason, self.cancelled_at = ScheduleStatus.CANCELLED, reason, now
         if was in NOT_STARTED:
             return []
         ahead = [s for s in self.sessions if s.starts_at > now]
@@ -169,7 +170,8 @@ class Schedule:
             "sessions": [s.model_dump(mode="json") for s in self.sessions], "version": self.version,
             "status": self.status.value, "correlation_id": self.correlation_id,
         }
-        optional = {"reason": self.reason, "suggestion": self.suggestion, "cancel_reason": self.cancel_reason}
+        optional = {"reason": self.reason, "suggestion": self.suggestion, "cancel_reason": self.cancel_reason,
+                    "cancelled_at": self.cancelled_at}
         return doc | {k: v for k, v in optional.items() if v is not None}
 
     @classmethod
@@ -182,4 +184,5 @@ class Schedule:
             correlation_id=doc.get("correlation_id"), status=ScheduleStatus(doc["status"]),
             sessions=[Session.model_validate(s) for s in doc.get("sessions", ())], version=int(doc.get("version", 0)),
             reason=doc.get("reason"), suggestion=doc.get("suggestion"), cancel_reason=doc.get("cancel_reason"),
+            cancelled_at=doc.get("cancelled_at"),
         )

@@ -112,3 +112,22 @@ def test_an_admin_tunes_each_bonus_with_a_program_weight(make, program):
     assert tuned["bonus_career_stage"] == pytest.approx(2 * base["bonus_career_stage"])
     assert tuned["bonus_shared_interests"] == pytest.approx(base["bonus_shared_interests"])
     assert tuned["bonus_overlap"] == pytest.approx(3 * base["bonus_overlap"])
+    # Every explanation shows the weights that produced it.
+    assert {k: v for k, v in tuned.items() if k.startswith("weight_")} == {
+        "weight_cross_department": 0.0, "weight_career_stage": 2.0, "weight_shared_interests": 1.0,
+        "weight_overlap": 3.0, "weight_priority_1": 1.0, "weight_priority_2": 2.0, "weight_priority_3": 3.0}
+
+
+def test_an_admin_weighs_the_want_priorities(make, program):
+    """Bo wants two skills: sql at priority 3, which Ana offers, and excel at priority 1, which she
+    does not. By default sql counts 3 of 4; with equal weights, 1 of 2."""
+    ana = make("ana", offers=(("sql", 5), ("go", 5)), wants=(("python", "g", 2),))
+    bo = make("bo", offers=(("python", 5),), wants=(("sql", "g", 3), ("excel", "g", 1)))
+
+    def value_to_bo(weights: tuple[float, float, float]) -> float:
+        s = score_pair(ana, bo, replace(program, priority_weights=weights))
+        return {f.factor: f.value for f in s.explanation}["value_a_to_b"]
+
+    assert value_to_bo((1.0, 2.0, 3.0)) == pytest.approx(3 / 4)
+    assert value_to_bo((1.0, 1.0, 1.0)) == pytest.approx(1 / 2)
+    assert value_to_bo((0.1, 1.0, 0.1)) == pytest.approx(1 / 2)  # totals below 1 are still shares

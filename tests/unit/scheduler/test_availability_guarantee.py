@@ -196,5 +196,11 @@ BEFORE = JAN - timedelta(days=10)
 # program's own weeks (all winter) would have passed.
 @example(Case("Europe/London", (("thu", "08:00", "09:00"),), "America/New_York", (("thu", "03:00", "04:00"),),
               JAN, datetime(2027, 2, 10, tzinfo=UTC), 60, "weekly", 6, eligible=False))
+# Found by this test: the only shared slot crosses Monday 00:00 UTC (London Mon 00:00 BST is New
+# York Sun 19:00). A session placed in its middle ran on into the next week and left that week
+# 37 of the 38 minutes it needed; a week now prefers a start whose session ends inside it.
+@example(Case("Europe/London", (("mon", "00:00", "01:45"), ("mon", "00:00", "00:15")), "America/New_York",
+              (("sun", "19:00", "20:45"),), datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 10, 1, tzinfo=UTC),
+              38, "weekly", 3))
 def test_every_pair_the_matcher_finds_eligible_gets_a_full_schedule(case):
     check(case)
