@@ -62,6 +62,7 @@ class OutboxRelay:
         self.backoff_max_s = backoff_max_s
         self.metrics = metrics or plumbing_metrics()
         self._wake = asyncio.Event()
+        self._batch = asyncio.Lock()  # held from a batch's publish until its rows are marked
         self._task: asyncio.Task[None] | None = None
         self.published = 0
         self.dead_lettered = 0
@@ -72,11 +73,22 @@ class OutboxRelay:
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
-    async def stop(self) -> None:
+    async def stop(self, grace_s: float = 10.0) -> None:
+        """Stop after the batch in flight is marked (for up to `grace_s`), so that a graceful hand-over
+        to another replica publishes no row twice; then hand the lease over at once."""
         if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            try:
+                await asyncio.wait_for(self._batch.acquire(), grace_s)
+                held = True
+            except TimeoutError:
+                held = False  # a batch stuck that long is cut short: its rows go out again (at least once)
+            try:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
+            finally:
+                if held:
+                    self._batch.release()
         with contextlib.suppress(Exception):
             await self.store.db[LEASES].update_one(
                 {"_id": RELAY_LEASE, "owner": self.owner}, {"$set": {"expires_at": datetime.fromtimestamp(0, UTC)}}
@@ -110,15 +122,16 @@ class OutboxRelay:
             )
             if not leading or not docs:
                 return total
-            outcomes = list(await self.publish_many(docs) or [None] * len(docs))
-            done = [d["_id"] for d, outcome in zip(docs, outcomes, strict=True) if outcome is None]
-            if done:
-                await self.store.db[OUTBOX].update_many(
-                    {"_id": {"$in": done}}, {"$set": {"published": True, "published_at": datetime.now(UTC)}}
-                )
-            for doc, outcome in zip(docs, outcomes, strict=True):
-                if isinstance(outcome, Unpublishable):
-                    await self._move_aside(doc, outcome)
+            async with self._batch:
+                outcomes = list(await self.publish_many(docs) or [None] * len(docs))
+                done = [d["_id"] for d, outcome in zip(docs, outcomes, strict=True) if outcome is None]
+                if done:
+                    await self.store.db[OUTBOX].update_many(
+                        {"_id": {"$in": done}}, {"$set": {"published": True, "published_at": datetime.now(UTC)}}
+                    )
+                for doc, outcome in zip(docs, outcomes, strict=True):
+                    if isinstance(outcome, Unpublishable):
+                        await self._move_aside(doc, outcome)
             total += len(done)
             self.published += len(done)
             failed = [o for o in outcomes if o is not None and not isinstance(o, Unpublishable)]

@@ -35,8 +35,9 @@ async def test_two_replicas_publish_each_row_once_and_hand_over(infrastructure):
             by[name].extend(d["event_id"] for d in docs)
         return publish_many
 
-    a = OutboxRelay(store, publisher("a"), owner="a", poll_s=0.05, lease_s=1.0, batch=5)
-    b = OutboxRelay(store, publisher("b"), owner="b", poll_s=0.05, lease_s=1.0, batch=5)
+    # Leases of 3 s: a hand-over well inside one proves it did not wait for the lease to expire.
+    a = OutboxRelay(store, publisher("a"), owner="a", poll_s=0.05, lease_s=3.0, batch=5)
+    b = OutboxRelay(store, publisher("b"), owner="b", poll_s=0.05, lease_s=3.0, batch=5)
     try:
         await store.ensure_plumbing_indexes()
         await a.start()
@@ -52,7 +53,7 @@ async def test_two_replicas_publish_each_row_once_and_hand_over(infrastructure):
         second = rows(10)
         await store.db[OUTBOX].insert_many(second)
         b.kick()
-        await wait_until(lambda: len(published) == 50, timeout=0.9)
+        await wait_until(lambda: len(published) == 50, timeout=2.5)
         assert set(published.values()) == {1} and len(by["b"]) == 10
 
         b._task.cancel()  # b dies without releasing; a new replica waits for the lease to expire
@@ -61,7 +62,7 @@ async def test_two_replicas_publish_each_row_once_and_hand_over(infrastructure):
         await c.start()
         await asyncio.sleep(0.3)
         assert len(published) == 50, "the dead leader's lease had not expired yet"
-        await wait_until(lambda: len(published) == 55, timeout=5)
+        await wait_until(lambda: len(published) == 55, timeout=8)
         assert set(published.values()) == {1}
         await c.stop()
     finally:
