@@ -2,6 +2,7 @@
 published once; a graceful stop hands over at once, a dead leader's lease expires."""
 
 import asyncio
+import contextlib
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -26,13 +27,15 @@ async def wait_until(condition, timeout: float = 10.0) -> None:
 async def test_two_replicas_publish_each_row_once_and_hand_over(infrastructure):
     store = Store(infrastructure.mongo_url, f"relay_{uuid.uuid4().hex[:8]}")
     published: Counter[str] = Counter()
-    by: dict[str, list[str]] = {"a": [], "b": []}
+    by: dict[str, list[str]] = {"a": [], "b": [], "c": []}
+    sent_at: dict[str, list[datetime]] = {"a": [], "b": [], "c": []}
 
     def publisher(name: str):
         async def publish_many(docs: list[dict[str, Any]]) -> None:
             await asyncio.sleep(0.01)  # widen the window in which a second relay could pick the same rows
             published.update(d["event_id"] for d in docs)
             by[name].extend(d["event_id"] for d in docs)
+            sent_at[name].append(datetime.now(UTC))
         return publish_many
 
     # Leases of 3 s: a hand-over well inside one proves it did not wait for the lease to expire.
@@ -57,13 +60,16 @@ async def test_two_replicas_publish_each_row_once_and_hand_over(infrastructure):
         assert set(published.values()) == {1} and len(by["b"]) == 10
 
         b._task.cancel()  # b dies without releasing; a new replica waits for the lease to expire
-        c = OutboxRelay(store, publisher("a"), owner="c", poll_s=0.05, lease_s=1.0)
+        with contextlib.suppress(asyncio.CancelledError):
+            await b._task
+        assert await b.lead()  # its last renewal: a live lease that the new replica must wait out
+        lease = await store.db[LEASES].find_one({"_id": RELAY_LEASE})
+        c = OutboxRelay(store, publisher("c"), owner="c", poll_s=0.05, lease_s=1.0)
         await store.db[OUTBOX].insert_many(rows(5))
         await c.start()
-        await asyncio.sleep(0.3)
-        assert len(published) == 50, "the dead leader's lease had not expired yet"
         await wait_until(lambda: len(published) == 55, timeout=8)
-        assert set(published.values()) == {1}
+        assert set(published.values()) == {1} and len(by["c"]) == 5
+        assert min(sent_at["c"]) >= lease["expires_at"], "c published while the dead leader's lease was live"
         await c.stop()
     finally:
         await a.stop()
