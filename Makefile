@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo lint test unit integration benchmark schemas clean faults
+.PHONY: demo lint test unit integration benchmark schemas clean faults browser-setup browser
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,36 @@ lint: $(STAMP)
 # runs them in this process, in order.
 TEST_WORKERS ?= 2
 
-test: lint
-	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
+# The browser tests run in a process of their own: Playwright's sync API keeps an event loop running in
+# its thread for the rest of the session, which the asyncio tests of the same process cannot share.
+test: lint browser-setup
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --ignore-glob='tests/browser/*'
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/browser
+
+# What the browser tests (tests/browser) need: Debian's Chromium (installed with apt-get when we are root and
+# it is missing; Playwright never downloads a browser here) and axe-core from the npm registry (`npm ci` from
+# the committed package-lock.json). Where either cannot be had, the browser tests are skipped and say why.
+CHROMIUM := $(firstword $(wildcard /usr/lib/chromium/chromium /usr/bin/chromium))
+
+browser-setup: node_modules/.installed-stamp
+	@if [ -z "$(CHROMIUM)" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update && apt-get install -y chromium; \
+	  else \
+	    echo "browser tests will be skipped: chromium is missing and this is not root with apt-get" \
+	         "(install Debian's chromium package, or set RECIPROCAL_CHROMIUM)"; \
+	  fi; \
+	fi
+
+node_modules/.installed-stamp: package.json package-lock.json
+	@if command -v npm >/dev/null; then \
+	  { npm ci --no-audit --no-fund && touch $@; } || echo "browser tests will be skipped: npm ci failed"; \
+	else \
+	  echo "browser tests will be skipped: npm is missing, so axe-core cannot be installed"; \
+	fi
+
+browser: $(STAMP) browser-setup
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/browser
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
@@ -35,8 +63,10 @@ integration: $(STAMP)
 benchmark: $(STAMP)
 	$(BIN)/python -m benchmarks.matcher.bench_incremental
 	$(BIN)/python -m benchmarks.matcher.bench_cohort --sizes 1000 2000
-	$(BIN)/python -m benchmarks.matcher.bench_quality --sizes 62 500 1000
+	$(BIN)/python -m benchmarks.matcher.bench_quality --sizes 62 500 2000
+	$(BIN)/python -m benchmarks.matcher.bench_live_quality --sizes 60 500 2000
 	$(BIN)/python -m benchmarks.pipeline
+	$(BIN)/python -m benchmarks.console.bench_pages
 
 schemas: $(STAMP)
 	$(BIN)/reciprocal schemas --out docs/schemas

@@ -48,8 +48,18 @@ def service(name: Annotated[str, typer.Argument(help="profiles, matcher, schedul
 
 
 @app.command()
-def up(state_file: STATE = Path("reciprocal-state.json"), clock_speed: CLOCK_SPEED = 1.0) -> None:
-    """Start the embedded stack (broker, database, SMTP sink, the services) and keep it running."""
+def console() -> None:
+    """Run the web console (admin pages and "my mentoring") in this process, configured from RECIPROCAL_*."""
+    from services.console.app import run
+
+    run()
+
+
+@app.command()
+def up(state_file: STATE = Path("reciprocal-state.json"), clock_speed: CLOCK_SPEED = 1.0,
+       with_console: Annotated[bool, typer.Option("--console/--no-console", help="Also start the web console.")] = True,
+       ) -> None:
+    """Start the embedded stack (broker, database, SMTP sink, the services, the web console) and keep it running."""
     stack = EmbeddedStack(clock_speed=clock_speed)
     stopping = False
 
@@ -60,9 +70,12 @@ def up(state_file: STATE = Path("reciprocal-state.json"), clock_speed: CLOCK_SPE
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     try:
-        stack.start()
+        stack.start(console=with_console)
         stack.write_state(state_file, up_pid=os.getpid(), tokens=demo_tokens(stack.signing_key()))
         typer.echo(json.dumps(stack.state(), indent=2))
+        if with_console:
+            typer.echo(f"Console: {stack.service_url('console')}/signin (development sign-in: any org, role and "
+                       "person; the demo org is shown in the state file's tokens.org_id)")
         typer.echo(
             f"Stack is up; state in {state_file}. Stop with `reciprocal down --state-file {state_file}` or Ctrl-C.")
         while not stopping:
@@ -107,11 +120,13 @@ def _signal(pid: int, sig: int) -> None:
 
 
 @app.command()
-def demo(clock_speed: CLOCK_SPEED = 1.0) -> None:
+def demo(clock_speed: CLOCK_SPEED = 1.0, serve: Annotated[bool, typer.Option(
+        "--serve", help="Also start the web console and leave the stack running after the summary (Ctrl-C stops it); "
+        "prints the console's address and a development sign-in.")] = False) -> None:
     """Bring the stack up, run a realistic cohort from profiles to emails, print what happened, stop."""
     from reciprocal.demo import run_demo
 
-    sys.exit(run_demo(clock_speed=clock_speed))
+    sys.exit(run_demo(clock_speed=clock_speed, serve=serve) if serve else run_demo(clock_speed=clock_speed))
 
 
 @app.command()

@@ -15,13 +15,18 @@ import httpx
 
 from reciprocal.cohort import ORG, PEOPLE, PROGRAM, PROGRAM_EVENT
 from reciprocal.embedded import EmbeddedStack
+from reciprocal.offline_match import match_people
 from reciprocal.wire import Frontend, Tap
+from services.matcher.domain import person_from_profile, program_from_event
+from shared.contract import ProfileChanged, ProgramConfigured
 
 DEMO_CLOCK_SPEED = 86_400.0
 """One virtual day per real second: the 12-week biweekly program plays out in about a minute and a half."""
 
 DEMO_PROGRAM: dict[str, Any] = {
     **PROGRAM_EVENT,
+    "matching": "cohort",  # nobody is proposed before the admin's match: the optimiser pairs the whole cohort
+    "approval_required": True,  # the admin sees a preview first, and approves exactly its pairs
     "one_sided_min_sessions": 2,  # six sessions in twelve weeks: judge the balance early enough to swap roles
     "proposal_ttl_days": 30,  # a virtual week is seven real seconds here: leave time to read the email
 }
@@ -34,7 +39,8 @@ LINK = re.compile(r"https?://[^\s\"<>]+/links/(accept|decline|check-in|end)/[A-Z
 PROPOSAL_SUBJECT = "New mentoring match proposed"
 
 
-def run_demo(clock_speed: float = DEMO_CLOCK_SPEED) -> int:
+def run_demo(clock_speed: float = DEMO_CLOCK_SPEED, *, serve: bool = False) -> int:
+    """`serve`: start the web console too, and leave everything running after the summary (until Ctrl-C)."""
     if clock_speed == 1:  # the wall clock would take the whole twelve weeks
         print(f"The demo runs its program on an accelerated clock: --clock-speed {DEMO_CLOCK_SPEED:g}", flush=True)
         clock_speed = DEMO_CLOCK_SPEED
@@ -42,9 +48,13 @@ def run_demo(clock_speed: float = DEMO_CLOCK_SPEED) -> int:
     ok = False
     try:
         print("Starting the embedded stack (Tansu, SecantusDB, SMTP sink, five services)...", flush=True)
-        stack.start()
+        stack.start(console=serve)
         summary = asyncio.run(drive(stack))
         print(summary)
+        if serve:
+            from reciprocal.serve import serve_console
+
+            serve_console(stack, ORG, [p["person_id"] for p in PEOPLE])
         ok = True
         return 0
     finally:
@@ -116,7 +126,22 @@ async def drive(stack: EmbeddedStack) -> str:
             await frontend.publish("profiles.submitted", profile)
         print(f"Published {len(PEOPLE)} profiles; waiting for proposals...", flush=True)
         await tap.wait_for(lambda t: len(t.events("profiles.changed")) >= len(PEOPLE), what="profiles.changed")
+        print(f"Registration is open: {len(tap.events('matches.proposed'))} proposals so far (cohort mode). "
+              "The admin previews the whole-cohort match...", flush=True)
+        preview = await admin_post(web, stack, f"/programs/{PROGRAM}/cohort-previews")
+        for _ in range(60):  # the matcher may not have read every profile yet: preview again until it has
+            if preview["participants"] >= len(PEOPLE):
+                break
+            await asyncio.sleep(0.5)
+            preview = await admin_post(web, stack, f"/programs/{PROGRAM}/cohort-previews")
+        print(render_preview(preview, {p["person_id"]: p["display_name"] for p in PEOPLE}), flush=True)
+        await admin_post(web, stack, f"/programs/{PROGRAM}/cohort-previews/{preview['preview_id']}/approve")
         proposals = await tap.settle("matches.proposed", quiet=3.0)
+        optimum = offline_optimum(tap.events("profiles.changed"), datetime.fromisoformat(preview["created_at"]))
+        share = sum(p["score"] for p in proposals) / optimum if optimum else 1.0
+        print(f"Approved: {len(proposals)} proposals, total score {sum(p['score'] for p in proposals):.3f}, "
+              f"{share:.2%} of the offline optimum ({optimum:.3f}, `reciprocal match` on the same profiles).",
+              flush=True)
         answered: set[str] = set()
         await tap.wait_for(lambda t: _proposal_emails(stack) >= 2 * len(proposals), what="proposal emails")
         clicked = await accept_by_links(web, stack, answered)
@@ -149,6 +174,34 @@ async def drive(stack: EmbeddedStack) -> str:
         outcomes = await read(web, stack, "progress", f"/programs/{PROGRAM}/outcomes")
         names = {p["person_id"]: p["display_name"] for p in [*PEOPLE, late_a, late_b]}
         return render_summary(proposals, tap, names, stack, plan, balances, outcomes, rematched, ended_at)
+
+
+async def admin_post(web: httpx.AsyncClient, stack: EmbeddedStack, path: str, *, org_id: str = ORG) -> Any:
+    headers = {"Authorization": f"Bearer {stack.token(org_id, 'admin')}"}
+    response = await web.post(f"{stack.service_url('matcher')}{path}", headers=headers)
+    response.raise_for_status()
+    return response.json()
+
+
+def offline_optimum(changed: list[dict[str, Any]], now: datetime) -> float:
+    """The total score `reciprocal match` reaches on these profiles: the reference for the live pairs."""
+    program = program_from_event(ProgramConfigured.model_validate(DEMO_PROGRAM))
+    people = [person_from_profile(ProfileChanged.model_validate(e), program.skill_aliases) for e in changed]
+    return float(match_people(people, program, now=now)["objective"])
+
+
+def render_preview(preview: dict[str, Any], names: dict[str, str]) -> str:
+    lines = [f"Preview {preview['preview_id'][:8]}: objective {preview['objective']:.3f} ({preview['mode']}), "
+             f"coverage {preview['coverage']:.0%} ({preview['matched']} of {preview['participants']} people), "
+             f"{len(preview['pairs'])} pairs"]
+    lines += [f"  {names.get(p['person_a'], p['person_a'])} <-> {names.get(p['person_b'], p['person_b'])}   "
+              f"score {p['score']:.3f}" for p in preview["pairs"]]
+    for who, reasons in preview["unmatched"].items():
+        lines.append(f"  unmatched: {names.get(who, who)}: {'; '.join(reasons)}")
+    cells = [f"{a} x {b}: {n}" for a, row in preview["department_matrix"].items() for b, n in row.items()
+             if n and a <= b]
+    lines.append("  pairs by department: " + (", ".join(cells) or "none"))
+    return "\n".join(lines)
 
 
 def _proposal_emails(stack: EmbeddedStack) -> int:

@@ -37,6 +37,7 @@ from shared.clock import Clock, configured_clock
 from shared.messaging import create_topics
 
 SERVICES = ("profiles", "matcher", "scheduler", "notifier", "progress")
+CONSOLE = "console"
 
 
 def tansu_binary() -> str:
@@ -65,6 +66,7 @@ class EmbeddedStack:
     external_mongo: str | None = None
     service_defaults: dict[str, str] = field(default_factory=dict)
     link_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))  # signs one-click links, per `up`
+    console_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))  # signs console sessions
     clock_speed: float = 1.0
     """Virtual seconds per real second for every service (see shared.clock); 1 is the wall clock."""
     clock_epoch: datetime | None = None
@@ -147,6 +149,7 @@ class EmbeddedStack:
             "RECIPROCAL_EMBEDDED": "1",
             "RECIPROCAL_CLOCK_SPEED": str(self.clock_speed),
             **({"RECIPROCAL_CLOCK_EPOCH": self.clock_epoch.isoformat()} if self.clock_epoch else {}),
+            **({"RECIPROCAL_CONSOLE_URL": self.service_url(CONSOLE)} if CONSOLE in self.http_ports else {}),
             **self.service_defaults,
             **extra,
         }
@@ -160,6 +163,27 @@ class EmbeddedStack:
             log=self.log_of(instance),
             env=self.service_env(instance, **env),
         )
+
+    def console_env(self, **extra: str) -> dict[str, str]:
+        """The web console: the services' URLs, the development sign-in with the stack's key, and a session
+        cookie without the Secure flag (the embedded stack serves plain http on loopback only)."""
+        return {
+            **self.service_env(CONSOLE),
+            **{f"RECIPROCAL_CONSOLE_{name.upper()}_URL": self.service_url(name) for name in SERVICES
+               if name in self.http_ports},
+            "RECIPROCAL_CONSOLE_SESSION_SECRET": self.console_secret,
+            "RECIPROCAL_CONSOLE_COOKIE_SECURE": "0",
+            "RECIPROCAL_CONSOLE_DEV_SIGNIN": "1",
+            "RECIPROCAL_CONSOLE_DEV_SIGNING_KEY": str(self.signing_key().path),
+            **extra,
+        }
+
+    def start_console(self, **env: str) -> str:
+        """Start the web console as its own process (after the services); its URL."""
+        self.http_ports.setdefault(CONSOLE, free_port())
+        self.procs[CONSOLE] = spawn([sys.executable, "-m", "reciprocal.cli", "console"], log=self.log_of(CONSOLE),
+                                    env=self.console_env(**env))
+        return self.service_url(CONSOLE)
 
     def stop_service(self, instance: str, *, kill: bool = False) -> None:
         proc = self.procs.pop(instance)
@@ -197,11 +221,16 @@ class EmbeddedStack:
 
         retry_until_up(probe, what="services " + ", ".join(names), timeout=timeout, interval=0.1)
 
-    def start(self, services: tuple[str, ...] = SERVICES) -> "EmbeddedStack":
+    def start(self, services: tuple[str, ...] = SERVICES, *, console: bool = False,
+              console_env: dict[str, str] | None = None) -> "EmbeddedStack":
         self.start_infrastructure()
+        if console:  # its address first: the notifier's messages link to each person's page there
+            self.http_ports.setdefault(CONSOLE, free_port())
         for name in services:
             self.start_service(name)
-        self.wait_ready(services)
+        if console:
+            self.start_console(**(console_env or {}))
+        self.wait_ready((*services, CONSOLE) if console else services)
         return self
 
     def stop(self, *, keep_workdir: bool = False) -> None:

@@ -27,7 +27,7 @@ def profile(org_id: str, person_id: str, *, offers: list, wants: list, tz: str =
 
 
 PROGRAM = {"program_id": "pilot", "name": "Pilot", "cadence": "biweekly", "duration_weeks": 8,
-           "session_minutes": 60, "cross_department": "preferred"}
+           "session_minutes": 60, "cross_department": "preferred", "batch_window": 0}
 
 
 def of_org(events: list[dict], org_id: str) -> list[dict]:

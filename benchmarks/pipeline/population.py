@@ -12,7 +12,8 @@ NEW_YORK = [{"weekday": d, "start": "09:00", "end": "12:00"} for d in ("tue", "w
 
 def program(org_id: str, program_id: str = "bench") -> dict[str, Any]:
     return {"org_id": org_id, "program_id": program_id, "name": "Benchmark cohort", "cross_department": "preferred",
-            "session_minutes": 60, "cadence": "biweekly", "duration_weeks": 12, "proposal_ttl_days": 7}
+            "session_minutes": 60, "cadence": "biweekly", "duration_weeks": 12, "proposal_ttl_days": 7,
+            "batch_window": 0}
 
 
 def person_id(org_id: str, pair: int, side: str) -> str:

@@ -1,7 +1,7 @@
 """Matcher service layer: keep the pool, propose reciprocal pairs, track responses and expiry."""
 
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
@@ -102,20 +102,27 @@ async def _rematch_arrivals(
             log.info("matcher.program_unknown", program_id=program_id)
             continue
         await repo.take_matching_turn(tx, program)
-        index = await repo.pool_index(program)
+        index = await repo.pool_index(program) if program.proposes_one_by_one else None
         matches = {m.match_id: m for e in arrivals for m in open_matches.get((org_id, e.person_id), [])
                    if m.program_id == program_id}
         known = Known(program)
         await known.ensure(tx, repo, {pid for m in matches.values() for pid in m.people} | {
             e.person_id for e in arrivals})
-        await _prefetch_candidates(tx, repo, index, known, [e.person_id for e in arrivals])
+        if index is not None:
+            await _prefetch_candidates(tx, repo, index, known, [e.person_id for e in arrivals])
+        waiting = False
         for event in each(arrivals):
-            _arrive(index, program, event)
+            if index is not None:
+                _arrive(index, program, event)
             mine = [m for m in matches.values() if event.person_id in m.people and m.is_open]
             freed = await _withdraw_ineligible(tx, repo, known, event.person_id, mine, now)
-            for person_id in [event.person_id, *freed]:
-                await _fill(tx, repo, index, known, person_id, now)
+            waiting |= bool(freed) or _in_program(known.persons.get(event.person_id), program)
+            if index is not None:
+                for person_id in [event.person_id, *freed]:
+                    await _fill(tx, repo, index, known, person_id, now)
         await known.flush(tx, repo)
+        if waiting:
+            await _schedule_batch(tx, repo, program, now)
 
 
 async def _prefetch_candidates(tx: Tx, repo: MatcherRepository, index: PoolIndex, known: Known,
@@ -254,7 +261,7 @@ async def match_requested(event: MatchRequested, uow: UnitOfWork, repo: MatcherR
         if event.preview or program.approval_required:  # the admin approves a preview; nothing proposed before
             await _preview(tx, repo, program, at)
             return
-        if not program.proposes_one_by_one:
+        if program.awaits_cohort_match:
             await repo.mark_cohort_matched(tx, program, at)
         await _match_cohort(tx, repo, program, str(event.event_id), at)
 
@@ -350,9 +357,9 @@ async def _approve(tx: Tx, repo: MatcherRepository, org_id: str, program_id: str
     if pairs != [(p["person_a"], p["person_b"]) for p in preview["pairs"]]:  # same input, same optimiser
         raise PreviewRefused(409, "the optimiser no longer gives this preview's pairs: preview again")
     await repo.take_matching_turn(tx, program)
-    if not program.proposes_one_by_one:
+    if program.awaits_cohort_match:
         await repo.mark_cohort_matched(tx, program, at)
-    proposed = [mid for scored in result.pairs if (mid := await _propose(tx, repo, program, scored, at))]
+    proposed = await _propose_all(tx, repo, program, result.pairs, at, f"preview-{preview_id}")
     preview = approved(preview, at, proposed)
     await repo.save_preview(tx, preview)
     await repo.save_cohort_report(tx, {
@@ -402,7 +409,7 @@ async def _match_cohort(tx: Tx, repo: MatcherRepository, program: Program, run_i
     pool = await repo.pool(program, tx)
     history = await repo.history(program, tx)
     result = optimise(pool.values(), program, blocked_pairs=history.taken(), load=history.load, now=at)
-    proposed = [mid for scored in result.pairs if (mid := await _propose(tx, repo, program, scored, at))]
+    proposed = await _propose_all(tx, repo, program, result.pairs, at, run_id)
     await repo.save_cohort_report(tx, {
         "_id": f"{program.org_id}|{program.program_id}|{run_id}",
         "org_id": program.org_id, "program_id": program.program_id, "run_id": run_id,
@@ -469,8 +476,11 @@ async def _withdraw_ineligible(tx: Tx, repo: MatcherRepository, known: Known, pe
 
 
 async def _rematch(tx: Tx, repo: MatcherRepository, program: Program, person_ids: list[str], now: datetime) -> None:
-    """Fill each person's free capacity with their best available partners, in order."""
+    """Fill each person's free capacity with their best available partners, in order (or, where the
+    program matches in batches, in its next batch)."""
     await repo.take_matching_turn(tx, program)
+    if not person_ids or await _schedule_batch(tx, repo, program, now):
+        return
     index = await repo.pool_index(program)
     known = Known(program)
     await known.ensure(tx, repo, person_ids)
@@ -480,12 +490,38 @@ async def _rematch(tx: Tx, repo: MatcherRepository, program: Program, person_ids
     await known.flush(tx, repo)
 
 
+async def _schedule_batch(tx: Tx, repo: MatcherRepository, program: Program, now: datetime) -> bool:
+    """Where the program matches in batches, make sure a batch is due by the end of one window from
+    now; True if the program matches in batches."""
+    if program.awaits_cohort_match or not program.matches_in_batches:
+        return False
+    await repo.schedule_batch(tx, program, now + timedelta(seconds=program.batch_window_s))
+    return True
+
+
+async def match_due_batches(uow: UnitOfWork, repo: MatcherRepository, now: datetime) -> int:
+    """Match each program whose batch window has ended by `now` (the service clock): the optimiser over
+    everyone with a free place, its pairs proposed. Each batch runs once, whichever replica claims it.
+    How many batches ran."""
+    ran = 0
+    for program, due in await repo.batches_due(now):
+
+        async def work(tx: Tx, program: Program = program, due: datetime = due) -> bool:
+            if not await repo.claim_batch(tx, program, due):
+                return False
+            await _match_cohort(tx, repo, program, f"batch-{due.isoformat()}", now)
+            return True
+
+        ran += bool(await uow.run(None, work))
+    return ran
+
+
 async def _fill(tx: Tx, repo: MatcherRepository, index: PoolIndex, known: Known, person_id: str,
                 now: datetime) -> None:
     """Rank candidates with the cached vectorised pool, then take them best first, each checked
     against the database as this transaction has it (profiles, capacity, pair history: `known`)."""
     program = known.program
-    if not program.proposes_one_by_one:  # a cohort program before its close: the optimiser proposes
+    if not program.proposes_one_by_one:  # the optimiser proposes: at the cohort's close, or in batches
         return
     await known.ensure(tx, repo, [person_id])
     person = known.persons.get(person_id)
@@ -519,14 +555,18 @@ def _in_program(person: Person | None, program: Program) -> bool:
     return person is not None and person.active and program.program_id in person.program_ids
 
 
-async def _propose(tx: Tx, repo: MatcherRepository, program: Program, scored: Scored, now: datetime) -> str | None:
-    """Propose the pair unless it already has a match (returns the match_id if proposed)."""
-    match, events = Match.propose(program, scored, now, _correlation(tx.cause))
-    if not await repo.insert_match(tx, match):
-        log.info("matcher.pair_exists", match_id=match.match_id)
-        return None
-    _emit(tx, events)
-    return match.match_id
+async def _propose_all(tx: Tx, repo: MatcherRepository, program: Program, pairs: list[Scored], now: datetime,
+                       run_id: str) -> list[str]:
+    """Propose an optimiser run's pairs in one bulk write, each unless it already has a match; the
+    match ids proposed. Without a cause (a close, a batch), the run's id correlates its proposals."""
+    proposals = [Match.propose(program, scored, now, _correlation(tx.cause) or run_id) for scored in pairs]
+    new = {m.match_id for m in await repo.insert_new_matches(tx, [m for m, _ in proposals])}
+    for match, events in proposals:
+        if match.match_id in new:
+            _emit(tx, events)
+        else:
+            log.info("matcher.pair_exists", match_id=match.match_id)
+    return [m.match_id for m, _ in proposals if m.match_id in new]
 
 
 def _emit(tx: Tx, events: list[Event]) -> None:

@@ -5,6 +5,8 @@ from shared.settings import ServiceSettings
 
 class MatcherSettings(ServiceSettings):
     expiry_poll_s: float = 30.0
+    batch_poll_s: float = Field(default=1.0, gt=0, description="How often due batch windows are looked for (service "
+                                "clock): a batch starts at most this long after its window ends.")
     retention_reports_days: float = Field(default=365.0, gt=0, description="Cohort reports are deleted this long "
                                           "after their run.")
     retention_previews_days: float = Field(default=90.0, gt=0, description="Cohort previews are deleted this long "

@@ -1,9 +1,11 @@
 """Notifier service layer: keep contacts, turn events into deliveries, and deliver each exactly once."""
 
 import asyncio
-from collections.abc import Callable
+import contextvars
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import uuid4
 
 import structlog
@@ -20,6 +22,7 @@ from services.notifier.domain import (
     RetryPolicy,
     contact_from_profile,
     contact_from_rejection,
+    delivery_id,
     recipients,
     render,
     suppression,
@@ -57,17 +60,20 @@ async def profiles_changed(
     at most `max_per_transaction` events; events that were waiting for these people are delivered now."""
     at = now()
 
-    async def work(tx: Tx, fresh: list[ProfileChanged]) -> None:
+    async def work(tx: Tx, fresh: list[ProfileChanged]) -> int:
         last = {(e.org_id, e.person_id): e for e in fresh}
         await repo.save_contacts(tx, [contact_from_profile(e) for e in last.values()])
+        new = NewDeliveries()
         for parked in await repo.parked_for_people(tx, list(last)):
-            if await _deliveries_for(tx, repo, settings, parked, at):
+            if await _deliveries_for(tx, repo, settings, parked, at, new):
                 await repo.unpark(tx, parked)
+        await new.write(tx, repo)
+        return new.recorded
 
     for start in range(0, len(events), max_per_transaction):
-        await uow.run_batch(events[start:start + max_per_transaction], work)
-    if deliveries_waiting is not None:
-        deliveries_waiting.set()
+        recorded = await uow.run_batch(events[start:start + max_per_transaction], work)
+        if recorded and deliveries_waiting is not None:  # parked events went out: send them at once
+            deliveries_waiting.set()
 
 
 async def notify(
@@ -79,24 +85,30 @@ async def notify(
     `max_per_transaction` events; then wake the delivery job."""
     at = now()
 
-    async def work(tx: Tx, fresh: list[Event]) -> None:
+    async def work(tx: Tx, fresh: list[Event]) -> int:
+        new = NewDeliveries()  # per attempt: a retried transaction starts again
+        await new.prefetch(tx, repo, fresh)
         try:
             for event in tx.each(fresh):
                 tx.cause = event  # the cause of what is emitted while it is current
                 if isinstance(event, MatchWithdrawn) and event.erased_person_id:
+                    await new.write(tx, repo)  # anonymising rewrites the messages kept, these included
                     await _forget_contact(tx, repo, event.org_id, event.erased_person_id)  # before it is named
+                    new.forget_contacts()
                 if isinstance(event, MatchAccepted):
                     await repo.remember_partnership(tx, event)
                 if isinstance(event, ScheduleCreated | ScheduleUpdated):
                     await repo.remember_schedule(tx, event)
-                await _deliveries_for(tx, repo, settings, event, at)
+                await _deliveries_for(tx, repo, settings, event, at, new)
         finally:
             tx.cause = None
+        await new.write(tx, repo)
+        return new.recorded
 
     for start in range(0, len(events), max_per_transaction):
-        await uow.run_batch(events[start:start + max_per_transaction], work)
-    if deliveries_waiting is not None:
-        deliveries_waiting.set()
+        recorded = await uow.run_batch(events[start:start + max_per_transaction], work)
+        if recorded and deliveries_waiting is not None:  # the delivery job sends them at once
+            deliveries_waiting.set()
 
 
 async def profile_erased(
@@ -137,13 +149,80 @@ async def _forget_contact(tx: Tx, repo: NotifierRepository, org_id: str, person_
     return await repo.anonymise(tx, org_id, needles, FORMER_PARTICIPANT)
 
 
+class NewDeliveries:
+    """The deliveries (and inbox entries) one transaction records, written together: one insert for
+    the deliveries and one for the inbox entries, instead of two or three writes per delivery.
+
+    `prefetch` reads, for a whole batch of events, the recipients' contact cards (one query per
+    organisation) and which of their deliveries exist already (one query), so that each event costs
+    no round trip of its own; what was not prefetched is read when asked for. `forget_contacts`
+    drops the cards read (a card was changed in the transaction)."""
+
+    def __init__(self) -> None:
+        self.deliveries: list[Delivery] = []
+        self.inbox: list[dict[str, Any]] = []
+        self.ids: set[str] = set()
+        self.recorded = 0
+        self.cards: dict[str, dict[str, Contact]] | None = None  # org_id -> person_id -> card, of those read
+        self.read_for: set[tuple[str, str]] = set()
+        self.checked: set[str] = set()  # delivery ids whose existence was read
+        self.existing: set[str] = set()
+
+    async def prefetch(self, tx: Tx, repo: NotifierRepository, events: list[Event]) -> None:
+        people = {(e.org_id, p) for e in events for p in recipients(e)}
+        cards = await repo.contacts_for(people, tx)
+        self.cards, self.read_for = {}, people
+        for (org_id, person_id), card in cards.items():
+            self.cards.setdefault(org_id, {})[person_id] = card
+        candidates = [delivery_id(e.event_id, p, channel) for e in events for p in recipients(e)
+                      if (card := cards.get((e.org_id, p))) for channel in card.deliverable_channels()]
+        await self.known(tx, repo, candidates)
+
+    def forget_contacts(self) -> None:
+        self.cards, self.read_for = None, set()
+
+    async def contacts_of(self, tx: Tx, repo: NotifierRepository, org_id: str, people: list[str]) -> dict[str, Contact]:
+        if self.cards is None or any((org_id, p) not in self.read_for for p in people):
+            return await repo.contacts_of(org_id, people, tx)
+        of_org = self.cards.get(org_id, {})
+        return {p: of_org[p] for p in people if p in of_org}
+
+    async def known(self, tx: Tx, repo: NotifierRepository, ids: list[str]) -> set[str]:
+        """Which of these delivery ids exist, or are recorded in this transaction."""
+        unread = [i for i in ids if i not in self.checked and i not in self.ids]
+        if unread:
+            self.existing |= await repo.existing_deliveries(tx, unread)
+            self.checked.update(unread)
+        return {i for i in ids if i in self.existing or i in self.ids}
+
+    def add(self, delivery: Delivery, inbox_entry: dict[str, Any] | None = None) -> None:
+        self.deliveries.append(delivery)
+        self.ids.add(delivery.id)
+        self.recorded += 1
+        if inbox_entry is not None:
+            self.inbox.append(inbox_entry)
+
+    async def write(self, tx: Tx, repo: NotifierRepository) -> None:
+        await repo.add_deliveries(tx, self.deliveries)
+        await repo.add_inbox_entries(tx, self.inbox)
+        self.deliveries, self.inbox = [], []
+
+
 async def _deliveries_for(
-    tx: Tx, repo: NotifierRepository, settings: NotifierSettings, event: Event, now: datetime
+    tx: Tx, repo: NotifierRepository, settings: NotifierSettings, event: Event, now: datetime,
+    new: NewDeliveries | None = None,
 ) -> bool:
     """Record the event's deliveries, or park it until every recipient's contact card has arrived
-    (topics are not ordered with each other, so a proposal can overtake a profile). False if parked."""
+    (topics are not ordered with each other, so a proposal can overtake a profile). False if parked.
+    With `new`, the deliveries are written when the caller writes `new`; without, before returning.
+    A delivery that exists already (a redelivered event) is not recorded again."""
+    if new is None:
+        new = NewDeliveries()
+        recorded = await _deliveries_for(tx, repo, settings, event, now, new)
+        await new.write(tx, repo)
+        return recorded
     people = recipients(event)
-    contacts = await repo.contacts_of(event.org_id, people, tx)
+    contacts = await new.contacts_of(tx, repo, event.org_id, people)
     on_file = set(contacts)
     if isinstance(event, ProfileRejected):
         contacts[event.person_id] = contact_from_rejection(event, contacts.get(event.person_id))
@@ -153,15 +232,31 @@ async def _deliveries_for(
         log.info("notifier.waiting_for_contacts", missing=len(missing))
         return False
     background = await _background(tx, repo, settings, event)
+    planned: list[tuple[Delivery, Contact, Message]] = []
     for person_id in people:
         contact = contacts[person_id]
         message = render(event, contact, contacts, background)
         if message is None:
             continue
         for channel in contact.deliverable_channels():
-            await _record_delivery(
-                tx, repo, settings, event, contact, message, channel, now=now, on_file=person_id in on_file
+            delivery = Delivery.for_message(
+                event, contact, message, channel, now=now, message_id_domain=settings.message_id_domain,
+                contact_on_file=person_id in on_file,
             )
+            planned.append((delivery, contact, message))
+    if not planned:
+        return True
+    known = await new.known(tx, repo, [d.id for d, _, _ in planned])
+    for delivery, contact, message in planned:
+        if delivery.id in known:
+            continue
+        if delivery.channel != "inbox":
+            new.add(delivery)
+            continue
+        events = delivery.deliver_in_app(now)  # recording the entry is the send
+        new.add(delivery, _inbox_entry(event, contact, message, delivery))
+        for e in events:
+            tx.emit(e)
     return True
 
 
@@ -173,7 +268,8 @@ async def _background(tx: Tx, repo: NotifierRepository, settings: NotifierSettin
     if isinstance(event, SessionUpcoming):
         session = await repo.session(event.org_id, event.match_id, event.session_id, tx)
     return Background(organizer=settings.mail_from, partnership=partnership, session=session,
-                      links=link_issuer(settings))
+                      links=link_issuer(settings),
+                      mentoring_url=f"{settings.console_url.rstrip('/')}/me" if settings.console_url else None)
 
 
 def link_signer(settings: NotifierSettings) -> LinkSigner | None:
@@ -225,44 +321,19 @@ async def answer_link(
         raise
 
 
-async def _record_delivery(
-    tx: Tx,
-    repo: NotifierRepository,
-    settings: NotifierSettings,
-    event: Event,
-    contact: Contact,
-    message: Message,
-    channel: str,
-    *,
-    now: datetime,
-    on_file: bool,
-) -> None:
-    delivery = Delivery.for_message(
-        event, contact, message, channel, now=now, message_id_domain=settings.message_id_domain, contact_on_file=on_file
-    )
-    if channel != "inbox":
-        await repo.add_delivery(tx, delivery)
-        return
-    events = delivery.deliver_in_app(now)
-    if not await repo.add_delivery(tx, delivery):
-        return
-    await repo.add_inbox_entry(
-        tx,
-        {
-            "entry_id": delivery.id,
-            "org_id": event.org_id,
-            "person_id": contact.person_id,
-            "kind": message.kind,
-            "subject": message.subject,
-            "text": message.text,
-            "data": message.data,
-            "cause_event_id": str(event.event_id),
-            "created_at": event.occurred_at,
-            "read_at": None,
-        },
-    )
-    for e in events:
-        tx.emit(e)
+def _inbox_entry(event: Event, contact: Contact, message: Message, delivery: Delivery) -> dict[str, Any]:
+    return {
+        "entry_id": delivery.id,
+        "org_id": event.org_id,
+        "person_id": contact.person_id,
+        "kind": message.kind,
+        "subject": message.subject,
+        "text": message.text,
+        "data": message.data,
+        "cause_event_id": str(event.event_id),
+        "created_at": event.occurred_at,
+        "read_at": None,
+    }
 
 
 def _now() -> datetime:
@@ -275,16 +346,89 @@ def _forget(attempt: "asyncio.Future[None]") -> None:
         attempt.exception()
 
 
+Outcome = tuple[Delivery, list[Event]]
+"""A delivery in its new state, and the events that state change causes."""
+
+
+class OutcomeWriter:
+    """Group commit of delivery outcomes: every outcome handed in while a write is under way goes in the
+    next write, at most `most` in one transaction (one bulk write, one outbox insert, the commit). Alone,
+    an outcome is written as before; a group with a stale copy in it (its claim was taken over) is
+    written again one outcome at a time, so only the stale one is refused."""
+
+    def __init__(
+        self, write_one: Callable[[Delivery, list[Event]], Awaitable[bool]],
+        write_many: Callable[[list[Outcome]], Awaitable[bool]], most: int = 100,
+    ) -> None:
+        self.write_one = write_one
+        self.write_many = write_many
+        self.most = most
+        self.waiting: list[tuple[Delivery, list[Event], asyncio.Future[bool]]] = []
+        self.flusher: asyncio.Task[None] | None = None
+        self.writes = 0  # transactions (or single saves) issued, for tests and benchmarks
+
+    async def record(self, delivery: Delivery, events: list[Event]) -> bool:
+        """Write the outcome with the others waiting; False if its copy was stale and nothing was written."""
+        saved: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self.waiting.append((delivery, events, saved))
+        if self.flusher is None or self.flusher.done():
+            context = contextvars.copy_context()  # without this delivery's log fields
+            context.run(structlog.contextvars.unbind_contextvars, "delivery_id", "channel")
+            self.flusher = asyncio.create_task(self._flush(), name="delivery-outcomes", context=context)
+        return await saved
+
+    async def _flush(self) -> None:
+        while self.waiting:
+            group, self.waiting = self.waiting[:self.most], self.waiting[self.most:]
+            try:
+                saved = await self._write([(d, e) for d, e, _ in group])
+            except Exception as exc:
+                for *_, future in group:
+                    if not future.done():
+                        future.set_exception(exc)
+            else:
+                for (*_, future), ok in zip(group, saved, strict=True):
+                    if not future.done():
+                        future.set_result(ok)
+
+    async def _write(self, group: list[Outcome]) -> list[bool]:
+        if len(group) > 1:
+            self.writes += 1
+            if await self.write_many(group):
+                return [True] * len(group)
+            log.info("delivery.outcomes_one_by_one", outcomes=len(group))
+        saved = []
+        for delivery, events in group:
+            self.writes += 1
+            saved.append(await self.write_one(delivery, events))
+        return saved
+
+    async def close(self) -> None:
+        if self.flusher is not None:
+            self.flusher.cancel()
+            await asyncio.gather(self.flusher, return_exceptions=True)
+
+
+class _Stale(Exception):
+    """A group of outcomes held a stale copy: the transaction is rolled back."""
+
+
 class Deliverer:
     """Sends due email and webhook deliveries, up to `delivery_concurrency` at once, each send bounded
     by `delivery_send_timeout_s`, so one hanging server holds one slot and never the others.
 
-    A delivery is claimed with a version-guarded update, so with several replicas each is sent by one,
-    and the claim carries a lease. A sender that dies mid-send leaves the claim behind: the same
-    replica, restarted, takes it back at once; any replica once the lease expires. The delivery is
-    then sent again with the same Message-ID / Idempotency-Key, so the receiver can recognise the
-    repeat: nothing is dropped silently. A claim that cannot be made now (its row is still held by a
-    dead process's transaction) is set aside for HELD_RETRY while the others go on."""
+    Deliveries are claimed in batches: one query for the due ones, one transaction that claims them all,
+    each with a version-guarded update, so with several replicas each is sent by one, and each claim
+    carries a lease; then one query for their recipients' contact cards. A sender that dies mid-send
+    leaves the claim behind: the same replica, restarted, takes it back at once; any replica once the
+    lease expires. The delivery is then sent again with the same Message-ID / Idempotency-Key, so the
+    receiver can recognise the repeat: nothing is dropped silently. A batch that meets a row still held
+    by a dead process's transaction is claimed again one delivery at a time, and that one is set aside
+    for HELD_RETRY while the others go on. Outcomes are recorded by group commit (`OutcomeWriter`).
+
+    Slots are refilled when deliveries are recorded (`wakeup`, set by the handlers on commit, in the
+    same process), when a quarter of the slots is free again and more was due than the last claim
+    took, or every delivery_poll_s (retries falling due, expired leases)."""
 
     def __init__(
         self, uow: UnitOfWork, repo: NotifierRepository, settings: NotifierSettings, owner: str,
@@ -307,37 +451,52 @@ class Deliverer:
         self.speed = speed
         self.mailer = Mailer(settings)
         self.webhooks = WebhookSender(settings)
-        self.in_flight: dict[str, asyncio.Task[None]] = {}
+        self.outcomes = OutcomeWriter(self._write_one, self._write_many)
+        self.in_flight: dict[str, asyncio.Task[None]] = {}  # claimed and not yet recorded
+        self.sending = 0  # of those, the ones whose send has not ended: the slots in use
+        self.refill_at = max(1, settings.delivery_concurrency // 4)
+        self.more_due = False  # the last claim took all it could: more may be waiting
+        self.room = asyncio.Event()
+        self.looked_for_abandoned: datetime | None = None
+        self.look_every = timedelta(seconds=settings.delivery_poll_s * speed)
         self.held: dict[str, datetime] = {}
         self.abandoned: set[asyncio.Future[None]] = set()
 
     async def run(self, wakeup: asyncio.Event) -> None:
-        """Deliver until cancelled: refill free slots whenever a send ends, new deliveries are
-        recorded (`wakeup`), or delivery_poll_s passes (retries falling due, expired leases)."""
+        """Deliver until cancelled: refill free slots when new deliveries are recorded (`wakeup`), when
+        enough slots are free again and more was due, or when delivery_poll_s passes."""
         while True:
             wakeup.clear()
+            self.room.clear()
             try:
                 await self.fill()
             except Exception:
                 log.exception("delivery.loop_failed")
             woken = asyncio.ensure_future(wakeup.wait())
+            roomy = asyncio.ensure_future(self.room.wait())
             try:
-                await asyncio.wait(
-                    [woken, *self.in_flight.values()], timeout=self.settings.delivery_poll_s,
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
+                await asyncio.wait([woken, roomy], timeout=self.settings.delivery_poll_s,
+                                   return_when=asyncio.FIRST_COMPLETED)
             finally:
                 woken.cancel()
+                roomy.cancel()
 
     async def fill(self) -> int:
         """Claim due deliveries for the free slots and start sending them; how many started."""
-        free = self.settings.delivery_concurrency - len(self.in_flight)
+        free = self.settings.delivery_concurrency - self.sending
         if free <= 0:
+            self.more_due = True  # not looked: look once slots free up
             return 0
         now = self.clock()
         self.held = {did: until for did, until in self.held.items() if until > now}
         skip = self.held.keys() | self.in_flight.keys()
-        due = await self.repo.due_deliveries(now, self.claimant, limit=free, skip=skip)
+        # Claims left by a sender that is gone only appear as leases run out: look for them once per
+        # poll, not on every wakeup (a new delivery recorded, a send ended).
+        abandoned = self.looked_for_abandoned is None or now - self.looked_for_abandoned >= self.look_every
+        due = await self.repo.due_deliveries(now, self.claimant, limit=free, skip=skip, abandoned=abandoned)
+        if abandoned:
+            self.looked_for_abandoned = now
+        self.more_due = len(due) >= free
         claimable = []
         for delivery in due:
             if delivery.claimable_by(self.claimant, now):
@@ -345,59 +504,101 @@ class Deliverer:
                 claimable.append(delivery)
             else:
                 self.held[delivery.id] = now + self.hold
-        won = await asyncio.gather(*(self.repo.claim(d) for d in claimable), return_exceptions=True)
-        started = 0
-        for delivery, outcome in zip(claimable, won, strict=True):
+        won = await self._claim(claimable, now)
+        contacts: dict[tuple[str, str], Contact] | None = None
+        if won:
+            try:
+                contacts = await self.repo.contacts_for({(d.org_id, d.person_id) for d in won})
+            except Exception as exc:  # each send reads its recipient's card on its own
+                log.warning("delivery.contacts_unread", deliveries=len(won), error_type=type(exc).__name__)
+        for delivery in won:
+            self._start(delivery, contacts)
+        return len(won)
+
+    async def _claim(self, claimable: list[Delivery], now: datetime) -> list[Delivery]:
+        """Claim them in one transaction; if a row is held by another open transaction, one by one."""
+        if not claimable:
+            return []
+        outcomes: list[bool | BaseException] | None
+        try:
+            claimed = await self.repo.claim_many(claimable)
+            outcomes = None if claimed is None else list(claimed)
+        except Exception as exc:
+            outcomes = [exc] * len(claimable)
+        if outcomes is None:  # a row is held: find which, and let the others go
+            outcomes = await asyncio.gather(*(self.repo.claim(d) for d in claimable), return_exceptions=True)
+        won = []
+        for delivery, outcome in zip(claimable, outcomes, strict=True):
             if outcome is True:
-                self._start(delivery)
-                started += 1
+                won.append(delivery)
                 continue
             if isinstance(outcome, BaseException):
                 log.error("delivery.claim_error", delivery_id=delivery.id, error_type=type(outcome).__name__)
             else:
                 log.info("delivery.claim_held", delivery_id=delivery.id)
             self.held[delivery.id] = now + self.hold
-        return started
+        return won
 
-    def _start(self, delivery: Delivery) -> None:
-        task = asyncio.create_task(self._deliver_in_background(delivery), name=f"delivery-{delivery.id}")
+    def _start(self, delivery: Delivery, contacts: Mapping[tuple[str, str], Contact] | None = None) -> None:
+        self.sending += 1
+        task = asyncio.create_task(self._deliver_in_background(delivery, contacts), name=f"delivery-{delivery.id}")
         self.in_flight[delivery.id] = task
         task.add_done_callback(lambda _: self.in_flight.pop(delivery.id, None))
 
-    async def _deliver_in_background(self, delivery: Delivery) -> None:
-        try:
-            await self.deliver(delivery)
-        except Exception as exc:  # the claim stays until its lease expires; then it is sent again
-            log.error("delivery.bookkeeping_failed", delivery_id=delivery.id, error_type=type(exc).__name__)
+    def _send_ended(self) -> None:
+        self.sending -= 1
+        free = self.settings.delivery_concurrency - self.sending
+        if self.more_due and (free >= self.refill_at or self.sending == 0):
+            self.room.set()
 
-    async def deliver(self, delivery: Delivery) -> None:
-        """Send one claimed delivery, unless its recipient has withdrawn since it was recorded. An
-        unexpected error counts as a transient failure, so the delivery is retried and, in the end,
-        reported with notifications.failed instead of staying claimed forever."""
+    async def _deliver_in_background(
+        self, delivery: Delivery, contacts: Mapping[tuple[str, str], Contact] | None
+    ) -> None:
         structlog.contextvars.bind_contextvars(delivery_id=delivery.id, channel=delivery.channel)
         try:
             try:
-                suppressed = await self._suppression(delivery)
-                if not suppressed:
-                    await self._send(delivery)
-            except PermanentFailure as exc:
-                events = delivery.fail(str(exc), self.clock())
-            except TransientFailure as exc:
-                retry_after = None if exc.retry_after_s is None else exc.retry_after_s * self.speed
-                events = delivery.mark_transient_failure(str(exc), self.clock(), self.policy, retry_after)
-            except Exception as exc:
-                log.error("delivery.unexpected_error", attempts=delivery.attempts + 1, error_type=type(exc).__name__)
-                events = delivery.mark_transient_failure(f"unexpected {type(exc).__name__}", self.clock(), self.policy)
-            else:
-                events = delivery.suppress(suppressed, self.clock()) if suppressed else delivery.mark_sent(self.clock())
+                events = await self.attempt(delivery, contacts)
+            finally:
+                self._send_ended()
             await self._record(delivery, events)
+        except Exception as exc:  # the claim stays until its lease expires; then it is sent again
+            log.error("delivery.bookkeeping_failed", error_type=type(exc).__name__)
+
+    async def deliver(
+        self, delivery: Delivery, contacts: Mapping[tuple[str, str], Contact] | None = None
+    ) -> None:
+        """Send one claimed delivery and record the outcome (see `attempt`)."""
+        structlog.contextvars.bind_contextvars(delivery_id=delivery.id, channel=delivery.channel)
+        try:
+            await self._record(delivery, await self.attempt(delivery, contacts))
         finally:
             structlog.contextvars.unbind_contextvars("delivery_id", "channel")
 
+    async def attempt(
+        self, delivery: Delivery, contacts: Mapping[tuple[str, str], Contact] | None = None
+    ) -> list[Event]:
+        """Send one claimed delivery, unless its recipient has withdrawn since it was recorded (judged
+        by `contacts`, read for the batch just after the claim, or read now if not given); the events
+        of its new state. An unexpected error counts as a transient failure, so the delivery is retried
+        and, in the end, reported with notifications.failed instead of staying claimed forever."""
+        try:
+            suppressed = await self._suppression(delivery, contacts)
+            if not suppressed:
+                await self._send(delivery)
+        except PermanentFailure as exc:
+            return delivery.fail(str(exc), self.clock())
+        except TransientFailure as exc:
+            retry_after = None if exc.retry_after_s is None else exc.retry_after_s * self.speed
+            return delivery.mark_transient_failure(str(exc), self.clock(), self.policy, retry_after)
+        except Exception as exc:
+            log.error("delivery.unexpected_error", attempts=delivery.attempts + 1, error_type=type(exc).__name__)
+            return delivery.mark_transient_failure(f"unexpected {type(exc).__name__}", self.clock(), self.policy)
+        return delivery.suppress(suppressed, self.clock()) if suppressed else delivery.mark_sent(self.clock())
+
     async def _send(self, delivery: Delivery) -> None:
         """Send, or give up after delivery_send_timeout_s. A cancelled client may still wait to say
-        goodbye (aiosmtplib sends QUIT, which a server that stopped answering never acknowledges):
-        the slot does not wait for that; the client finishes on its own, within its own timeout."""
+        goodbye (a server that stopped answering never acknowledges a QUIT): the slot does not wait
+        for that; the client finishes on its own, within its own timeout."""
         sender = self.mailer if delivery.channel == "email" else self.webhooks
         timeout_s = self.settings.delivery_send_timeout_s
         attempt = asyncio.ensure_future(sender.send(delivery.send_request()))
@@ -414,22 +615,20 @@ class Deliverer:
             raise TransientFailure(f"no answer within {timeout_s:g} s")
         attempt.result()
 
-    async def _suppression(self, delivery: Delivery) -> str | None:
-        contacts = await self.repo.contacts_of(delivery.org_id, [delivery.person_id])
-        return suppression(contacts.get(delivery.person_id), had_card=delivery.contact_on_file)
+    async def _suppression(
+        self, delivery: Delivery, contacts: Mapping[tuple[str, str], Contact] | None = None
+    ) -> str | None:
+        if contacts is None:
+            contacts = {(delivery.org_id, p): c for p, c in
+                        (await self.repo.contacts_of(delivery.org_id, [delivery.person_id])).items()}
+        contact = contacts.get((delivery.org_id, delivery.person_id))
+        return suppression(contact, had_card=delivery.contact_on_file)
 
     async def _record(self, delivery: Delivery, events: list[Event]) -> None:
-        """Save the outcome with the events it caused, in one transaction. A stale claim (its lease
-        expired and another sender took over) saves nothing: that sender records the outcome."""
-
-        async def work(tx: Tx) -> bool:
-            if not await self.repo.save(delivery, tx):
-                return False
-            for event in events:
-                tx.emit(event)
-            return True
-
-        saved = await self.uow.run(None, work) if events else await self.repo.save(delivery)
+        """Save the outcome with the events it caused, with the other outcomes ready at the same time.
+        A stale claim (its lease expired and another sender took over) saves nothing: that sender
+        records the outcome."""
+        saved = await self.outcomes.record(delivery, events)
         if not saved:
             log.warning("delivery.claim_lost", status=delivery.status)
         elif delivery.finished:
@@ -439,6 +638,34 @@ class Deliverer:
             log.info("delivery.retry_scheduled", attempts=delivery.attempts, delay_s=round(delay_s, 3),
                      error=delivery.last_error)
 
+    async def _write_one(self, delivery: Delivery, events: list[Event]) -> bool:
+        """One outcome, in a transaction with its events (a plain guarded save if it has none)."""
+
+        async def work(tx: Tx) -> bool:
+            if not await self.repo.save(delivery, tx):
+                return False
+            for event in events:
+                tx.emit(event)
+            return True
+
+        return await self.uow.run(None, work) if events else await self.repo.save(delivery)
+
+    async def _write_many(self, group: list[Outcome]) -> bool:
+        """Many outcomes and their events in one transaction; False (nothing written) if any copy was stale."""
+
+        async def work(tx: Tx) -> None:
+            if await self.repo.save_many([d for d, _ in group], tx) != len(group):
+                raise _Stale
+            for _, events in group:
+                for event in events:
+                    tx.emit(event)
+
+        try:
+            await self.uow.run(None, work)
+        except _Stale:
+            return False
+        return True
+
     async def close(self) -> None:
         """Stop sending: interrupted sends keep their claims, which this replica takes back when it
         restarts (or another once the lease expires)."""
@@ -446,6 +673,8 @@ class Deliverer:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self.outcomes.close()
+        await self.mailer.close()
         await self.webhooks.close()
 
 

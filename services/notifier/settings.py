@@ -13,6 +13,10 @@ class NotifierSettings(ServiceSettings):
     smtp_starttls: bool = False
     smtp_use_tls: bool = False
     smtp_timeout_s: float = 15.0
+    smtp_keepalive_s: float = Field(
+        default=10.0, ge=0, description="How long an idle SMTP connection is kept open for the next message; "
+        "0 opens one connection per message."
+    )
     mail_from: str = "Reciprocal <mentoring@reciprocal.local>"
     message_id_domain: str = "reciprocal.local"
     webhook_secrets: dict[str, SecretStr] = Field(default_factory=dict, description="org_id -> HMAC secret (JSON).")
@@ -41,6 +45,10 @@ class NotifierSettings(ServiceSettings):
         default=None, description="Signs the one-click links. Required: the service refuses to start without it."
     )
     link_lifetime_days: float = Field(default=14, gt=0, description="How long check-in and end links stay valid.")
+    console_url: str | None = Field(
+        default=None, description="Base URL of the web console: every message links to the recipient's "
+        "\"my mentoring\" page there (`/me`); unset, messages carry no such link.",
+    )
 
     @property
     def links_base_url(self) -> str:

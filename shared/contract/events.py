@@ -1,6 +1,6 @@
 """One model per topic (SPEC §3). Field descriptions and examples feed the JSON Schemas and AsyncAPI."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, GetJsonSchemaHandler
@@ -86,11 +86,20 @@ class ProgramConfigured(Event):
     )
     objective: Literal["quality", "coverage"] = Field(
         default="quality", description="What a whole-cohort match maximises: quality, the total score of the pairs; "
-        "coverage, the number of people matched first and then the total score.",
+        "coverage, the number of pairs first (so, with one partner each, the number of people matched) and then "
+        "the total score among matchings with that many pairs.",
     )
     approval_required: bool = Field(
         default=False, description="Whole-cohort matches (the close, or a match request) make a preview an admin "
         "approves (`POST /programs/{id}/cohort-previews/{preview_id}/approve`) instead of proposing at once.",
+    )
+    batch_window: timedelta = Field(
+        default=timedelta(minutes=3), ge=timedelta(0), le=timedelta(hours=24),
+        description="continuous mode (and cohort mode after the close): arrivals, declines, expiries and ended "
+        "partnerships within this window (service clock, from the first of them) are matched together by the "
+        "optimiser over everyone with a free place, when the window ends; a lone arrival waits at most one window. "
+        "0 proposes one by one on arrival. Seconds or an ISO 8601 duration; at most 24 hours.",
+        examples=["PT3M", 0],
     )
     starts_on: datetime | None = Field(default=None, description="First day of the program (UTC); default now.")
     ground_rules: list[Annotated[str, Field(max_length=L.GROUND_RULE_MAX)]] = Field(

@@ -37,7 +37,7 @@ async def matchers(infrastructure) -> AsyncIterator[list[tuple[Store, UnitOfWork
 
 
 def _program(org: str) -> ProgramConfigured:
-    return ProgramConfigured(org_id=org, program_id="pilot", name="Pilot", session_minutes=60,
+    return ProgramConfigured(org_id=org, program_id="pilot", name="Pilot", session_minutes=60, batch_window=0,
                              starts_on=datetime(2027, 1, 11, tzinfo=UTC))
 
 

@@ -33,7 +33,7 @@ async def matcher(infrastructure) -> AsyncIterator[tuple[Store, UnitOfWork, Matc
 async def test_people_arriving_at_the_same_moment_are_matched_with_each_other(matcher):
     store, uow, repo = matcher
     org = f"org-{uuid.uuid4().hex[:6]}"
-    program = ProgramConfigured(org_id=org, program_id="pilot", name="Pilot", session_minutes=60,
+    program = ProgramConfigured(org_id=org, program_id="pilot", name="Pilot", session_minutes=60, batch_window=0,
                                 starts_on=datetime(2027, 1, 11, tzinfo=UTC))
     await handlers.program_configured(program, uow, repo)
     for i in range(PAIRS):  # each pair is the only match for each other: arriving together, they must meet

@@ -105,6 +105,9 @@ def test_the_service_command_refuses_an_accelerated_clock_with_a_clear_error(mon
     monkeypatch.setenv("RECIPROCAL_CLOCK_SPEED", "60")
     monkeypatch.setenv("RECIPROCAL_CLOCK_EPOCH", "2027-01-04T09:00:00Z")
     monkeypatch.delenv("RECIPROCAL_EMBEDDED", raising=False)
+    # The command would point the process's logging at CliRunner's stdout, closed once it returns: every
+    # later test in this process that logs would then fail on the closed file.
+    monkeypatch.setattr("shared.runtime.configure_logging", lambda *args, **kwargs: None)
     result = CliRunner().invoke(app, ["service", "scheduler"])
     assert result.exit_code == 2 and "production runs at speed 1" in result.output
 

@@ -3,9 +3,19 @@
 import json
 import logging
 
+import pytest
 import structlog
 
 from shared.logging import configure_logging
+
+
+@pytest.fixture(autouse=True)
+def logging_outlives_the_capture():
+    """configure_logging binds the stdout of the moment: here capsys's, closed after each test. Bind the
+    session's again, or every later test of this process that logs writes to a closed file (and an
+    exception inside a running event loop leaves that loop marked as running for the tests after it)."""
+    yield
+    configure_logging("test")
 
 
 def lines(capsys) -> list[dict]:

@@ -98,6 +98,29 @@ class MatcherRepository:
         )
         return result.modified_count == 1
 
+    async def schedule_batch(self, tx: Tx, program: Program, due: datetime) -> None:
+        """A batch is due by `due`: the earlier of this and one already scheduled."""
+        await self.programs.update_one({"org_id": program.org_id, "program_id": program.program_id},
+                                       {"$min": {"batch_due_at": due}}, session=tx.session)
+
+    async def batches_due(self, now: datetime) -> list[tuple[Program, datetime]]:
+        """Programs whose batch window has ended, with the due time each was scheduled for."""
+        cursor = self.programs.find({"batch_due_at": {"$lte": now}})
+        return [(Program.from_doc(doc), _utc(doc["batch_due_at"])) async for doc in cursor]
+
+    async def batch_due_at(self, program: Program) -> datetime | None:
+        doc = await self.programs.find_one({"org_id": program.org_id, "program_id": program.program_id},
+                                           {"batch_due_at": 1})
+        return _utc(doc["batch_due_at"]) if doc and doc.get("batch_due_at") else None
+
+    async def claim_batch(self, tx: Tx, program: Program, due: datetime) -> bool:
+        """Take the batch due at `due`; False if another replica (or an earlier run) took it."""
+        result = await self.programs.update_one(
+            {"org_id": program.org_id, "program_id": program.program_id, "batch_due_at": due},
+            {"$unset": {"batch_due_at": ""}}, session=tx.session,
+        )
+        return result.modified_count == 1
+
     async def cohorts_due(self, now: datetime) -> list[Program]:
         """Cohort programs whose registration has closed and that were neither matched nor previewed."""
         cursor = self.programs.find({"matching": "cohort", "cohort_matched_at": None, "cohort_previewed_at": None,
@@ -216,21 +239,20 @@ class MatcherRepository:
         doc = await self.matches.find_one({"_id": match_id, "org_id": org_id}, session=_s(tx))
         return Match.from_doc(doc) if doc else None
 
-    async def insert_match(self, tx: Tx, match: Match) -> bool:
-        """Insert unless a match with this id exists (never overwrites one). True if inserted.
-
-        An upsert with $setOnInsert, not insert_one: a duplicate-key error would abort the transaction."""
-        result = await self.matches.update_one({"_id": match.match_id}, {"$setOnInsert": match.to_doc()},
-                                               upsert=True, session=tx.session)
-        return result.upserted_id is not None
-
     async def insert_matches(self, tx: Tx, matches: list[Match]) -> int:
         """Insert these matches in one bulk write, never overwriting one that exists: how many were new."""
+        return len(await self.insert_new_matches(tx, matches))
+
+    async def insert_new_matches(self, tx: Tx, matches: list[Match]) -> list[Match]:
+        """Insert these matches in one bulk write, never overwriting one that exists, the new ones
+        returned. Upserts with $setOnInsert, not inserts: a duplicate-key error would abort the transaction."""
+        if not matches:
+            return []
         result = await self.matches.bulk_write(
             [UpdateOne({"_id": m.match_id}, {"$setOnInsert": m.to_doc()}, upsert=True) for m in matches],
             session=tx.session,
         )
-        return result.upserted_count
+        return [matches[i] for i in sorted(result.upserted_ids)]
 
     async def save_transition(self, tx: Tx, match: Match, was: MatchStatus) -> bool:
         """Save what a transition changed, only if the stored match is still in the status it was
@@ -276,3 +298,8 @@ class MatcherRepository:
 
 def _s(tx: Tx | None) -> Any:
     return tx.session if tx else None
+
+
+def _utc(value: datetime) -> datetime:
+    """BSON datetimes come back naive (UTC)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value

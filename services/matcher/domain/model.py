@@ -104,13 +104,26 @@ class Program:
     """Multipliers of the cross-department, career-stage, shared-interests and overlap bonuses."""
     priority_weights: tuple[float, float, float] = (1.0, 2.0, 3.0)
     """How much a want of priority 1, 2 and 3 counts in a pair's value."""
+    batch_window_s: float = 0.0
+    """Arrivals within this window are matched together by the optimiser; 0 proposes one by one. A
+    program saved before windows existed has none, so it keeps proposing one by one."""
     cohort_matched_at: datetime | None = None
     """When the cohort was matched as a whole (cohort mode); kept across reconfigurations."""
 
     @property
+    def awaits_cohort_match(self) -> bool:
+        """A cohort program before its whole-cohort match: nobody is proposed before it."""
+        return self.matching == "cohort" and self.cohort_matched_at is None
+
+    @property
+    def matches_in_batches(self) -> bool:
+        """Free places are filled by the optimiser at the end of a batch window, not on arrival."""
+        return self.batch_window_s > 0
+
+    @property
     def proposes_one_by_one(self) -> bool:
-        """False while a cohort program waits for its whole-cohort match: nobody is proposed before it."""
-        return self.matching != "cohort" or self.cohort_matched_at is not None
+        """Each arrival (and each freed place) is filled on the spot with the best partners free."""
+        return not self.awaits_cohort_match and not self.matches_in_batches
 
     def to_doc(self) -> dict[str, Any]:
         """The configuration (`cohort_matched_at` is state, written on its own)."""
@@ -129,6 +142,7 @@ class Program:
             "objective": self.objective,
             "bonus_weights": list(self.bonus_weights),
             "priority_weights": list(self.priority_weights),
+            "batch_window_s": self.batch_window_s,
         }
 
     @classmethod
@@ -148,6 +162,7 @@ class Program:
             objective=doc.get("objective", "quality"),
             bonus_weights=_weights(doc.get("bonus_weights")),
             priority_weights=_priority_weights(doc.get("priority_weights")),
+            batch_window_s=float(doc.get("batch_window_s", 0.0)),
             cohort_matched_at=_aware(doc.get("cohort_matched_at")),
         )
 
@@ -235,4 +250,5 @@ def program_from_event(event: ProgramConfigured) -> Program:
                        event.weights.overlap),
         priority_weights=(event.priority_weights.priority_1, event.priority_weights.priority_2,
                           event.priority_weights.priority_3),
+        batch_window_s=event.batch_window.total_seconds(),
     )

@@ -5,7 +5,8 @@ from fastapi import APIRouter, HTTPException
 
 from services.matcher import handlers
 from services.matcher.adapters.repository import MatcherRepository
-from shared.auth import Authenticated, require_admin, require_person
+from services.matcher.adapters.views import AdminRefused, MatcherViews, admin_close
+from shared.auth import Authenticated, require_admin, require_member, require_person
 from shared.clock import Now
 from shared.http import not_found
 from shared.store import UnitOfWork
@@ -42,6 +43,18 @@ def routes(uow: UnitOfWork, repo: MatcherRepository, now: Now) -> APIRouter:
             raise not_found("cohort report")
         return report
 
+    @api.get("/programs/{program_id}/pool")
+    async def pool(program_id: str, principal: Authenticated) -> dict[str, Any]:
+        """How many active people the matcher holds in the program now (a preview's participants are
+        those of them with a free place), and when its next batch is due (continuous mode; null when
+        none is pending). Admins only."""
+        require_admin(principal)
+        program = await repo.program(principal.org, program_id)
+        if program is None:
+            raise not_found("program")
+        return {"program_id": program_id, "people": len(await repo.pool_revisions(program)),
+                "next_batch_at": await repo.batch_due_at(program)}
+
     @api.post("/programs/{program_id}/cohort-previews", status_code=201)
     async def preview(program_id: str, principal: Authenticated) -> dict[str, Any]:
         """What a whole-cohort match would propose now, without proposing anything: the objective (and
@@ -66,6 +79,70 @@ def routes(uow: UnitOfWork, repo: MatcherRepository, now: Now) -> APIRouter:
         require_admin(principal)
         return shown(await refusing(handlers.approve_preview(uow, repo, principal.org, program_id, preview_id,
                                                              now())))
+
+    api.include_router(console_routes(uow, repo, now))
+    return api
+
+
+ADMIN_END_REASON = "ended by a program admin"
+ADMIN_WITHDRAW_REASON = "withdrawn by a program admin"
+
+
+def console_routes(uow: UnitOfWork, repo: MatcherRepository, now: Now) -> APIRouter:
+    """What the web console reads (and the two admin actions), always inside the token's org."""
+    api = APIRouter(tags=["console"])
+    views = MatcherViews(repo)
+
+    @api.get("/programs/match-counts")
+    async def match_counts(principal: Authenticated) -> dict[str, Any]:
+        """Every program the matcher knows, with its matches counted by status. Admins only."""
+        require_admin(principal)
+        counts = await views.match_counts(principal.org)
+        matched = await views.matched_people(principal.org)
+        programs = {p["program_id"] for p in await views.programs(principal.org)}
+        return {"programs": [{"program_id": pid, "matches": counts.get(pid, {}),
+                              "people_matched": matched.get(pid, 0)}
+                             for pid in sorted(set(programs) | set(counts))]}
+
+    @api.get("/programs/{program_id}/matches")
+    async def program_matches(program_id: str, principal: Authenticated) -> dict[str, Any]:
+        """Every match of the program, any status, with the partners' names and departments. Admins only."""
+        require_admin(principal)
+        return {"program_id": program_id, "matches": await views.program_matches(principal.org, program_id)}
+
+    @api.get("/people/{person_id}/partners")
+    async def partners(person_id: str, principal: Authenticated) -> dict[str, Any]:
+        """The person's matches with both partners' names: "my mentoring"."""
+        require_person(principal, person_id)
+        return {"person_id": person_id, "matches": await views.matches_of(principal.org, person_id)}
+
+    @api.get("/matches/{match_id}")
+    async def match(match_id: str, principal: Authenticated) -> dict[str, Any]:
+        """One match: either partner, or an admin of the org."""
+        found = await repo.match(principal.org, match_id)
+        if found is None:
+            raise not_found("match")
+        require_member(principal, found.person_a, found.person_b)
+        doc = found.to_doc()
+        return {"match_id": found.match_id, **{k: doc.get(k) for k in PUBLIC}}
+
+    async def close(match_id: str, principal: Authenticated, *, end: bool) -> dict[str, Any]:
+        require_admin(principal)
+        try:
+            return await admin_close(uow, repo, principal.org, match_id, end=end,
+                                     reason=ADMIN_END_REASON if end else ADMIN_WITHDRAW_REASON, at=now())
+        except AdminRefused as refused:
+            raise HTTPException(status_code=refused.status, detail=str(refused)) from None
+
+    @api.post("/matches/{match_id}/withdraw")
+    async def withdraw(match_id: str, principal: Authenticated) -> dict[str, Any]:
+        """An admin withdraws a pending proposal: `matches.withdrawn`, and both are matched again."""
+        return await close(match_id, principal, end=False)
+
+    @api.post("/matches/{match_id}/end")
+    async def end(match_id: str, principal: Authenticated) -> dict[str, Any]:
+        """An admin ends a running partnership: `matches.withdrawn` with `partnership_ended`."""
+        return await close(match_id, principal, end=True)
 
     return api
 

@@ -26,3 +26,14 @@ async def expire_proposals(uow: UnitOfWork, repo: MatcherRepository, clock: Cloc
         except Exception:
             log.exception("matcher.cohort_close_failed")
         await asyncio.sleep(max(clock.real_seconds(settings.expiry_poll_s), MIN_REAL_POLL_S))
+
+
+async def match_batches(uow: UnitOfWork, repo: MatcherRepository, clock: Clock, settings: MatcherSettings) -> None:
+    """Runs each program's batch when its window ends on the service clock; polled every
+    `batch_poll_s` of service time (at least MIN_REAL_POLL_S real), so a batch starts at most that late."""
+    while True:
+        try:
+            await handlers.match_due_batches(uow, repo, clock.now())
+        except Exception:
+            log.exception("matcher.batch_failed")
+        await asyncio.sleep(max(clock.real_seconds(settings.batch_poll_s), MIN_REAL_POLL_S))

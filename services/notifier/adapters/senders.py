@@ -1,7 +1,9 @@
 """The outside world: SMTP with aiosmtplib and signed webhooks with httpx."""
 
+import asyncio
 import json
 import time
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
@@ -43,22 +45,30 @@ def email_message(delivery: dict[str, Any], settings: NotifierSettings) -> Email
 
 
 class Mailer:
-    def __init__(self, settings: NotifierSettings) -> None:
+    """Sends each message over a kept-open SMTP connection when one is idle, so a busy replica pays the
+    connection, EHLO (and STARTTLS and AUTH) once per connection instead of once per message. One
+    connection carries one message at a time; at most `delivery_concurrency` are in use at once (the
+    Deliverer's bound), and one left idle longer than `smtp_keepalive_s` is closed. A connection on
+    which anything went wrong (a refusal, a timeout, a cancelled send) is closed, never reused."""
+
+    def __init__(self, settings: NotifierSettings, clock: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
+        self.clock = clock
+        self.idle: list[tuple[aiosmtplib.SMTP, float]] = []  # (connection, idle since), the newest last
+        self.opened = 0  # connections opened, for tests and benchmarks
 
     async def send(self, delivery: dict[str, Any]) -> None:
-        s = self.settings
+        message = email_message(delivery, self.settings)
         try:
-            await aiosmtplib.send(
-                email_message(delivery, s),
-                hostname=s.smtp_host,
-                port=s.smtp_port,
-                username=s.smtp_username,
-                password=s.smtp_password.get_secret_value() if s.smtp_password else None,
-                start_tls=s.smtp_starttls,
-                use_tls=s.smtp_use_tls,
-                timeout=s.smtp_timeout_s,
-            )
+            client, reused = await self._connection()
+            try:
+                await self._send_on(client, message)
+            except (aiosmtplib.SMTPServerDisconnected, ConnectionError):
+                if not reused:
+                    raise
+                # The server dropped an idle connection before we noticed: nothing went out on it.
+                client, _ = await self._connection(fresh=True)
+                await self._send_on(client, message)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             code = exc.recipients[0].code
             if 400 <= code < 500:  # greylisting, a full mailbox: the server asks us to come back
@@ -70,6 +80,57 @@ class Mailer:
             raise TransientFailure(f"SMTP {exc.code}") from exc
         except (aiosmtplib.SMTPException, OSError) as exc:
             raise TransientFailure(type(exc).__name__) from exc
+
+    async def _send_on(self, client: aiosmtplib.SMTP, message: EmailMessage) -> None:
+        """Send on `client`, then keep it for the next message; close it if anything goes wrong
+        (a cancellation included: a send given up on never waits for the server to say goodbye)."""
+        try:
+            await client.send_message(message)
+        except BaseException:
+            client.close()
+            raise
+        if self.settings.smtp_keepalive_s > 0 and client.is_connected:
+            self.idle.append((client, self.clock()))
+        else:
+            await _quit(client)
+
+    async def _connection(self, *, fresh: bool = False) -> tuple[aiosmtplib.SMTP, bool]:
+        """An idle connection that is still open (True: reused), or a new one."""
+        now = self.clock()
+        while self.idle and not fresh:
+            client, since = self.idle.pop()
+            if client.is_connected and now - since <= self.settings.smtp_keepalive_s:
+                return client, True
+            client.close()
+        s = self.settings
+        client = aiosmtplib.SMTP(
+            hostname=s.smtp_host,
+            port=s.smtp_port,
+            username=s.smtp_username,
+            password=s.smtp_password.get_secret_value() if s.smtp_password else None,
+            start_tls=s.smtp_starttls,
+            use_tls=s.smtp_use_tls,
+            timeout=s.smtp_timeout_s,
+        )
+        try:
+            await client.connect()
+        except BaseException:
+            client.close()
+            raise
+        self.opened += 1
+        return client, False
+
+    async def close(self) -> None:
+        """Say goodbye on every idle connection."""
+        idle, self.idle = self.idle, []
+        await asyncio.gather(*(_quit(client) for client, _ in idle))
+
+
+async def _quit(client: aiosmtplib.SMTP) -> None:
+    try:
+        await asyncio.wait_for(client.quit(), timeout=1.0)
+    except Exception:  # it is going away either way
+        client.close()
 
 
 class WebhookSender:

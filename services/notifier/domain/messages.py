@@ -65,6 +65,7 @@ class Background:
     partnership: bool = False  # a withdrawn match had been accepted by both: a partnership ended
     session: Session | None = None  # the reminded session, from the latest schedule
     links: LinkIssuer | None = None  # signs the one-click links; None: messages without links
+    mentoring_url: str | None = None  # the recipient's "my mentoring" page in the web console
 
 
 @dataclass
@@ -86,7 +87,7 @@ def render(
     if recipient.org_id != event.org_id:
         return None
     draft = build(event, recipient, contacts, background)
-    context = {"name": recipient.display_name.strip(), **draft.context}
+    context = {"name": recipient.display_name.strip(), "mentoring_url": background.mentoring_url, **draft.context}
     text_module = environment.get_template(f"{draft.kind}.txt").make_module(context)
     html = environment.get_template(f"{draft.kind}.html").render(context)
     return Message(
@@ -97,7 +98,8 @@ def render(
         html=html,
         calendar=draft.calendar,
         calendar_method=draft.calendar_method,
-        data={"event_type": event.event_type, **draft.data},
+        data={"event_type": event.event_type, **draft.data,
+              **({"mentoring_url": background.mentoring_url} if background.mentoring_url else {})},
     )
 
 

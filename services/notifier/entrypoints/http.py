@@ -7,11 +7,12 @@ from fastapi.responses import HTMLResponse
 
 from services.notifier import handlers
 from services.notifier.adapters.repository import NotifierRepository
+from services.notifier.adapters.views import failed_deliveries
 from services.notifier.domain import decode_cursor, encode_cursor
 from services.notifier.domain.links import InvalidAnswer, LinkClaims, LinkRefused, Purpose
 from services.notifier.entrypoints import pages
 from services.notifier.settings import NotifierSettings
-from shared.auth import Authenticated, require_person
+from shared.auth import Authenticated, require_admin, require_person
 from shared.clock import Now
 from shared.http import not_found
 from shared.store import UnitOfWork
@@ -57,6 +58,12 @@ def inbox_routes(repo: NotifierRepository) -> APIRouter:
         """Right of access, this service's part: the contact card, deliveries and inbox."""
         require_person(principal, person_id)
         return await repo.export(principal.org, person_id)
+
+    @api.get("/notifications/failed")
+    async def failed(principal: Authenticated, limit: int = Query(default=200, ge=1, le=1000)) -> dict[str, Any]:
+        """The org's deliveries that failed for good, newest first (no addresses or bodies). Admins only."""
+        require_admin(principal)
+        return {"failed": await failed_deliveries(repo, principal.org, limit)}
 
     @api.post("/people/{person_id}/inbox/{entry_id}/read")
     async def mark_read(person_id: str, entry_id: str, principal: Authenticated) -> dict[str, bool]:

@@ -3,6 +3,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from services.progress.adapters.repository import ProgressRepository, partnership_to_doc
+from services.progress.adapters.views import partnership_view
 from services.progress.domain import (
     PERSISTENT_AFTER_SESSIONS,
     PartnershipStatus,
@@ -54,5 +55,20 @@ def routes(repo: ProgressRepository, now: Now) -> APIRouter:
         thresholds = await repo.thresholds(principal.org, program_id)
         return program_outcomes(program_id, await repo.of_program(principal.org, program_id)) | {
             "thresholds": thresholds.to_doc()}
+
+    @api.get("/programs/{program_id}/partnerships")
+    async def program_partnerships(program_id: str, principal: Authenticated) -> dict[str, Any]:
+        """Every partnership of the program (running and ended): its learning balance and the flags set
+        now, with their reasons. Admins only."""
+        require_admin(principal)
+        return {"program_id": program_id,
+                "partnerships": [partnership_view(p) for p in await repo.of_program(principal.org, program_id)]}
+
+    @api.get("/people/{person_id}/partnerships")
+    async def my_partnerships(person_id: str, principal: Authenticated) -> dict[str, Any]:
+        """The person's partnerships with their balance and the person's own check-ins."""
+        require_person(principal, person_id)
+        return {"person_id": person_id, "partnerships": [
+            partnership_view(p, checkins_of=person_id) for p in await repo.of_person(principal.org, person_id)]}
 
     return api

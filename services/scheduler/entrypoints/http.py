@@ -5,9 +5,10 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from services.scheduler.adapters.repository import SchedulerRepository, sessions_of
+from services.scheduler.adapters.views import program_schedules
 from services.scheduler.domain import FeedSeries, ScheduleStatus, sessions_calendar
 from services.scheduler.settings import SchedulerSettings
-from shared.auth import SECRET_FEED_PREFIX, Authenticated, require_member, require_person
+from shared.auth import SECRET_FEED_PREFIX, Authenticated, require_admin, require_member, require_person
 from shared.clock import Now
 from shared.contract import Session
 from shared.http import not_found
@@ -30,6 +31,13 @@ def routes(repo: SchedulerRepository, settings: SchedulerSettings, now: Now) -> 
         require_member(principal, doc["person_a"], doc["person_b"])
         fields = ("schedule_id", "match_id", "program_id", "person_a", "person_b", "status", "version", "sessions")
         return {k: doc.get(k) for k in fields}
+
+    @api.get("/programs/{program_id}/schedules")
+    async def schedules_of_program(program_id: str, principal: Authenticated) -> dict[str, Any]:
+        """Every schedule of the program: status, next session, and an unschedulable pair's reason and
+        suggestion. Admins only."""
+        require_admin(principal)
+        return {"program_id": program_id, "schedules": await program_schedules(repo, principal.org, program_id, now())}
 
     def feed_address(token: str) -> dict[str, str]:
         path = f"{SECRET_FEED_PREFIX}{token}.ics"

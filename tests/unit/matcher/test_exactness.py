@@ -25,8 +25,9 @@ def people(n: int, seed: int, *, capacity_one: bool):
     return [replace(p, max_partners=1) for p in out] if capacity_one else out
 
 
-def rustworkx_optimum(graph) -> float:
-    """Maximum-weight matching of the candidate graph itself, one rustworkx call."""
+def rustworkx_matching(graph, *, max_cardinality: bool = False) -> tuple[int, float]:
+    """(pairs, total score) of rustworkx's matching of the candidate graph itself, one call: the
+    maximum-weight one, or with `max_cardinality` the heaviest among those with the most pairs."""
     g = rx.PyGraph()
     g.add_nodes_from(range(len(graph.capacity)))
     scaled = np.rint(graph.weights * SCALE).astype(np.int64)
@@ -34,8 +35,12 @@ def rustworkx_optimum(graph) -> float:
     for e, ((i, j), w) in enumerate(zip(graph.edges.tolist(), scaled.tolist(), strict=True)):
         index[(i, j)] = e
         g.add_edge(i, j, w)
-    matching = rx.max_weight_matching(g, weight_fn=lambda w: w)
-    return float(sum(graph.weights[index[(min(a, b), max(a, b))]] for a, b in matching))
+    matching = rx.max_weight_matching(g, max_cardinality=max_cardinality, weight_fn=lambda w: w)
+    return len(matching), float(sum(graph.weights[index[(min(a, b), max(a, b))]] for a, b in matching))
+
+
+def rustworkx_optimum(graph) -> float:
+    return rustworkx_matching(graph)[1]
 
 
 def networkx_optimum(graph) -> float:
@@ -101,3 +106,60 @@ def test_default_mode_is_exact_up_to_2000_participants_and_fast_above(monkeypatc
     assert optimise(cohort, program).mode == "fast"
     # participants are people with capacity left: a full one does not count
     assert optimise(cohort, program, load={cohort[0].person_id: cohort[0].max_partners}).mode == "exact"
+
+
+# --- objective: coverage (the most pairs, then the best total score among them) ------------------
+
+
+def coverage(program):
+    return replace(program, objective="coverage")
+
+
+def rustworkx_coverage_optimum(graph) -> tuple[int, float]:
+    """(pairs, total score) of rustworkx's maximum-cardinality matching of greatest weight."""
+    return rustworkx_matching(graph, max_cardinality=True)
+
+
+def milp_coverage_optimum(graph) -> tuple[int, float]:
+    """The lexicographic integer program, solved to optimality by HiGHS: first the most pairs, then
+    the highest total score among b-matchings with that many pairs."""
+    edges, weights, capacity = graph.edges, graph.weights, graph.capacity
+    m, n = len(edges), len(capacity)
+    incidence = coo_matrix((np.ones(2 * m), (np.concatenate([edges[:, 0], edges[:, 1]]), np.tile(np.arange(m), 2))),
+                           shape=(n, m))
+    degree = LinearConstraint(incidence, 0, capacity)
+    most = milp(-np.ones(m), integrality=np.ones(m), bounds=Bounds(0, 1), constraints=degree,
+                options={"mip_rel_gap": 0})
+    assert most.success
+    pairs = round(-most.fun)
+    best = milp(-weights, integrality=np.ones(m), bounds=Bounds(0, 1),
+                constraints=[degree, LinearConstraint(np.ones((1, m)), pairs, pairs)], options={"mip_rel_gap": 0})
+    assert best.success
+    return pairs, float(-best.fun)
+
+
+def check_coverage(result, optimum: tuple[int, float]) -> None:
+    pairs, score = optimum
+    assert result.exact and result.mode == "exact"
+    assert len(result.pairs) == pairs, "coverage: as many pairs as the independent solver"
+    assert result.objective == pytest.approx(score, rel=REL)
+
+
+@pytest.mark.parametrize("seed", [11, 12])
+def test_coverage_with_capacity_one_equals_rustworkx_maximum_cardinality_matching(seed):
+    program = coverage(program_from_event(generate_program()))
+    graph = candidate_graph(people(2000, seed, capacity_one=True), program)
+    result = solve(graph)
+    check_coverage(result, rustworkx_coverage_optimum(graph))
+    assert 2 * len(result.pairs) == result.matched
+    quality = solve(candidate_graph(people(2000, seed, capacity_one=True), program_from_event(generate_program())))
+    assert result.matched >= quality.matched and quality.objective >= result.objective - 1e-9
+
+
+@pytest.mark.parametrize(("n", "seed"), [(600, 13), (2000, 14)])
+def test_coverage_with_capacities_up_to_three_equals_the_lexicographic_integer_program(n, seed):
+    program = coverage(program_from_event(generate_program(cross_department="required")))
+    cohort = people(n, seed, capacity_one=False)
+    assert {p.max_partners for p in cohort} == {1, 2, 3}
+    graph = candidate_graph(cohort, program, load={cohort[0].person_id: 1})
+    check_coverage(solve(graph), milp_coverage_optimum(graph))

@@ -60,6 +60,7 @@ class Db:
     reports: dict[str, dict] = field(default_factory=dict)
     previews: dict[str, dict] = field(default_factory=dict)
     previewed: set[tuple[str, str]] = field(default_factory=set)
+    batch_due: dict[tuple[str, str], datetime] = field(default_factory=dict)
 
 
 class FakeRepository:
@@ -86,6 +87,16 @@ class FakeRepository:
         return [p for key, p in self.db.programs.items() if p.matching == "cohort" and p.cohort_matched_at is None
                 and key not in self.db.previewed
                 and p.registration_closes_at is not None and p.registration_closes_at <= now]
+
+    async def schedule_batch(self, tx, program: Program, due: datetime) -> None:
+        key = (program.org_id, program.program_id)
+        self.db.batch_due[key] = min(due, self.db.batch_due.get(key, due))
+
+    async def batches_due(self, now: datetime):
+        return [(self.db.programs[key], due) for key, due in self.db.batch_due.items() if due <= now]
+
+    async def claim_batch(self, tx, program: Program, due: datetime) -> bool:
+        return self.db.batch_due.pop((program.org_id, program.program_id), None) == due
 
     async def mark_cohort_previewed(self, tx, program: Program, at: datetime) -> bool:
         key = (program.org_id, program.program_id)
@@ -177,6 +188,9 @@ class FakeRepository:
     async def insert_matches(self, tx, matches) -> int:
         return sum([await self.insert_match(tx, m) for m in matches])
 
+    async def insert_new_matches(self, tx, matches):
+        return [m for m in matches if await self.insert_match(tx, m)]
+
     async def save_transition(self, tx, match, was) -> bool:
         m = self.db.matches.get(match.match_id)
         if m is None or m["status"] != was:
@@ -203,6 +217,8 @@ def prof(pid: str, offers: list[str], wants: list[str], *, max_partners: int = 1
 
 
 def program_event(**fields: Any) -> ProgramConfigured:
+    """One by one (`batch_window` 0) unless a test says otherwise."""
+    fields.setdefault("batch_window", 0)
     return ProgramConfigured(org_id="acme", program_id="p1", name="Pilot", starts_on=START, **fields)
 
 
@@ -615,3 +631,52 @@ async def test_preview_and_approval_as_events_answer_with_events(world):
     await handlers.match_approved(MatchApproved(org_id="acme", program_id="p1", preview_id=previewed.preview_id),
                                   uow, repo)
     assert len(proposed(uow)) == 2 and len(uow.of("programs.match-approval-refused")) == 1
+
+
+# --- 7. continuous mode in batch windows -------------------------------------------------------
+
+
+async def arrive_at(uow, repo, at: datetime, *profiles: ProfileChanged) -> None:
+    for p in profiles:
+        await handlers.profile_changed(p, uow, repo, now=lambda: at)
+
+
+async def test_arrivals_within_a_window_are_proposed_together_as_the_optimiser_pairs_them_once():
+    from services.matcher.domain import optimise, program_from_event
+
+    window = timedelta(minutes=3)
+    uow, repo = FakeUow(), FakeRepository()
+    config = program_event(batch_window=window)
+    await handlers.program_configured(config, uow, repo)
+    await arrive_at(uow, repo, START, *COHORT[:2])
+    await arrive_at(uow, repo, START + timedelta(minutes=2), *COHORT[2:])
+    assert proposed(uow) == [], "nobody is proposed on arrival"
+    assert await handlers.match_due_batches(uow, repo, START + window - timedelta(seconds=1)) == 0
+    assert await handlers.match_due_batches(uow, repo, START + window) == 1, "due one window after the first"
+    expected = optimise((await repo.pool(program_from_event(config))).values(), program_from_event(config),
+                        now=START + window)
+    assert set(proposed(uow)) == {frozenset((p.person_a, p.person_b)) for p in expected.pairs}
+    assert len(proposed(uow)) == 2
+    assert await handlers.match_due_batches(uow, repo, START + 2 * window) == 0, "a batch runs once"
+
+
+async def test_a_lone_arrival_is_proposed_within_one_window_and_a_decline_goes_into_the_next_batch():
+    window = timedelta(seconds=90)
+    uow, repo = FakeUow(), FakeRepository()
+    await handlers.program_configured(program_event(batch_window=window), uow, repo)
+    await arrive_at(uow, repo, START, COHORT[0])
+    assert await handlers.match_due_batches(uow, repo, START + window) == 1  # nobody for a yet
+    assert proposed(uow) == []
+    later = START + timedelta(hours=1)
+    await arrive_at(uow, repo, later, COHORT[1])
+    assert await handlers.match_due_batches(uow, repo, later + window) == 1
+    assert proposed(uow) == [frozenset("ab")], "the lone arrival was proposed one window after arriving"
+
+    await arrive_at(uow, repo, later + window, COHORT[3])  # d: another partner for a, arriving meanwhile
+    declined_at = later + 2 * window
+    [first] = uow.of("matches.proposed")
+    await handlers.match_responded(MatchResponded(org_id="acme", match_id=first.match_id, person_id="b",
+                                                  decision="decline"), uow, repo, now=lambda: declined_at)
+    assert len(proposed(uow)) == 1, "a decline is not refilled on the spot"
+    assert await handlers.match_due_batches(uow, repo, declined_at + window) == 1
+    assert proposed(uow)[1:] == [frozenset("ad")], "the freed place was filled in the next batch"

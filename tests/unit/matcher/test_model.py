@@ -1,6 +1,9 @@
 import json
 from datetime import UTC, datetime
 
+import pytest
+from pydantic import ValidationError
+
 from services.matcher.domain import Person, Program, person_from_profile, program_from_event
 from shared.contract.events import ProfileChanged, ProgramConfigured
 
@@ -50,10 +53,27 @@ def test_program_from_event_and_round_trip():
     program = program_from_event(event)
     assert program == Program(program_id="p1", org_id="acme", cross_department="required", session_minutes=45,
                               duration_weeks=8, proposal_ttl_days=5, starts_on=start,
-                              skill_aliases={"tiktok": "social media"})
+                              skill_aliases={"tiktok": "social media"}, batch_window_s=180.0)
     doc = program.to_doc()
     assert Program.from_doc(doc) == program
     naive = dict(doc, starts_on=start.replace(tzinfo=None))  # how BSON gives datetimes back
     assert Program.from_doc(naive).starts_on == start
     assert Program.from_doc(dict(doc, starts_on=start.isoformat())).starts_on == start
     hash(program)
+
+
+def test_batch_window_defaults_to_three_minutes_takes_seconds_or_iso_and_is_bounded():
+    assert ProgramConfigured(org_id="acme", program_id="p1", name="P").batch_window.total_seconds() == 180
+    assert ProgramConfigured(org_id="acme", program_id="p1", name="P", batch_window="PT10M").batch_window.seconds == 600
+    assert program_from_event(ProgramConfigured(org_id="acme", program_id="p1", name="P", batch_window=0)
+                              ).proposes_one_by_one
+    for bad in (-1, 86_401, "PT25H"):
+        with pytest.raises(ValidationError):
+            ProgramConfigured(org_id="acme", program_id="p1", name="P", batch_window=bad)
+
+
+def test_a_program_saved_before_batch_windows_keeps_proposing_one_by_one():
+    doc = program_from_event(ProgramConfigured(org_id="acme", program_id="p1", name="P")).to_doc()
+    del doc["batch_window_s"]
+    old = Program.from_doc(doc)
+    assert old.batch_window_s == 0 and old.proposes_one_by_one and not old.matches_in_batches

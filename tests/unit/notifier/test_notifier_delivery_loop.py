@@ -28,12 +28,18 @@ class Table:
     def __init__(self, *deliveries: Delivery) -> None:
         self.rows = {d.id: copy.deepcopy(d) for d in deliveries}
         self.held: set[str] = set()  # rows another open transaction holds: claims conflict
-        self.claims: list[str] = []
+        self.claims: list[str] = []  # one-by-one claims
+        self.batches: list[list[str]] = []  # batch claims, each one round trip
+        self.contact_reads: list[set[tuple[str, str]]] = []
+        self.transactions = 0
+        self.looked: list[bool] = []  # per due query: whether it looked for abandoned claims too
         self.emitted: list[Any] = []
 
     async def due_deliveries(self, now: datetime, claimant: Claimant, *, limit: int,
-                             skip: Collection[str] = ()) -> list[Delivery]:
-        due = [d for d in self.rows.values() if d.claimable_by(claimant, now) and d.id not in skip]
+                             skip: Collection[str] = (), abandoned: bool = True) -> list[Delivery]:
+        self.looked.append(abandoned)
+        due = [d for d in self.rows.values() if d.claimable_by(claimant, now) and d.id not in skip
+               and (abandoned or d.status == DeliveryStatus.PENDING)]
         return [copy.deepcopy(d) for d in sorted(due, key=lambda d: d.next_attempt_at)[:limit]]
 
     async def claim(self, delivery: Delivery) -> bool:
@@ -42,6 +48,24 @@ class Table:
             return False
         delivery.version += 1
         return True
+
+    async def claim_many(self, deliveries: list[Delivery]) -> list[bool] | None:
+        self.batches.append([d.id for d in deliveries])
+        if any(d.id in self.held for d in deliveries):
+            return None  # the write conflict aborts the whole transaction
+        won = []
+        for delivery in deliveries:
+            won.append(await self.save(delivery))
+            if won[-1]:
+                delivery.version += 1
+        return won
+
+    async def save_many(self, deliveries: list[Delivery], tx: Tx) -> int:
+        return sum([await self.save(d, tx) for d in deliveries])
+
+    async def contacts_for(self, people: set[tuple[str, str]]) -> dict[tuple[str, str], Contact]:
+        self.contact_reads.append(set(people))
+        return {(o, p): Contact(p, o, email=f"{p}@acme.test") for o, p in people}
 
     async def save(self, delivery: Delivery, tx: Tx | None = None) -> bool:
         if self.rows[delivery.id].version != delivery.version:
@@ -54,8 +78,15 @@ class Table:
         return {p: Contact(p, org_id, email=f"{p}@acme.test") for p in person_ids}
 
     async def run(self, cause: Any, work: Any) -> Any:
+        """A transaction: what `work` wrote is rolled back if it raises."""
+        self.transactions += 1
         tx = Tx(None, None, cause)  # type: ignore[arg-type]
-        result = await work(tx)
+        before = copy.deepcopy(self.rows)
+        try:
+            result = await work(tx)
+        except BaseException:
+            self.rows = before
+            raise
         self.emitted += tx.emitted
         return result
 
@@ -119,6 +150,14 @@ def deliverer(table: Table, sender: Sender, clock: Clock | None = None, **settin
     d = Deliverer(table, table, NotifierSettings(**settings), ME, clock=clock or Clock())  # type: ignore[arg-type]
     d.mailer = d.webhooks = sender  # type: ignore[assignment]
     return d
+
+
+async def until(condition: Any, timeout_s: float = 5.0) -> None:
+    for _ in range(int(timeout_s / 0.01)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise TimeoutError(f"not within {timeout_s} s")
 
 
 async def drain(d: Deliverer) -> None:
@@ -307,3 +346,124 @@ async def test_on_an_accelerated_clock_leases_and_back_off_still_last_their_real
     retry = table.rows["slow"]
     assert retry.status == DeliveryStatus.PENDING
     assert retry.next_attempt_at - NOW >= timedelta(seconds=d.settings.delivery_backoff_s * speed * 0.5)
+
+
+async def test_due_deliveries_are_claimed_in_one_batch_and_their_cards_read_in_one_query():
+    table = Table(*(due(f"p{i}") for i in range(6)))
+    sender = Sender()
+    d = deliverer(table, sender, delivery_concurrency=8)
+    assert await d.fill() == 6
+    await drain(d)
+    assert [sorted(b) for b in table.batches] == [[f"p{i}" for i in range(6)]] and table.claims == []
+    assert table.contact_reads == [{("acme", f"p{i}") for i in range(6)}]
+    assert sorted(sender.sent) == [f"p{i}" for i in range(6)]
+
+
+async def test_a_claim_lost_within_a_batch_is_set_aside_and_the_rest_of_the_batch_goes_out():
+    class Raced(Table):
+        async def due_deliveries(self, *args: Any, **kwargs: Any) -> list[Delivery]:
+            found = await super().due_deliveries(*args, **kwargs)
+            theirs = copy.deepcopy(self.rows["raced"])  # another replica claims it between our read and our claim
+            theirs.claim(Claimant("replica-b", "run-1"), NOW, lease_s=60)
+            await self.save(theirs)
+            return found
+
+    table = Raced(due("a"), due("raced"), due("b"))
+    sender = Sender()
+    d = deliverer(table, sender)
+    assert await d.fill() == 2
+    await drain(d)
+    assert sorted(sender.sent) == ["a", "b"] and table.claims == [] and len(table.batches) == 1
+    assert table.rows["raced"].claimed_by == "replica-b" and "raced" in d.held
+    assert sorted(e.notification_id for e in table.emitted) == ["a", "b"]
+
+
+async def test_a_batch_meeting_a_held_row_is_claimed_one_by_one_and_only_the_held_one_waits():
+    table = Table(due("a"), due("stuck"), due("b"))
+    table.held.add("stuck")
+    sender = Sender()
+    d = deliverer(table, sender)
+    assert await d.fill() == 2
+    await drain(d)
+    assert len(table.batches) == 1 and sorted(table.claims) == ["a", "b", "stuck"]
+    assert sorted(sender.sent) == ["a", "b"] and list(d.held) == ["stuck"]
+    assert await d.fill() == 0 and len(table.batches) == 1, "the held row was tried again at once"
+
+
+async def test_outcomes_ready_at_the_same_time_are_recorded_in_one_transaction():
+    table = Table(*(due(f"p{i}") for i in range(10)))
+    d = deliverer(table, Sender(), delivery_concurrency=10)
+    await d.fill()
+    await drain(d)
+    assert all(table.status(f"p{i}") == DeliveryStatus.SENT for i in range(10))
+    assert sorted(e.notification_id for e in table.emitted) == sorted(f"p{i}" for i in range(10))
+    assert table.transactions <= 2, f"{table.transactions} transactions for 10 outcomes"
+
+
+async def test_a_stale_outcome_in_a_group_is_refused_alone_and_the_others_are_recorded_once():
+    table = Table(due("a"), due("slow"), due("b"))
+    sender = Sender("a@acme.test", "slow@acme.test", "b@acme.test")
+    d = deliverer(table, sender)
+    await d.fill()
+    await asyncio.sleep(0.01)
+    takeover = copy.deepcopy(table.rows["slow"])  # its lease ran out; another replica claimed it
+    takeover.claim(Claimant("replica-b", "run-1"), NOW + timedelta(minutes=2), lease_s=60)
+    await table.save(takeover)
+    sender.release.set()
+    await drain(d)
+    assert sorted(sender.sent) == ["a", "b", "slow"]
+    assert sorted(e.notification_id for e in table.emitted) == ["a", "b"]
+    assert table.status("a") == table.status("b") == DeliveryStatus.SENT
+    assert table.rows["slow"].claimed_by == "replica-b" and table.status("slow") == DeliveryStatus.SENDING
+
+
+async def test_run_claims_in_batches_not_one_delivery_per_ended_send():
+    table = Table(*(due(f"p{i:02d}") for i in range(40)))
+    sender = Sender()
+    d = deliverer(table, sender, delivery_concurrency=8, delivery_poll_s=30)
+    loop = asyncio.create_task(d.run(asyncio.Event()))
+    try:
+        await until(lambda: len(sender.sent) == 40)
+    finally:
+        loop.cancel()
+        await asyncio.gather(loop, return_exceptions=True)
+        await d.close()
+    assert sorted(sender.sent) == [f"p{i:02d}" for i in range(40)]
+    assert len(table.batches) <= 20 and all(len(b) >= 2 for b in table.batches[:-1]), table.batches
+
+
+async def test_run_sends_new_deliveries_as_soon_as_the_handler_records_them():
+    table = Table()
+    sender = Sender()
+    d = deliverer(table, sender, delivery_poll_s=30)
+    wakeup = asyncio.Event()
+    loop = asyncio.create_task(d.run(wakeup))
+    try:
+        await asyncio.sleep(0.05)
+        new = due("new", minutes_ago=0)
+        table.rows[new.id] = new
+        wakeup.set()  # what notify() does once its transaction commits
+        await until(lambda: bool(sender.sent), timeout_s=1)
+        assert sender.sent == ["new"]
+    finally:
+        loop.cancel()
+        await asyncio.gather(loop, return_exceptions=True)
+        await d.close()
+
+
+async def test_abandoned_claims_are_looked_for_once_per_poll_not_on_every_refill():
+    table = Table(due("a"), due("b"))
+    clock = Clock()
+    d = deliverer(table, Sender(), clock, delivery_poll_s=1)
+    await d.fill()
+    await drain(d)
+    table.rows["c"] = due("c", minutes_ago=0)
+    await d.fill()  # woken by a new delivery, within the poll interval
+    await drain(d)
+    theirs = claimed_by("replica-b", "run-1", "theirs", lease_s=0.5)
+    table.rows[theirs.id] = theirs
+    clock.now += timedelta(seconds=1)
+    await d.fill()
+    await drain(d)
+    assert table.looked == [True, False, True]
+    assert table.status("theirs") == DeliveryStatus.SENT

@@ -256,3 +256,13 @@ def test_no_data_crosses_tenants(make, ana, bo, contacts):
     assert render(make.proposed(), replace(ana, org_id="other"), contacts) is None
     message = render(make.proposed(), ana, {**contacts, bo.person_id: replace(bo, org_id="other")})
     assert "Bo Chen" not in message.text and "p-bo" in message.text
+
+
+def test_every_message_links_to_my_mentoring_when_the_console_is_configured(make, ana, contacts):
+    event = make.outcome(MatchWithdrawn, reason="p-bo left the program")
+    linked = render(event, ana, contacts, Background(mentoring_url="https://console.example/me"))
+    assert "https://console.example/me" in linked.text
+    assert 'href="https://console.example/me"' in linked.html
+    assert linked.data["mentoring_url"] == "https://console.example/me"
+    plain = render(event, ana, contacts)
+    assert "/me" not in plain.text and "mentoring_url" not in plain.data

@@ -1,0 +1,40 @@
+"""Read models of the profiles service's own data for the admin console: the programs with their enrolment."""
+
+from typing import Any
+
+from services.profiles.adapters.repository import ProfileRepository
+
+PROGRAM_FIELDS = {"_id": 0, "program_id": 1, "name": 1, "matching": 1, "objective": 1, "cross_department": 1,
+                  "cadence": 1, "session_minutes": 1, "duration_weeks": 1, "proposal_ttl_days": 1,
+                  "approval_required": 1, "registration_closes_at": 1}
+
+
+async def programs_with_enrolment(repo: ProfileRepository, org_id: str) -> list[dict[str, Any]]:
+    """Every configured program of the org (and any program a profile names), with people enrolled
+    (every profile that names it) and active (of those, the ones not withdrawn)."""
+    counts: dict[str, dict[str, int]] = {}
+    cursor = await repo.profiles.aggregate([
+        {"$match": {"org_id": org_id}},
+        {"$project": {"program_ids": "$profile.program_ids", "active": 1}},
+        {"$unwind": "$program_ids"},
+        {"$group": {"_id": "$program_ids", "enrolled": {"$sum": 1},
+                    "active": {"$sum": {"$cond": [{"$eq": ["$active", True]}, 1, 0]}}}},
+    ])
+    async for row in cursor:
+        counts[row["_id"]] = {"enrolled": row["enrolled"], "active": row["active"]}
+    configured = {d["program_id"]: d async for d in repo.programs.find({"org_id": org_id}, PROGRAM_FIELDS)}
+    return [{**configured.get(pid, {"program_id": pid, "name": ""}), "configured": pid in configured,
+             **counts.get(pid, {"enrolled": 0, "active": 0})} for pid in sorted(set(configured) | set(counts))]
+
+
+async def program_people(repo: ProfileRepository, org_id: str, program_id: str) -> list[dict[str, Any]]:
+    """Everyone enrolled in the program: id, name, department, time zone and whether they are active."""
+    cursor = repo.profiles.find(
+        {"org_id": org_id, "profile.program_ids": program_id},
+        {"_id": 0, "person_id": 1, "active": 1, "profile.display_name": 1, "profile.department": 1,
+         "profile.timezone": 1})
+    people = [{"person_id": d["person_id"], "active": d.get("active", False),
+               "display_name": d.get("profile", {}).get("display_name", ""),
+               "department": d.get("profile", {}).get("department", ""),
+               "timezone": d.get("profile", {}).get("timezone", "UTC")} async for d in cursor]
+    return sorted(people, key=lambda p: p["person_id"])
