@@ -62,6 +62,12 @@ class EmbeddedStack:
     mongo_port: int = 0
     smtp_port: int = 0
     http_ports: dict[str, int] = field(default_factory=dict)
+    database_per_service: bool = True
+    """Each service gets a database server of its own, as in production, where each owns its database:
+    SecantusDB serves one client's commands at a time (a pure-Python process), so one shared server
+    made every service wait on every other. False: one server for all (the test suite, whose own
+    databases live there too). Ignored with `external_mongo`."""
+    service_mongo_ports: dict[str, int] = field(default_factory=dict)
     external_kafka: str | None = None
     external_mongo: str | None = None
     service_defaults: dict[str, str] = field(default_factory=dict)
@@ -83,7 +89,15 @@ class EmbeddedStack:
 
     @property
     def mongo_url(self) -> str:
+        """The one database server every service shares (with `database_per_service` off, or outside)."""
+        if not self.external_mongo and self.service_mongo_ports:
+            raise RuntimeError("this stack gives each service a database server of its own: use mongo_url_of(service)")
         return self.external_mongo or f"mongodb://127.0.0.1:{self.mongo_port}/?directConnection=true"
+
+    def mongo_url_of(self, service: str) -> str:
+        """The database server a service of this stack uses."""
+        port = None if self.external_mongo else self.service_mongo_ports.get(service)
+        return f"mongodb://127.0.0.1:{port}/?directConnection=true" if port else self.mongo_url
 
     @property
     def maildir(self) -> Path:
@@ -105,12 +119,20 @@ class EmbeddedStack:
                 self.kafka_port,
             )
         if not self.external_mongo:
-            self._start(
-                "mongo",
-                [secantus_binary(), "--host", "127.0.0.1", "--port", str(self.mongo_port), "--storage-path",
-                 ":memory:", "--log-level", "WARNING"],
-                self.mongo_port,
-            )
+            if self.database_per_service:
+                self.mongo_port = 0
+                self.service_mongo_ports = {name: free_port() for name in SERVICES}
+                servers = {f"mongo-{name}": port for name, port in self.service_mongo_ports.items()}
+            else:
+                servers = {"mongo": self.mongo_port}
+            for name, port in servers.items():  # all started, then each waited for: they start side by side
+                self.procs[name] = spawn(
+                    [secantus_binary(), "--host", "127.0.0.1", "--port", str(port), "--storage-path", ":memory:",
+                     "--log-level", "WARNING"],
+                    log=self.log_of(name),
+                )
+            for name, port in servers.items():
+                wait_for_port(port, self.procs[name], what=f"the {name} server", log=self.log_of(name))
         mailbox.Maildir(self.maildir, create=True)
         self._start(
             "smtp",
@@ -133,10 +155,11 @@ class EmbeddedStack:
                 f"({exc.last_attempt.exception()!r}){where}"
             ) from None
 
-    def service_env(self, name: str, **extra: str) -> dict[str, str]:
+    def service_env(self, name: str, service: str | None = None, **extra: str) -> dict[str, str]:
+        """The environment of the process `name` (a service, a further replica, or the console) of `service`."""
         return {
             "RECIPROCAL_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
-            "RECIPROCAL_MONGO_URL": self.mongo_url,
+            **({"RECIPROCAL_MONGO_URL": self.mongo_url_of(service or name)} if (service or name) != CONSOLE else {}),
             "RECIPROCAL_HTTP_HOST": "127.0.0.1",
             "RECIPROCAL_HTTP_PORT": str(self.http_ports[name]),
             "RECIPROCAL_INSTANCE_ID": name,
@@ -161,7 +184,7 @@ class EmbeddedStack:
         self.procs[instance] = spawn(
             [sys.executable, "-m", "reciprocal.cli", "service", name],
             log=self.log_of(instance),
-            env=self.service_env(instance, **env),
+            env=self.service_env(instance, name, **env),
         )
 
     def console_env(self, **extra: str) -> dict[str, str]:
@@ -235,7 +258,7 @@ class EmbeddedStack:
 
     def stop(self, *, keep_workdir: bool = False) -> None:
         """Stop the services, then the infrastructure; delete the logs and data unless asked to keep them."""
-        infrastructure = ("smtp", "mongo", "kafka")
+        infrastructure = ("smtp", "mongo", *(f"mongo-{name}" for name in SERVICES), "kafka")
         stop([self.procs.pop(n) for n in list(self.procs) if n not in infrastructure])
         stop([self.procs.pop(n) for n in infrastructure if n in self.procs])
         if not keep_workdir:
@@ -251,7 +274,7 @@ class EmbeddedStack:
     def state(self) -> dict[str, Any]:
         return {
             "kafka_bootstrap": self.kafka_bootstrap,
-            "mongo_url": self.mongo_url,
+            "mongo_urls": {name: self.mongo_url_of(name) for name in SERVICES},
             "smtp": {"host": "127.0.0.1", "port": self.smtp_port, "maildir": str(self.maildir)},
             "services": {name: self.service_url(name) for name in self.http_ports},
             "pids": {name: proc.pid for name, proc in self.procs.items()},

@@ -237,15 +237,22 @@ class UnitOfWork:
         return result
 
     async def _unprocessed(self, causes: list[Event], session: AsyncClientSession) -> list[Event]:
-        ids = sorted({str(c.event_id) for c in causes})
-        org_ids = [None, *{c.org_id for c in causes}] if self.legacy_ledger else sorted({c.org_id for c in causes})
-        known = {
-            (d.get("org_id"), d["event_id"])
-            async for d in self.store.db[LEDGER].find(
-                {"consumer": self.consumer, "event_id": {"$in": ids}, "org_id": {"$in": org_ids}},
-                {"_id": 0, "org_id": 1, "event_id": 1}, session=session,
-            )
-        }
+        by_org: dict[str | None, set[str]] = {}
+        for c in causes:
+            by_org.setdefault(c.org_id, set()).add(str(c.event_id))
+        if self.legacy_ledger:
+            by_org[None] = {str(c.event_id) for c in causes}
+        known: set[tuple[str | None, str]] = set()
+        # One query per tenant, each an index range (consumer, org_id, then event_id in the list): with both
+        # org_id and event_id as lists, SecantusDB's planner walked every entry of the consumer.
+        for org_id, ids in by_org.items():
+            known |= {
+                (org_id, d["event_id"])
+                async for d in self.store.db[LEDGER].find(
+                    {"consumer": self.consumer, "org_id": org_id, "event_id": {"$in": sorted(ids)}},
+                    {"_id": 0, "event_id": 1}, session=session,
+                )
+            }
         fresh: list[Event] = []
         for cause in causes:
             key = (cause.org_id, str(cause.event_id))

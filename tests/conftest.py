@@ -50,7 +50,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def infrastructure(request: pytest.FixtureRequest) -> Iterator[EmbeddedStack]:
     containers = []
     if BACKEND == "embedded":
-        stack = EmbeddedStack()
+        stack = EmbeddedStack(database_per_service=False)  # one server: the tests' own databases live there too
     elif BACKEND == "external":
         stack = EmbeddedStack(
             external_kafka=os.environ["RECIPROCAL_KAFKA_BOOTSTRAP"], external_mongo=os.environ["RECIPROCAL_MONGO_URL"]

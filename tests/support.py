@@ -2,6 +2,8 @@
 
 from datetime import UTC, datetime, timedelta
 
+from pymongo import monitoring
+
 
 def profile(org_id: str, person_id: str, *, offers: list, wants: list, tz: str = "Europe/London",
             windows: list | None = None, department: str = "Engineering", **extra: object) -> dict:
@@ -54,3 +56,30 @@ def verify_with(stack, monkeypatch) -> None:
     """An in-process app (create_app) verifies tokens with the stack's key, as its service processes do."""
     for name, value in stack.signing_key().service_env().items():
         monkeypatch.setenv(name, value)
+
+
+class QueryLog(monitoring.CommandListener):
+    """A PyMongo command listener that keeps every `find` sent, to be explained afterwards (`examined`)."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.finds: list[dict] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.names.append(event.command_name)
+        if event.command_name == "find":
+            self.finds.append(dict(event.command))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None: ...
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None: ...
+
+
+async def examined(db, find: dict) -> int:
+    """Documents plus index keys the server examines to answer this `find` (its explain's executionStats):
+    SecantusDB's planner falls back to reading a whole collection, or a whole tenant, for shapes it cannot
+    bound (a top-level `$or`, two lists, equalities an index does not lead with)."""
+    plan = await db.command({"explain": {"find": find["find"], "filter": find.get("filter", {})},
+                             "verbosity": "executionStats"})
+    stats = plan["executionStats"]
+    return stats["totalDocsExamined"] + stats["totalKeysExamined"]

@@ -68,17 +68,20 @@ class MailWatch:
 
 
 class EventWatch:
-    """The first `profiles.changed` per person and the first `matches.proposed` naming each person, for some orgs,
-    timed by the record's create time (set by the service's producer when it published)."""
+    """The first `profiles.changed` per person, the first `matches.proposed` naming each person and each
+    `matches.accepted`, for some orgs, timed by the record's create time (set by the service's producer when it
+    published)."""
 
     def __init__(self, bootstrap: str, orgs: set[str]) -> None:
         self.orgs = orgs
         self.consumer = AIOKafkaConsumer(
-            "profiles.changed", "matches.proposed", bootstrap_servers=bootstrap, group_id=None,
+            "profiles.changed", "matches.proposed", "matches.accepted", bootstrap_servers=bootstrap, group_id=None,
             enable_auto_commit=False, auto_offset_reset="earliest", fetch_max_wait_ms=100,
         )
         self.changed: dict[str, float] = {}
         self.proposed: dict[str, float] = {}
+        self.match_of: dict[str, str] = {}  # person id -> the match id of their first proposal
+        self.accepted: dict[str, float] = {}  # match id -> when its matches.accepted was published
         self._task: asyncio.Task[None] | None = None
         self._arrived = asyncio.Event()
 
@@ -105,9 +108,12 @@ class EventWatch:
             at = record.timestamp / 1000
             if record.topic == "profiles.changed":
                 self.changed.setdefault(event["person_id"], at)
+            elif record.topic == "matches.accepted":
+                self.accepted.setdefault(event["match_id"], at)
             else:
                 for pid in (event["person_a"], event["person_b"]):
                     self.proposed.setdefault(pid, at)
+                    self.match_of.setdefault(pid, event["match_id"])
             self._arrived.set()
 
     async def wait_for(self, people: set[str], *, proposals: bool, timeout: float) -> bool:

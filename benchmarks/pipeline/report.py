@@ -78,5 +78,8 @@ def render(report: "Report") -> str:
                        + (f"; every profiles.changed after {seconds(b.all_changed_s)}" if b.all_changed_s else "")
                        + (f"; at that pace every proposal would take about {seconds(b.size / b.proposed_per_s)}"
                           if b.proposed_per_s else "") + ".")
+        out.append("A click in the middle of the import (both acceptances of a proposal, sent once half the "
+                   "profiles.changed were out) took effect (matches.accepted) after "
+                   + (f"{seconds(b.click_s)}." if b.click_s is not None else "more than 30 s: NOT within the bound."))
     out.append(f"Whole run: {report.seconds:.0f} s.")
     return "\n".join(out)

@@ -78,6 +78,9 @@ class BulkImport:
     changed_per_s: float
     proposed_per_s: float
     """People per second seen changed / proposed from the start of the import to the last one seen."""
+    click_s: float | None = None
+    """From the second acceptance of the warm-up pair's proposal, published once half the import's
+    profiles.changed were seen, to its matches.accepted; None if it did not take effect."""
 
 
 @dataclass
@@ -244,8 +247,10 @@ async def measure_import(stack: EmbeddedStack, size: int, timeout: float) -> Bul
             acks = [await _send(producer, "profiles.submitted", p) for p in people]
             await asyncio.gather(*acks)
             deadline = time.monotonic() + timeout
+            click = asyncio.create_task(_click_mid_import(producer, org, events, ids, timeout))
             changed = await events.wait_for(ids, proposals=False, timeout=timeout)
             proposed = changed and await events.wait_for(ids, proposals=True, timeout=deadline - time.monotonic())
+            click_s = await click
     finally:
         await producer.stop()
     seen_changed = [events.changed[i] for i in ids if i in events.changed]
@@ -257,8 +262,26 @@ async def measure_import(stack: EmbeddedStack, size: int, timeout: float) -> Bul
         size=len(people), complete=bool(proposed), changed_seen=len(seen_changed), proposed_seen=len(seen_proposed),
         all_changed_s=max(seen_changed) - t0 if changed else None,
         all_proposed_s=max(seen_proposed) - t0 if proposed else None,
-        changed_per_s=rate(seen_changed), proposed_per_s=rate(seen_proposed),
+        changed_per_s=rate(seen_changed), proposed_per_s=rate(seen_proposed), click_s=click_s,
     )
+
+
+async def _click_mid_import(producer: AIOKafkaProducer, org: str, events: EventWatch, ids: set[str],
+                            timeout: float) -> float | None:
+    """Once half the import's profiles.changed are seen, both people of the warm-up pair accept their
+    proposal; seconds from the second acceptance to its matches.accepted (None: not within 30 s)."""
+    give_up = time.monotonic() + timeout
+    while len(ids & events.changed.keys()) < len(ids) // 2 and time.monotonic() < give_up:  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    warm = [p["person_id"] for p in population.pair(org, 0)]
+    match_id = events.match_of[warm[0]]
+    for person_id in warm:
+        await (await _send(producer, "matches.responded", {"org_id": org, "match_id": match_id,
+                                                           "person_id": person_id, "decision": "accept"}))
+    sent = time.time()
+    while match_id not in events.accepted and time.time() < sent + 30:  # noqa: ASYNC110
+        await asyncio.sleep(0.02)
+    return events.accepted[match_id] - sent if match_id in events.accepted else None
 
 
 def run(config: Config, stacks: Stacks = fresh_stack, progress: Callable[[str], None] = print) -> Report:

@@ -42,6 +42,7 @@ from shared.store import Tx, UnitOfWork, forget_person
 log = structlog.get_logger()
 
 CANDIDATES_PER_SLOT = 8  # candidates ranked per free slot before asking the index for more
+BATCH_QUIET_S = 10.0  # the default of MatcherSettings.batch_quiet_s
 
 
 async def program_configured(event: ProgramConfigured, uow: UnitOfWork, repo: MatcherRepository, *,
@@ -495,16 +496,19 @@ async def _schedule_batch(tx: Tx, repo: MatcherRepository, program: Program, now
     now; True if the program matches in batches."""
     if program.awaits_cohort_match or not program.matches_in_batches:
         return False
-    await repo.schedule_batch(tx, program, now + timedelta(seconds=program.batch_window_s))
+    await repo.schedule_batch(tx, program, now + timedelta(seconds=program.batch_window_s), now)
     return True
 
 
-async def match_due_batches(uow: UnitOfWork, repo: MatcherRepository, now: datetime) -> int:
-    """Match each program whose batch window has ended by `now` (the service clock): the optimiser over
-    everyone with a free place, its pairs proposed. Each batch runs once, whichever replica claims it.
-    How many batches ran."""
+async def match_due_batches(uow: UnitOfWork, repo: MatcherRepository, now: datetime,
+                            quiet_s: float = BATCH_QUIET_S) -> int:
+    """Match each program whose batch closes by `now` (the service clock; `Program.batch_closes`): the
+    optimiser over everyone with a free place, its pairs proposed. Each batch runs once, whichever
+    replica claims it. How many batches ran."""
     ran = 0
-    for program, due in await repo.batches_due(now):
+    for program, due, last_arrival in await repo.batches_due(now):
+        if not program.batch_closes(due, last_arrival, now, quiet_s):
+            continue
 
         async def work(tx: Tx, program: Program = program, due: datetime = due) -> bool:
             if not await repo.claim_batch(tx, program, due):

@@ -5,8 +5,8 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from pymongo import monitoring
 from pymongo.errors import DuplicateKeyError
+from support import QueryLog, examined
 
 from shared.contract import ProfileWithdrawn
 from shared.store import LEDGER, AlreadyProcessed, Store, Tx, UnitOfWork
@@ -14,21 +14,9 @@ from shared.store import LEDGER, AlreadyProcessed, Store, Tx, UnitOfWork
 CONSUMER = "reciprocal-probe"
 
 
-class Commands(monitoring.CommandListener):
-    def __init__(self) -> None:
-        self.names: list[str] = []
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        self.names.append(event.command_name)
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None: ...
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None: ...
-
-
 @pytest.fixture
 async def store(infrastructure):
-    commands = Commands()
+    commands = QueryLog()
     store = Store(infrastructure.mongo_url, f"ledger_{uuid.uuid4().hex[:8]}", event_listeners=[commands])
     store.commands = commands
     yield store
@@ -108,3 +96,28 @@ async def test_a_handlers_own_duplicate_key_is_not_mistaken_for_a_processed_even
 
     with pytest.raises(DuplicateKeyError):
         await uow.run(withdrawn("tenant-a", uuid.uuid4()), work)
+
+
+async def test_a_batchs_ledger_read_examines_only_its_own_events_however_long_the_ledger(store):
+    """The batch read asks per tenant for (consumer, org_id, event_id in the batch): an index range. Asked
+    with both org_id and event_id as lists, SecantusDB walked every entry of the consumer, which made the
+    read of every batch slower as the ledger grew (0.3 s per batch after a 3,000-person import)."""
+    await store.ensure_plumbing_indexes()
+    now = datetime.now(UTC)
+    await store.db[LEDGER].insert_many([
+        {"consumer": CONSUMER, "org_id": f"tenant-{i % 3}", "event_id": str(uuid.uuid4()), "processed_at": now}
+        for i in range(600)
+    ])
+    uow = UnitOfWork(store, CONSUMER)
+    await uow.detect_legacy_ledger()
+    batch = [withdrawn(f"tenant-{i % 2}", uuid.uuid4()) for i in range(6)]
+
+    async def work(tx: Tx, fresh: list) -> int:
+        return len(fresh)
+
+    store.commands.finds.clear()
+    assert await uow.run_batch(batch, work) == 6
+    reads = [f for f in store.commands.finds if f["find"] == LEDGER]
+    assert len(reads) == 2  # one per tenant in the batch
+    for read in reads:
+        assert await examined(store.db, read) <= 2 * len(batch), read["filter"]

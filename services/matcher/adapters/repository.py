@@ -98,15 +98,18 @@ class MatcherRepository:
         )
         return result.modified_count == 1
 
-    async def schedule_batch(self, tx: Tx, program: Program, due: datetime) -> None:
-        """A batch is due by `due`: the earlier of this and one already scheduled."""
+    async def schedule_batch(self, tx: Tx, program: Program, due: datetime, arrived_at: datetime) -> None:
+        """A batch is due by `due` (the earlier of this and one already scheduled), and someone arrived for
+        it at `arrived_at` (the latest arrival is kept)."""
         await self.programs.update_one({"org_id": program.org_id, "program_id": program.program_id},
-                                       {"$min": {"batch_due_at": due}}, session=tx.session)
+                                       {"$min": {"batch_due_at": due}, "$max": {"batch_arrival_at": arrived_at}},
+                                       session=tx.session)
 
-    async def batches_due(self, now: datetime) -> list[tuple[Program, datetime]]:
-        """Programs whose batch window has ended, with the due time each was scheduled for."""
+    async def batches_due(self, now: datetime) -> list[tuple[Program, datetime, datetime | None]]:
+        """Programs whose batch window has ended: the due time each was scheduled for, and its latest arrival."""
         cursor = self.programs.find({"batch_due_at": {"$lte": now}})
-        return [(Program.from_doc(doc), _utc(doc["batch_due_at"])) async for doc in cursor]
+        return [(Program.from_doc(doc), _utc(doc["batch_due_at"]),
+                 _utc(doc["batch_arrival_at"]) if doc.get("batch_arrival_at") else None) async for doc in cursor]
 
     async def batch_due_at(self, program: Program) -> datetime | None:
         doc = await self.programs.find_one({"org_id": program.org_id, "program_id": program.program_id},
@@ -117,7 +120,7 @@ class MatcherRepository:
         """Take the batch due at `due`; False if another replica (or an earlier run) took it."""
         result = await self.programs.update_one(
             {"org_id": program.org_id, "program_id": program.program_id, "batch_due_at": due},
-            {"$unset": {"batch_due_at": ""}}, session=tx.session,
+            {"$unset": {"batch_due_at": "", "batch_arrival_at": ""}}, session=tx.session,
         )
         return result.modified_count == 1
 
@@ -197,18 +200,24 @@ class MatcherRepository:
     async def history_of(self, program: Program, person_ids: Iterable[str], tx: Tx | None = None) -> PairHistory:
         """Like `history`, for the matches of these people only (their load and partners are exact)."""
         history = PairHistory()
-        cursor = self.matches.find(
-            {"org_id": program.org_id, "people": {"$in": sorted(set(person_ids))}, "program_id": program.program_id},
-            {"people": 1, "status": 1}, session=_s(tx),
-        )
-        async for doc in cursor:
-            history.add(doc["people"], doc["status"])
+        for doc in await self._matches_of_people(program.org_id, person_ids, tx, {"people": 1, "status": 1,
+                                                                                   "program_id": 1}):
+            if doc["program_id"] == program.program_id:
+                history.add(doc["people"], doc["status"])
         return history
 
-    async def open_matches_of(self, org_id: str, person_id: str, tx: Tx | None = None) -> list[Match]:
-        cursor = self.matches.find({"org_id": org_id, "people": person_id, "status": {"$in": OPEN_STATUSES}},
+    async def _matches_of_people(self, org_id: str, person_ids: Iterable[str], tx: Tx | None,
+                                 projection: dict[str, int] | None = None) -> list[dict[str, Any]]:
+        """Every match of these people, from the (org_id, people) index; callers filter on anything else.
+        SecantusDB's planner uses an index for equalities followed by one list or range: a further field in
+        the query (program, status) made it read every match of the organisation."""
+        cursor = self.matches.find({"org_id": org_id, "people": {"$in": sorted(set(person_ids))}}, projection,
                                    session=_s(tx))
-        return [Match.from_doc(doc) async for doc in cursor]
+        return await cursor.to_list(None)
+
+    async def open_matches_of(self, org_id: str, person_id: str, tx: Tx | None = None) -> list[Match]:
+        return [Match.from_doc(doc) for doc in await self._matches_of_people(org_id, [person_id], tx)
+                if doc["status"] in OPEN_STATUSES]
 
     async def open_matches_of_people(self, tx: Tx, people: Iterable[tuple[str, str]]
                                      ) -> dict[tuple[str, str], list[Match]]:
@@ -218,9 +227,9 @@ class MatcherRepository:
             by_org.setdefault(org_id, set()).add(person_id)
         found: dict[tuple[str, str], list[Match]] = {}
         for org_id, ids in by_org.items():
-            cursor = self.matches.find({"org_id": org_id, "people": {"$in": sorted(ids)},
-                                        "status": {"$in": OPEN_STATUSES}}, session=tx.session)
-            async for doc in cursor:
+            for doc in await self._matches_of_people(org_id, ids, tx):
+                if doc["status"] not in OPEN_STATUSES:
+                    continue
                 match = Match.from_doc(doc)
                 for pid in match.people:
                     if pid in ids:

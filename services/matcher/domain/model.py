@@ -2,7 +2,7 @@
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.matcher.domain.taxonomy import clean, normalise_skill
@@ -119,6 +119,17 @@ class Program:
     def matches_in_batches(self) -> bool:
         """Free places are filled by the optimiser at the end of a batch window, not on arrival."""
         return self.batch_window_s > 0
+
+    def batch_closes(self, due: datetime, last_arrival: datetime | None, now: datetime, quiet_s: float) -> bool:
+        """Whether a batch due at `due` runs at `now`. Its window must have ended, and arrivals must have
+        paused for `quiet_s` (never longer than the window, so a lone arrival waits one window): an
+        import that outlasts the window is matched whole, not split between two batches. One window
+        after it was due, the batch runs whatever still arrives, so nobody waits more than two."""
+        if now < due:
+            return False
+        if now >= due + timedelta(seconds=self.batch_window_s) or last_arrival is None:
+            return True
+        return (now - last_arrival).total_seconds() >= min(quiet_s, self.batch_window_s)
 
     @property
     def proposes_one_by_one(self) -> bool:

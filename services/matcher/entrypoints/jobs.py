@@ -29,11 +29,12 @@ async def expire_proposals(uow: UnitOfWork, repo: MatcherRepository, clock: Cloc
 
 
 async def match_batches(uow: UnitOfWork, repo: MatcherRepository, clock: Clock, settings: MatcherSettings) -> None:
-    """Runs each program's batch when its window ends on the service clock; polled every
+    """Runs each program's batch when it closes on the service clock (its window over and arrivals
+    paused for `batch_quiet_s`, or one more window passed); polled every
     `batch_poll_s` of service time (at least MIN_REAL_POLL_S real), so a batch starts at most that late."""
     while True:
         try:
-            await handlers.match_due_batches(uow, repo, clock.now())
+            await handlers.match_due_batches(uow, repo, clock.now(), settings.batch_quiet_s)
         except Exception:
             log.exception("matcher.batch_failed")
         await asyncio.sleep(max(clock.real_seconds(settings.batch_poll_s), MIN_REAL_POLL_S))

@@ -61,6 +61,7 @@ class Db:
     previews: dict[str, dict] = field(default_factory=dict)
     previewed: set[tuple[str, str]] = field(default_factory=set)
     batch_due: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    batch_arrival: dict[tuple[str, str], datetime] = field(default_factory=dict)
 
 
 class FakeRepository:
@@ -88,14 +89,17 @@ class FakeRepository:
                 and key not in self.db.previewed
                 and p.registration_closes_at is not None and p.registration_closes_at <= now]
 
-    async def schedule_batch(self, tx, program: Program, due: datetime) -> None:
+    async def schedule_batch(self, tx, program: Program, due: datetime, arrived_at: datetime) -> None:
         key = (program.org_id, program.program_id)
         self.db.batch_due[key] = min(due, self.db.batch_due.get(key, due))
+        self.db.batch_arrival[key] = max(arrived_at, self.db.batch_arrival.get(key, arrived_at))
 
     async def batches_due(self, now: datetime):
-        return [(self.db.programs[key], due) for key, due in self.db.batch_due.items() if due <= now]
+        return [(self.db.programs[key], due, self.db.batch_arrival.get(key))
+                for key, due in self.db.batch_due.items() if due <= now]
 
     async def claim_batch(self, tx, program: Program, due: datetime) -> bool:
+        self.db.batch_arrival.pop((program.org_id, program.program_id), None)
         return self.db.batch_due.pop((program.org_id, program.program_id), None) == due
 
     async def mark_cohort_previewed(self, tx, program: Program, at: datetime) -> bool:
@@ -680,3 +684,40 @@ async def test_a_lone_arrival_is_proposed_within_one_window_and_a_decline_goes_i
     assert len(proposed(uow)) == 1, "a decline is not refilled on the spot"
     assert await handlers.match_due_batches(uow, repo, declined_at + window) == 1
     assert proposed(uow)[1:] == [frozenset("ad")], "the freed place was filled in the next batch"
+
+
+async def test_an_import_that_outlasts_the_window_is_matched_as_one_batch_once_arrivals_pause():
+    from services.matcher.domain import optimise, program_from_event
+
+    window = timedelta(seconds=60)
+    uow, repo = FakeUow(), FakeRepository()
+    config = program_event(batch_window=window)
+    await handlers.program_configured(config, uow, repo)
+    arrivals = [START + timedelta(seconds=25 * i) for i in range(len(COHORT))]  # the last one 75 s in
+    for at, person in zip(arrivals, COHORT, strict=True):
+        await arrive_at(uow, repo, at, person)
+        assert await handlers.match_due_batches(uow, repo, at, quiet_s=10) == 0, "still arriving"
+    assert await handlers.match_due_batches(uow, repo, arrivals[-1] + timedelta(seconds=9), quiet_s=10) == 0
+    assert await handlers.match_due_batches(uow, repo, arrivals[-1] + timedelta(seconds=10), quiet_s=10) == 1
+    expected = optimise((await repo.pool(program_from_event(config))).values(), program_from_event(config),
+                        now=arrivals[-1])
+    assert set(proposed(uow)) == {frozenset((p.person_a, p.person_b)) for p in expected.pairs}
+    assert len(proposed(uow)) == 2, "the whole import in one batch, as the optimiser pairs it"
+
+
+async def test_arrivals_that_never_pause_hold_a_batch_back_by_at_most_one_more_window():
+    window = timedelta(seconds=60)
+    uow, repo = FakeUow(), FakeRepository()
+    await handlers.program_configured(program_event(batch_window=window), uow, repo)
+    at = START
+    for i in range(30):  # someone every 5 s for 150 s (c and d change their profiles again and again)
+        person = COHORT[i] if i < 2 else COHORT[2 + i % 2].model_copy(update={"event_id": uuid.uuid4()})
+        await arrive_at(uow, repo, at, person)
+        at = START + timedelta(seconds=5 * (i + 1))
+        ran = await handlers.match_due_batches(uow, repo, at, quiet_s=10)
+        if at < START + 2 * window:
+            assert ran == 0
+        elif at == START + 2 * window:
+            assert ran == 1, "two windows after the first arrival, whatever arrives"
+            break
+    assert proposed(uow), "the batch proposed"

@@ -77,3 +77,22 @@ def test_a_program_saved_before_batch_windows_keeps_proposing_one_by_one():
     del doc["batch_window_s"]
     old = Program.from_doc(doc)
     assert old.batch_window_s == 0 and old.proposes_one_by_one and not old.matches_in_batches
+
+
+def test_a_batch_closes_when_its_window_is_over_and_arrivals_have_paused_or_one_window_later():
+    from datetime import UTC, datetime, timedelta
+
+    from services.matcher.domain import Program
+
+    program = Program(program_id="p", org_id="o", batch_window_s=60)
+    due = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    s = timedelta(seconds=1)
+    assert not program.batch_closes(due, due - 60 * s, due - s, quiet_s=10), "before its window ends"
+    assert program.batch_closes(due, due - 60 * s, due, quiet_s=10), "a lone arrival: one window"
+    assert not program.batch_closes(due, due - 5 * s, due, quiet_s=10), "still arriving"
+    assert program.batch_closes(due, due - 5 * s, due + 5 * s, quiet_s=10), "arrivals paused for 10 s"
+    assert not program.batch_closes(due, due + 55 * s, due + 59 * s, quiet_s=10)
+    assert program.batch_closes(due, due + 59 * s, due + 60 * s, quiet_s=10), "at most one more window"
+    short = Program(program_id="p", org_id="o", batch_window_s=4)
+    assert short.batch_closes(due, due - 4 * s, due, quiet_s=10), "the pause asked never exceeds the window"
+    assert program.batch_closes(due, None, due, quiet_s=10)
