@@ -46,6 +46,12 @@ def test_admin_reads_the_seeded_program(page, base, problems, screenshots):
     assert cell.inner_text() == "1"
     assert page.locator('#heatmap td[data-from="Engineering"][data-to="Finance"]').inner_text() == "1"
     assert page.locator('#heatmap td[data-from="Marketing"][data-to="Engineering"]').inner_text() == "0"
+    page.wait_for_function("() => Chart.getChart(document.querySelector('#heatmap-chart')) !== undefined")
+    drawn = page.evaluate("() => { const c = Chart.getChart(document.querySelector('#heatmap-chart'));"
+                          " return {type: c.config.type, cells: c.data.datasets[0].data}; }")
+    assert drawn["type"] == "matrix"  # chartjs-chart-matrix, from the table's own figures
+    assert {"x": "Marketing", "y": "Finance", "v": 1} in drawn["cells"]
+    assert {"x": "Engineering", "y": "Marketing", "v": 0} in drawn["cells"]
     check_page(page, screenshots, "admin-department-matrix")
 
     page.get_by_role("link", name="Pairs").click()

@@ -6,7 +6,7 @@ import uuid
 from collections import Counter
 
 from plumbing_probe import Probe, eventually, headers_of, read_topic
-from test_plumbing_ledger import Commands
+from support import QueryLog
 
 from shared.contract import ProfileWithdrawn
 from shared.contract.topics import dlq_topic
@@ -68,7 +68,7 @@ async def _has(probe: Probe, app, item: str) -> bool:
 
 async def test_a_batch_costs_one_ledger_read_one_ledger_write_and_one_outbox_write(infrastructure):
     """However many events: the round trips of a batch do not grow with its size."""
-    commands = Commands()
+    commands = QueryLog()
     store = Store(infrastructure.mongo_url, f"batch_{uuid.uuid4().hex[:8]}", event_listeners=[commands])
     try:
         await store.ensure_plumbing_indexes()

@@ -8,7 +8,11 @@
     charts.forEach(function (c) { c.destroy(); });
     charts = [];
     if (typeof Chart === "undefined") { return; }
-    root.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
+    root.querySelectorAll("canvas[data-chart=matrix]").forEach(function (canvas) {
+      var table = document.getElementById(canvas.dataset.table);
+      if (table) { charts.push(heatmap(canvas, table)); }
+    });
+    root.querySelectorAll("canvas[data-chart]:not([data-chart=matrix])").forEach(function (canvas) {
       var source = document.getElementById(canvas.id + "-data");
       if (!source) { return; }
       var data = JSON.parse(source.textContent);
@@ -18,6 +22,31 @@
           backgroundColor: ["#0b4f8a", "#2e7d32", "#b3261e", "#8a5a00", "#5e35b1"] }] },
         options: { animation: false, responsive: false, plugins: { legend: { display: canvas.dataset.chart !== "bar" } } }
       }));
+    });
+  }
+
+  // The department heatmap (chartjs-chart-matrix), drawn from the table beside it: one source of figures.
+  function heatmap(canvas, table) {
+    var departments = [], cells = [], most = 1;
+    table.querySelectorAll("thead th[scope=col]").forEach(function (th, i) { if (i > 0) { departments.push(th.textContent); } });
+    table.querySelectorAll("tbody td[data-from]").forEach(function (td) {
+      var v = parseInt(td.textContent, 10) || 0;
+      most = Math.max(most, v);
+      cells.push({ x: td.dataset.to, y: td.dataset.from, v: v });
+    });
+    function side(extent) {
+      return function (c) { var area = c.chart.chartArea; return area ? area[extent] / departments.length - 2 : 0; };
+    }
+    return new Chart(canvas, {
+      type: "matrix",
+      data: { datasets: [{ label: canvas.dataset.label, data: cells, width: side("width"), height: side("height"),
+        backgroundColor: function (c) { var d = c.dataset.data[c.dataIndex]; return "rgba(11, 79, 138, " + (0.08 + 0.92 * d.v / most) + ")"; } }] },
+      options: { animation: false, responsive: false,
+        plugins: { legend: { display: false }, tooltip: { callbacks: {
+          title: function () { return ""; },
+          label: function (c) { var d = c.dataset.data[c.dataIndex]; return d.y + " \u2192 " + d.x + ": " + d.v + " pair(s)"; } } } },
+        scales: { x: { type: "category", labels: departments, offset: true, grid: { display: false } },
+                  y: { type: "category", labels: departments, offset: true, grid: { display: false } } } }
     });
   }
 
