@@ -67,6 +67,7 @@ benchmark: $(STAMP)
 	$(BIN)/python -m benchmarks.matcher.bench_live_quality --sizes 60 500 2000
 	$(BIN)/python -m benchmarks.pipeline
 	$(BIN)/python -m benchmarks.console.bench_pages
+	$(BIN)/python -m benchmarks.console.bench_pages_live
 
 schemas: $(STAMP)
 	$(BIN)/reciprocal schemas --out docs/schemas

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
+from pymongo import UpdateOne
 from pymongo.errors import DuplicateKeyError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential_jitter
 
@@ -139,10 +140,9 @@ class OutboxRelay:
             async with self._batch:
                 outcomes = list(await self.publish_many(docs) or [None] * len(docs))
                 done = [d["_id"] for d, outcome in zip(docs, outcomes, strict=True) if outcome is None]
-                if done:
-                    await self.store.db[OUTBOX].update_many(
-                        {"_id": {"$in": done}}, {"$set": {"published": True, "published_at": datetime.now(UTC)}}
-                    )
+                if done:  # point updates in one command: an `$in` of n ids costs SecantusDB n² (see find_in)
+                    mark = {"$set": {"published": True, "published_at": datetime.now(UTC)}}
+                    await self.store.db[OUTBOX].bulk_write([UpdateOne({"_id": i}, mark) for i in done], ordered=False)
                 for doc, outcome in zip(docs, outcomes, strict=True):
                     if isinstance(outcome, Unpublishable):
                         await self._move_aside(doc, outcome)

@@ -4,7 +4,7 @@ the processed-event ledger entry and the outbox together in one transaction."""
 import hashlib
 import json
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -62,6 +62,29 @@ async def ensure_ttl(collection: AsyncCollection[dict[str, Any]], field: str, da
             raise
         await collection.drop_index(name)
         await collection.create_index([(field, 1)], **options)
+
+
+IN_CHUNK = 32
+"""SecantusDB checks every document it reads against an `$in` list one value at a time, so one read by n
+values costs n² comparisons: 60 ms for 200 values, 4 s for 2,000, 2 minutes for 10,000. `find_in` asks
+in chunks of this many values (2,000 values: 0.28 s)."""
+
+
+async def find_in(collection: AsyncCollection[dict[str, Any]], query: Mapping[str, Any], field: str,
+                  values: Iterable[Any], projection: Mapping[str, Any] | None = None, *,
+                  session: AsyncClientSession | None = None) -> list[dict[str, Any]]:
+    """The documents matching `query` whose `field` is one of `values`, read `IN_CHUNK` values at a time;
+    a document found by two chunks (an array field) is returned once when `_id` is projected."""
+    wanted, docs, seen = sorted(set(values)), [], set()
+    for start in range(0, len(wanted), IN_CHUNK):
+        chunk = {**query, field: {"$in": wanted[start:start + IN_CHUNK]}}
+        for doc in await collection.find(chunk, projection, session=session).to_list(None):
+            if "_id" in doc:
+                if doc["_id"] in seen:
+                    continue
+                seen.add(doc["_id"])
+            docs.append(doc)
+    return docs
 
 
 class Store:
@@ -201,8 +224,9 @@ class UnitOfWork:
 
     async def run_batch(self, causes: list[Event], work: Callable[[Tx, list[Event]], Awaitable[T]]) -> T | None:
         """Apply `work` to the causes this consumer has not applied yet, in one transaction with one
-        ledger read, one ledger `insert_many` and one outbox `insert_many`. `work` gets the new causes
-        in their given order (a cause repeated in the batch counts once); None when there were none.
+        ledger read per tenant and `IN_CHUNK` causes, one ledger `insert_many` and one outbox
+        `insert_many`. `work` gets the new causes in their given order (a cause repeated in the batch
+        counts once); None when there were none.
 
         An event that another transaction recorded meanwhile fails the whole transaction (the caller
         then applies the causes one by one)."""
@@ -246,13 +270,9 @@ class UnitOfWork:
         # One query per tenant, each an index range (consumer, org_id, then event_id in the list): with both
         # org_id and event_id as lists, SecantusDB's planner walked every entry of the consumer.
         for org_id, ids in by_org.items():
-            known |= {
-                (org_id, d["event_id"])
-                async for d in self.store.db[LEDGER].find(
-                    {"consumer": self.consumer, "org_id": org_id, "event_id": {"$in": sorted(ids)}},
-                    {"_id": 0, "event_id": 1}, session=session,
-                )
-            }
+            known |= {(org_id, d["event_id"]) for d in await find_in(
+                self.store.db[LEDGER], {"consumer": self.consumer, "org_id": org_id}, "event_id", ids,
+                {"_id": 0, "event_id": 1}, session=session)}
         fresh: list[Event] = []
         for cause in causes:
             key = (cause.org_id, str(cause.event_id))

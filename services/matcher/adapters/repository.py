@@ -11,7 +11,7 @@ from services.matcher.adapters.pools import PoolCache, person_from_doc
 from services.matcher.domain import Person, PoolIndex, Program
 from services.matcher.domain.match import OPEN, Match, MatchStatus
 from shared.contract import ProfileChanged
-from shared.store import Tx, ensure_ttl
+from shared.store import Tx, ensure_ttl, find_in
 
 OPEN_STATUSES = [status.value for status in OPEN]
 
@@ -168,9 +168,8 @@ class MatcherRepository:
 
     async def persons(self, program: Program, person_ids: Iterable[str], tx: Tx | None = None) -> dict[str, Person]:
         """These people as they are now (whatever their status), normalised for `program`."""
-        cursor = self.people.find({"org_id": program.org_id, "person_id": {"$in": sorted(set(person_ids))}},
-                                  session=_s(tx))
-        return {doc["person_id"]: person_from_doc(doc, program) async for doc in cursor}
+        docs = await find_in(self.people, {"org_id": program.org_id}, "person_id", person_ids, session=_s(tx))
+        return {doc["person_id"]: person_from_doc(doc, program) for doc in docs}
 
     async def pool_index(self, program: Program) -> PoolIndex:
         """The program's vectorised pool as last committed (cached, refreshed incrementally)."""
@@ -211,9 +210,7 @@ class MatcherRepository:
         """Every match of these people, from the (org_id, people) index; callers filter on anything else.
         SecantusDB's planner uses an index for equalities followed by one list or range: a further field in
         the query (program, status) made it read every match of the organisation."""
-        cursor = self.matches.find({"org_id": org_id, "people": {"$in": sorted(set(person_ids))}}, projection,
-                                   session=_s(tx))
-        return await cursor.to_list(None)
+        return await find_in(self.matches, {"org_id": org_id}, "people", person_ids, projection, session=_s(tx))
 
     async def open_matches_of(self, org_id: str, person_id: str, tx: Tx | None = None) -> list[Match]:
         return [Match.from_doc(doc) for doc in await self._matches_of_people(org_id, [person_id], tx)

@@ -9,7 +9,7 @@ from typing import Any
 from services.matcher import handlers
 from services.matcher.adapters.repository import MatcherRepository
 from services.matcher.domain.match import IllegalTransition, Match, MatchStatus
-from shared.store import Tx, UnitOfWork
+from shared.store import Tx, UnitOfWork, find_in
 
 MATCH_FIELDS = {"_id": 1, "program_id": 1, "person_a": 1, "person_b": 1, "status": 1, "score": 1,
                 "a_teaches_b": 1, "b_teaches_a": 1, "explanation": 1, "expires_at": 1, "reason": 1,
@@ -38,12 +38,10 @@ class MatcherViews:
         ids = sorted(set(person_ids))
         if not ids:
             return {}
-        cursor = self.repo.people.find(
-            {"org_id": org_id, "person_id": {"$in": ids}},
-            {"_id": 0, "person_id": 1, "profile.display_name": 1, "profile.department": 1})
+        docs = await find_in(self.repo.people, {"org_id": org_id}, "person_id", ids,
+                             {"_id": 0, "person_id": 1, "profile.display_name": 1, "profile.department": 1})
         return {d["person_id"]: {"display_name": d.get("profile", {}).get("display_name", ""),
-                                 "department": d.get("profile", {}).get("department", "")}
-                async for d in cursor}
+                                 "department": d.get("profile", {}).get("department", "")} for d in docs}
 
     async def program_matches(self, org_id: str, program_id: str) -> list[dict[str, Any]]:
         docs = await self.repo.matches.find({"org_id": org_id, "program_id": program_id}, MATCH_FIELDS).to_list(None)

@@ -11,7 +11,7 @@ from pymongo.errors import BulkWriteError, OperationFailure, PyMongoError
 from services.notifier.domain import Claimant, Contact, Delivery, DeliveryStatus
 from services.notifier.domain.links import LinkClaims
 from shared.contract import TOPICS, Event, MatchAccepted, ScheduleCreated, ScheduleUpdated, Session, topic_of
-from shared.store import Tx, ensure_ttl
+from shared.store import Tx, ensure_ttl, find_in
 
 WRITE_CONFLICT = 112
 LEGACY_LEASE = timedelta(seconds=60)  # rows claimed before leases were stored held the default lease then
@@ -124,10 +124,9 @@ class NotifierRepository:
             ) for c in contacts], ordered=True, session=tx.session)
 
     async def contacts_of(self, org_id: str, person_ids: list[str], tx: Tx | None = None) -> dict[str, Contact]:
-        cursor = self.contacts.find(
-            {"org_id": org_id, "person_id": {"$in": person_ids}}, session=tx.session if tx else None
-        )
-        return {doc["person_id"]: Contact.from_doc(doc) async for doc in cursor}
+        docs = await find_in(self.contacts, {"org_id": org_id}, "person_id", person_ids,
+                             session=tx.session if tx else None)
+        return {doc["person_id"]: Contact.from_doc(doc) for doc in docs}
 
     async def erase_person(self, tx: Tx, org_id: str, person_id: str) -> int:
         """Delete everything kept for the person as a recipient: deliveries (pending ones are never
@@ -204,8 +203,7 @@ class NotifierRepository:
 
     async def existing_deliveries(self, tx: Tx, ids: list[str]) -> set[str]:
         """Which of these deliveries are recorded already."""
-        cursor = self.deliveries.find({"_id": {"$in": ids}}, {"_id": 1}, session=tx.session)
-        return {doc["_id"] async for doc in cursor}
+        return {doc["_id"] for doc in await find_in(self.deliveries, {}, "_id", ids, {"_id": 1}, session=tx.session)}
 
     async def add_deliveries(self, tx: Tx, deliveries: list[Delivery]) -> None:
         """Record new deliveries in one write (their ids must not exist: see existing_deliveries)."""

@@ -3,7 +3,7 @@ from typing import Any
 from pymongo import ReplaceOne
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.store import Tx
+from shared.store import Tx, find_in
 
 
 class ProfileRepository:
@@ -29,9 +29,8 @@ class ProfileRepository:
             people.setdefault(org_id, set()).add(person_id)
         found: dict[tuple[str, str], dict[str, Any]] = {}
         for org_id, ids in people.items():
-            async for doc in self.profiles.find(
-                {"org_id": org_id, "person_id": {"$in": sorted(ids)}}, {"_id": 0}, session=tx.session
-            ):
+            for doc in await find_in(self.profiles, {"org_id": org_id}, "person_id", ids, {"_id": 0},
+                                     session=tx.session):
                 found[(org_id, doc["person_id"])] = doc
         return found
 

@@ -17,7 +17,7 @@ from services.progress.domain import (
     Thresholds,
     as_utc,
 )
-from shared.store import Tx, ensure_ttl
+from shared.store import Tx, ensure_ttl, find_in
 from shared.timers import TimerStatus
 
 
@@ -90,8 +90,8 @@ class ProgressRepository:
         docs = [{"_id": timer_key(p.org_id, session_id, due_at), "org_id": p.org_id, "match_id": p.match_id,
                  "session_id": session_id, "due_at": due_at, "status": TimerStatus.PENDING.value}
                 for session_id, due_at in requests]
-        fired = {d["_id"] async for d in self.timers.find(
-            {"_id": {"$in": [d["_id"] for d in docs]}}, {"_id": 1}, session=tx.session)} if docs else set()
+        fired = {d["_id"] for d in await find_in(self.timers, {}, "_id", [d["_id"] for d in docs], {"_id": 1},
+                                                 session=tx.session)}
         docs = [d for d in docs if d["_id"] not in fired]
         if docs:
             await self.timers.insert_many(docs, session=tx.session)

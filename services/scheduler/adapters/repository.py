@@ -6,7 +6,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.scheduler.domain import Participant, Schedule, ScheduleStatus, SeriesPlan, as_utc
 from shared.contract import Session
-from shared.store import Tx, ensure_ttl
+from shared.store import Tx, ensure_ttl, find_in
 from shared.timers import TimerStatus
 
 
@@ -143,8 +143,8 @@ class SchedulerRepository:
         # `$or`, or a second list, made SecantusDB's planner read every schedule.
         wanted_statuses = set(_values(statuses))
         found = [Schedule.from_doc(doc) for org, ids in by_org.items()
-                 for doc in await self.schedules.find({"org_id": org, "people": {"$in": ids}}, session=tx.session)
-                 .to_list(None) if doc["status"] in wanted_statuses]
+                 for doc in await find_in(self.schedules, {"org_id": org}, "people", ids, session=tx.session)
+                 if doc["status"] in wanted_statuses]
         rank = {status: i for i, status in enumerate(statuses)}
         found.sort(key=lambda s: (rank[s.status], s.match_id))
         wanted = set(people)
