@@ -1,8 +1,7 @@
 """The outbox relay: publishes committed events from the service's own database, in order per key.
 
-One replica relays at a time: it holds a lease in the database and renews it before each batch (the
-first batch of a pass may rely on a renewal of the last second), so two replicas never publish the
-same rows side by side. If the leader dies, another takes over once the
+One replica relays at a time: it holds a lease in the database and renews it on every pass, so two
+replicas never publish the same rows side by side. If the leader dies, another takes over once the
 lease expires; a graceful stop hands it over at once. At least once: a crash between publish and
 mark re-publishes, and consumers de-duplicate on event_id.
 
@@ -50,8 +49,6 @@ class TransientPublishFailure(Exception):
 
 
 class OutboxRelay:
-    RECHECK_S = 1.0
-
     def __init__(
         self, store: Store, publish_many: PublishMany, *, owner: str,
         poll_s: float = 0.5, lease_s: float = 10.0, batch: int = 500, backoff_max_s: float = 30.0,
@@ -68,7 +65,6 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._batch = asyncio.Lock()  # held from a batch's publish until its rows are marked
         self._task: asyncio.Task[None] | None = None
-        self._renewed_at: datetime | None = None
         self.published = 0
         self.dead_lettered = 0
 
@@ -94,18 +90,14 @@ class OutboxRelay:
             finally:
                 if held:
                     self._batch.release()
-        self._renewed_at = None
         with contextlib.suppress(Exception):
             await self.store.db[LEASES].update_one(
                 {"_id": RELAY_LEASE, "owner": self.owner}, {"$set": {"expires_at": datetime.fromtimestamp(0, UTC)}}
             )
 
-    async def lead(self, *, recheck_s: float = 0.0) -> bool:
-        """Take or renew the relay lease; False while another live replica holds it. With `recheck_s`, a
-        lease this relay renewed less than that long ago counts as held without a round trip."""
+    async def lead(self) -> bool:
+        """Take or renew the relay lease; False while another live replica holds it."""
         now = datetime.now(UTC)
-        if self._renewed_at is not None and (now - self._renewed_at).total_seconds() < recheck_s:
-            return True
         try:
             await self.store.db[LEASES].update_one(
                 {"_id": RELAY_LEASE, "$or": [{"owner": self.owner}, {"expires_at": {"$lte": now}}]},
@@ -114,10 +106,8 @@ class OutboxRelay:
             )
         except DuplicateKeyError as exc:
             if is_duplicate_on(exc, "_id"):
-                self._renewed_at = None
                 return False
             raise
-        self._renewed_at = now
         return True
 
     async def flush(self) -> int:
@@ -125,16 +115,12 @@ class OutboxRelay:
         backlog never outlives it; returns how many were published.
 
         Raises TransientPublishFailure once the rows that did go out are marked, if some did not."""
-        total, recheck_s = 0, min(self.RECHECK_S, self.lease_s / 10)
+        total = 0
         while True:
-            # Renew and read side by side: one round trip less between a commit and its publish. The
-            # first pass of a flush trusts a renewal of the last second (flushes follow every commit;
-            # a lease lasts 10 s); every further batch of a backlog checks the lease again.
+            # Renew and read side by side: one round trip less between a commit and its publish.
             leading, docs = await asyncio.gather(
-                self.lead(recheck_s=recheck_s),
-                self.store.db[OUTBOX].find({"published": False}).sort("_id", 1).to_list(self.batch),
+                self.lead(), self.store.db[OUTBOX].find({"published": False}).sort("_id", 1).to_list(self.batch)
             )
-            recheck_s = 0.0
             if not leading or not docs:
                 return total
             async with self._batch:
