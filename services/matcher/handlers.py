@@ -22,6 +22,7 @@ from services.matcher.domain.cohort import optimise
 from services.matcher.domain.match import IllegalTransition, Match, MatchStatus
 from services.matcher.domain.preview import PreviewStatus, approved, fingerprint, staleness
 from services.matcher.known import Known
+from services.matcher.settings import BATCH_QUIET_S
 from shared.clock import Now, wall_time
 from shared.contract import (
     FORMER_PARTICIPANT,
@@ -42,7 +43,6 @@ from shared.store import Tx, UnitOfWork, forget_person
 log = structlog.get_logger()
 
 CANDIDATES_PER_SLOT = 8  # candidates ranked per free slot before asking the index for more
-BATCH_QUIET_S = 10.0  # the default of MatcherSettings.batch_quiet_s
 
 
 async def program_configured(event: ProgramConfigured, uow: UnitOfWork, repo: MatcherRepository, *,

@@ -2,13 +2,15 @@ from pydantic import Field
 
 from shared.settings import ServiceSettings
 
+BATCH_QUIET_S = 10.0
+
 
 class MatcherSettings(ServiceSettings):
     expiry_poll_s: float = 30.0
     batch_poll_s: float = Field(default=1.0, gt=0, description="How often due batch windows are looked for (service "
                                 "clock): a batch starts at most this long after its window ends.")
     batch_quiet_s: float = Field(
-        default=10.0, ge=0,
+        default=BATCH_QUIET_S, ge=0,
         description="A batch whose window has ended waits until nobody has arrived for this long (service "
         "clock; at most the program's window, and at most one more window in all), so that an import "
         "that outlasts the window is matched as one batch.",
