@@ -503,8 +503,9 @@ async def _schedule_batch(tx: Tx, repo: MatcherRepository, program: Program, now
 async def match_due_batches(uow: UnitOfWork, repo: MatcherRepository, now: datetime,
                             quiet_s: float = BATCH_QUIET_S) -> int:
     """Match each program whose batch closes by `now` (the service clock; `Program.batch_closes`): the
-    optimiser over everyone with a free place, its pairs proposed. Each batch runs once, whichever
-    replica claims it. How many batches ran."""
+    optimiser over everyone with a free place, its pairs proposed, or, in a program that requires
+    approval, kept as a preview for the admin. Each batch runs once, whichever replica claims it. How
+    many batches ran."""
     ran = 0
     for program, due, last_arrival in await repo.batches_due(now):
         if not program.batch_closes(due, last_arrival, now, quiet_s):
@@ -513,7 +514,10 @@ async def match_due_batches(uow: UnitOfWork, repo: MatcherRepository, now: datet
         async def work(tx: Tx, program: Program = program, due: datetime = due) -> bool:
             if not await repo.claim_batch(tx, program, due):
                 return False
-            await _match_cohort(tx, repo, program, f"batch-{due.isoformat()}", now)
+            if program.approval_required:
+                await _preview(tx, repo, program, now)
+            else:
+                await _match_cohort(tx, repo, program, f"batch-{due.isoformat()}", now)
             return True
 
         ran += bool(await uow.run(None, work))

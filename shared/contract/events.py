@@ -90,8 +90,10 @@ class ProgramConfigured(Event):
         "the total score among matchings with that many pairs.",
     )
     approval_required: bool = Field(
-        default=False, description="Whole-cohort matches (the close, or a match request) make a preview an admin "
-        "approves (`POST /programs/{id}/cohort-previews/{preview_id}/approve`) instead of proposing at once.",
+        default=False, description="Nothing is proposed without an admin's approval: whole-cohort matches (the "
+        "close, or a match request) and the end of each batch window make a preview an admin approves "
+        "(`POST /programs/{id}/cohort-previews/{preview_id}/approve`) instead of proposing at once. Nobody is "
+        "proposed on arrival; with `batch_window` 0, arrivals wait for an admin's preview.",
     )
     batch_window: timedelta = Field(
         default=timedelta(minutes=3), ge=timedelta(0), le=timedelta(hours=24),

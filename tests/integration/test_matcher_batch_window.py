@@ -70,3 +70,29 @@ async def test_arrivals_in_one_window_get_the_optimisers_pairs_and_a_decline_wai
         await tap.settle("matches.proposed", quiet=1.5)
     refill = of_org(tap.events("matches.proposed"), org)[2:]
     assert frozenset(("p0", "p4")) in pairs(refill), "the declined person was matched in the next window"
+
+
+async def test_a_program_that_requires_approval_turns_its_batch_into_a_preview_and_proposes_only_on_approval(stack):
+    org = f"org-{uuid.uuid4().hex[:6]}"
+    program = {"org_id": org, **PROGRAM, "batch_window": WINDOW_S, "approval_required": True}
+    people = [ProfileChanged(**profile(org, f"p{i}", offers=o, wants=w, department=f"dept-{i}"), version=1)
+              for i, (o, w) in enumerate(SKILLS)]
+    topics = ["matches.proposed", "programs.match-previewed"]
+    async with Frontend(stack.kafka_bootstrap) as fe, Tap(stack.kafka_bootstrap, topics) as tap, \
+            httpx.AsyncClient(base_url=stack.service_url("matcher"), timeout=30) as web:
+        await fe.publish("programs.configured", program)
+        await asyncio.sleep(0.5)
+        for p in people:
+            await fe.publish("profiles.changed", p.model_dump(mode="json"))
+        await tap.wait_for(lambda t: of_org(t.events("programs.match-previewed"), org), what="the batch's preview",
+                           timeout=WINDOW_S + 20)
+        [previewed] = of_org(tap.events("programs.match-previewed"), org)
+        await asyncio.sleep(1.5)
+        assert of_org(tap.events("matches.proposed"), org) == [], "a batch proposed without an approval"
+        assert previewed["pairs"] == 2
+        approve = f"/programs/pilot/cohort-previews/{previewed['preview_id']}/approve"
+        answer = await web.post(approve, headers=bearer(stack, org))
+        assert answer.status_code == 200, answer.text
+        await tap.wait_for(lambda t: len(of_org(t.events("matches.proposed"), org)) == 2, what="the approved pairs",
+                           timeout=20)
+    assert pairs(of_org(tap.events("matches.proposed"), org)) == {frozenset(("p0", "p2")), frozenset(("p1", "p3"))}

@@ -133,8 +133,9 @@ class Program:
 
     @property
     def proposes_one_by_one(self) -> bool:
-        """Each arrival (and each freed place) is filled on the spot with the best partners free."""
-        return not self.awaits_cohort_match and not self.matches_in_batches
+        """Each arrival (and each freed place) is filled on the spot with the best partners free. Never
+        in a program that requires approval: there every proposal comes from an approved preview."""
+        return not self.awaits_cohort_match and not self.matches_in_batches and not self.approval_required
 
     def to_doc(self) -> dict[str, Any]:
         """The configuration (`cohort_matched_at` is state, written on its own)."""

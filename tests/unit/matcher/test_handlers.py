@@ -605,8 +605,10 @@ async def test_approving_a_stale_preview_is_refused_with_the_reason_and_proposes
 
 async def test_a_cohort_that_requires_approval_is_previewed_once_at_its_close_and_proposed_on_approval():
     closes = START - timedelta(days=1)
+    window = timedelta(seconds=90)
     uow, repo = FakeUow(), FakeRepository()
-    config = program_event(matching="cohort", registration_closes_at=closes, approval_required=True)
+    config = program_event(matching="cohort", registration_closes_at=closes, approval_required=True,
+                           batch_window=window)
     await handlers.program_configured(config, uow, repo)
     await setup_people(uow, repo, *COHORT)
     assert await handlers.close_registrations(uow, repo, closes) == 1
@@ -616,8 +618,47 @@ async def test_a_cohort_that_requires_approval_is_previewed_once_at_its_close_an
     latest = await repo.preview("acme", "p1")
     await handlers.approve_preview(uow, repo, "acme", "p1", latest["preview_id"], closes)
     assert len(proposed(uow)) == 2
-    await setup_people(uow, repo, prof("e", ["leadership"], ["sql"]), prof("f", ["sql"], ["leadership"]))
-    assert proposed(uow)[2:] == [frozenset("ef")], "after the approval the program matches one by one"
+    late = closes + timedelta(hours=2)
+    await arrive_at(uow, repo, late, prof("e", ["leadership"], ["sql"]), prof("f", ["sql"], ["leadership"]))
+    assert await handlers.match_due_batches(uow, repo, late + window) == 1
+    assert len(proposed(uow)) == 2, "after the close, late arrivals are batched into a preview, not proposed"
+    batch = await repo.preview("acme", "p1")
+    assert [(p["person_a"], p["person_b"]) for p in batch["pairs"]] == [("e", "f")]
+    await handlers.approve_preview(uow, repo, "acme", "p1", batch["preview_id"], late + window)
+    assert proposed(uow)[2:] == [frozenset("ef")]
+
+
+async def test_a_continuous_program_that_requires_approval_previews_each_batch_and_proposes_nothing_unapproved():
+    window = timedelta(seconds=90)
+    uow, repo = FakeUow(), FakeRepository()
+    await handlers.program_configured(program_event(batch_window=window, approval_required=True), uow, repo)
+    await arrive_at(uow, repo, START, *COHORT[:2])
+    assert await handlers.match_due_batches(uow, repo, START + window) == 1
+    first = await repo.preview("acme", "p1")
+    assert proposed(uow) == []
+    assert [e.preview_id for e in uow.of("programs.match-previewed")] == [first["preview_id"]]
+    later = START + 2 * window
+    await arrive_at(uow, repo, later, *COHORT[2:])  # the pool changes: the first preview is stale
+    with pytest.raises(handlers.PreviewRefused) as refused:
+        await handlers.approve_preview(uow, repo, "acme", "p1", first["preview_id"], later)
+    assert refused.value.status == 409 and proposed(uow) == []
+    assert await handlers.match_due_batches(uow, repo, later + window) == 1, "the arrivals' batch previews again"
+    second = await repo.preview("acme", "p1")
+    assert second["preview_id"] != first["preview_id"] and proposed(uow) == []
+    await handlers.approve_preview(uow, repo, "acme", "p1", second["preview_id"], later + window)
+    assert set(proposed(uow)) == {frozenset((p["person_a"], p["person_b"])) for p in second["pairs"]}
+    assert len(proposed(uow)) == 2
+
+
+async def test_a_program_that_requires_approval_without_batches_proposes_only_what_is_approved():
+    uow, repo = FakeUow(), FakeRepository()
+    await handlers.program_configured(program_event(approval_required=True), uow, repo)  # batch_window 0
+    await arrive_at(uow, repo, START, *COHORT)
+    assert proposed(uow) == [], "no proposal on arrival"
+    assert await handlers.match_due_batches(uow, repo, START + timedelta(days=1)) == 0
+    preview = await handlers.preview_cohort(uow, repo, "acme", "p1", START)
+    await handlers.approve_preview(uow, repo, "acme", "p1", preview["preview_id"], START)
+    assert len(proposed(uow)) == 2
 
 
 async def test_preview_and_approval_as_events_answer_with_events(world):
