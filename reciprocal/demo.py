@@ -33,7 +33,8 @@ DEMO_PROGRAM: dict[str, Any] = {
 
 TOPICS = ["profiles.changed", "profiles.rejected", "matches.proposed", "matches.accepted", "matches.withdrawn",
           "schedules.created", "schedules.updated", "schedules.unschedulable", "checkins.requested",
-          "sessions.checked-in", "partnerships.flagged", "notifications.sent", "notifications.failed"]
+          "sessions.checked-in", "partnerships.flagged", "notifications.sent", "notifications.failed",
+          "programs.match-previewed"]
 
 LINK = re.compile(r"https?://[^\s\"<>]+/links/(accept|decline|check-in|end)/[A-Za-z0-9_.-]+")
 PROPOSAL_SUBJECT = "New mentoring match proposed"
@@ -136,6 +137,7 @@ async def drive(stack: EmbeddedStack) -> str:
             preview = await admin_post(web, stack, f"/programs/{PROGRAM}/cohort-previews")
         print(render_preview(preview, {p["person_id"]: p["display_name"] for p in PEOPLE}), flush=True)
         await admin_post(web, stack, f"/programs/{PROGRAM}/cohort-previews/{preview['preview_id']}/approve")
+        approved: set[str] = {preview["preview_id"]}
         proposals = await tap.settle("matches.proposed", quiet=3.0)
         optimum = offline_optimum(tap.events("profiles.changed"), datetime.fromisoformat(preview["created_at"]))
         share = sum(p["score"] for p in proposals) / optimum if optimum else 1.0
@@ -165,15 +167,39 @@ async def drive(stack: EmbeddedStack) -> str:
             await frontend.publish("profiles.submitted", profile)
         print("Two late joiners wait for a partner; the program runs (one virtual day per real second at the "
               "default speed)...", flush=True)
-        ended_at = await play(stack, web, frontend, tap, plan, ending, answered)
-        await tap.wait_for(lambda t: len([p for p in t.events("matches.proposed")
-                                          if p["match_id"] not in wanted]) >= 2, what="the rematch", timeout=60)
+        ended_at = await play(stack, web, frontend, tap, plan, ending, answered, approved)
+        for _ in range(120):  # the admin approves the batches' previews until the rematch is proposed
+            if len([p for p in tap.events("matches.proposed") if p["match_id"] not in wanted]) >= 2:
+                break
+            await approve_new_previews(web, stack, tap, approved)
+            await asyncio.sleep(0.5)
+        else:
+            raise TimeoutError("the rematch was not proposed within 60 s")
         rematched = [p for p in tap.events("matches.proposed") if p["match_id"] not in wanted]
         balances = {p["match_id"]: await read(web, stack, "progress", f"/partnerships/{p['match_id']}/balance")
                     for p in scheduled}
         outcomes = await read(web, stack, "progress", f"/programs/{PROGRAM}/outcomes")
         names = {p["person_id"]: p["display_name"] for p in [*PEOPLE, late_a, late_b]}
         return render_summary(proposals, tap, names, stack, plan, balances, outcomes, rematched, ended_at)
+
+
+async def approve_new_previews(web: httpx.AsyncClient, stack: EmbeddedStack, tap: Tap, approved: set[str]) -> int:
+    """The program requires approval, so each batch after the cohort's match (late joiners, a partner
+    freed) ends in a preview: the admin approves each new one that pairs anyone. One the pool has
+    changed since is refused (409); the batch that changed it previews again. How many were approved."""
+    count = 0
+    headers = {"Authorization": f"Bearer {stack.token(ORG, 'admin')}"}
+    for previewed in tap.events("programs.match-previewed"):
+        if previewed["preview_id"] in approved or not previewed["pairs"]:
+            continue
+        approved.add(previewed["preview_id"])
+        answer = await web.post(f"{stack.service_url('matcher')}/programs/{PROGRAM}/cohort-previews/"
+                                f"{previewed['preview_id']}/approve", headers=headers)
+        if answer.status_code != 409:
+            answer.raise_for_status()
+            count += 1
+            print(f"The admin approves a batch's preview: {previewed['pairs']} pair(s).", flush=True)
+    return count
 
 
 async def admin_post(web: httpx.AsyncClient, stack: EmbeddedStack, path: str, *, org_id: str = ORG) -> Any:
@@ -209,10 +235,10 @@ def _proposal_emails(stack: EmbeddedStack) -> int:
 
 
 async def play(stack: EmbeddedStack, web: httpx.AsyncClient, frontend: Frontend, tap: Tap, plan: Plan,
-               ending: dict[str, Any], answered: set[str]) -> datetime:
-    """Answer every check-in request as planned, end the not-a-fit pair after its kickoff, accept new proposals
-    by their links, and return when the virtual clock is past the last session of the first schedules (and its
-    check-in request)."""
+               ending: dict[str, Any], answered: set[str], approved: set[str]) -> datetime:
+    """Answer every check-in request as planned, end the not-a-fit pair after its kickoff, approve the
+    batches' previews, accept new proposals by their links, and return when the virtual clock is past the
+    last session of the first schedules (and its check-in request)."""
     clock = stack.clock
     done: set[tuple[str, str]] = set()
     ended_at: datetime | None = None
@@ -232,6 +258,7 @@ async def play(stack: EmbeddedStack, web: httpx.AsyncClient, frontend: Frontend,
                     "org_id": ending["org_id"], "match_id": ending["match_id"], "person_id": ending["person_a"],
                     "reason": "not_a_fit"})
                 ended_at = clock.now()
+        await approve_new_previews(web, stack, tap, approved)
         await accept_by_links(web, stack, answered)
         await asyncio.sleep(0.2)
     await asyncio.sleep(2)  # the last check-ins reach the ledger
