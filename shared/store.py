@@ -16,7 +16,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError, OperationFailure
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
 from shared.contract import Event, topic_of
 
@@ -30,11 +30,32 @@ DEAD_LETTERS = "dead_letters"
 
 LEDGER_KEY = ("consumer", "org_id", "event_id")
 LEGACY_LEDGER_INDEX = "consumer_1_event_id_1"  # before the ledger was keyed by tenant
+REREAD_LEDGER_S = 60.0
+"""After a batch met an event it had applied before, how long batches read the ledger first (a replay
+or redelivery brings many; otherwise the key's refusal saves the read)."""
 
 
 def is_duplicate_on(exc: DuplicateKeyError, *fields: str) -> bool:
     """Whether `exc` was raised by the unique index on exactly `fields` (in index order)."""
     return tuple((exc.details or {}).get("keyPattern") or ()) == fields
+
+
+def _duplicate_in_bulk(exc: BulkWriteError, *fields: str) -> bool:
+    """Whether a bulk write failed on a duplicate of the unique index on exactly `fields`."""
+    return any(e.get("code") == 11000 and tuple(e.get("keyPattern") or ()) == fields
+               for e in (exc.details or {}).get("writeErrors", []))
+
+
+def _first_of_each(causes: list[Event]) -> list[Event]:
+    """The causes in order, each (tenant, event id) once."""
+    seen: set[tuple[str | None, str]] = set()
+    fresh = []
+    for cause in causes:
+        key = (cause.org_id, str(cause.event_id))
+        if key not in seen:
+            seen.add(key)
+            fresh.append(cause)
+    return fresh
 
 
 @dataclass(frozen=True)
@@ -185,6 +206,7 @@ class UnitOfWork:
         # Ledger entries written before it was keyed by tenant have no org_id. Until start-up has
         # looked (detect_legacy_ledger), assume there may be some and check for them too.
         self.legacy_ledger = True
+        self.read_ledger_until = 0.0  # time.monotonic(): until then batches read the ledger first
 
     async def detect_legacy_ledger(self) -> bool:
         """Whether this consumer's ledger still holds entries without org_id; if not, each event
@@ -224,18 +246,32 @@ class UnitOfWork:
 
     async def run_batch(self, causes: list[Event], work: Callable[[Tx, list[Event]], Awaitable[T]]) -> T | None:
         """Apply `work` to the causes this consumer has not applied yet, in one transaction with one
-        ledger read per tenant and `IN_CHUNK` causes, one ledger `insert_many` and one outbox
-        `insert_many`. `work` gets the new causes in their given order (a cause repeated in the batch
-        counts once); None when there were none.
+        ledger `insert_many` and one outbox `insert_many`. `work` gets the new causes in their given
+        order (a cause repeated in the batch counts once); None when there were none.
 
-        An event that another transaction recorded meanwhile fails the whole transaction (the caller
+        The ledger is not read first: its unique key refuses a cause applied before, which aborts the
+        transaction, and the batch is then run again after one ledger read per tenant and `IN_CHUNK`
+        causes. For REREAD_LEDGER_S after such a repeat (a redelivery, a replay), batches read first.
+        An event that another transaction records meanwhile fails the whole transaction (the caller
         then applies the causes one by one)."""
         if not causes:
             return None
+        if self.legacy_ledger or time.monotonic() < self.read_ledger_until:
+            return await self._run_batch(causes, work, read_ledger=True)
+        try:
+            return await self._run_batch(causes, work, read_ledger=False)
+        except BulkWriteError as exc:
+            if not _duplicate_in_bulk(exc, *LEDGER_KEY):
+                raise
+        self.read_ledger_until = time.monotonic() + REREAD_LEDGER_S
+        return await self._run_batch(causes, work, read_ledger=True)
+
+    async def _run_batch(self, causes: list[Event], work: Callable[[Tx, list[Event]], Awaitable[T]], *,
+                         read_ledger: bool) -> T | None:
         topic = topic_of(causes[0])
 
         async def transaction(session: AsyncClientSession) -> T | None:
-            fresh = await self._unprocessed(causes, session)
+            fresh = await self._unprocessed(causes, session) if read_ledger else _first_of_each(causes)
             if not fresh:
                 return None
             tx = Tx(self.store.db, session, None)

@@ -38,7 +38,7 @@ from shared.contract import (
     ProfileErased,
     ProgramConfigured,
 )
-from shared.store import Tx, UnitOfWork, forget_person
+from shared.store import IN_CHUNK, Tx, UnitOfWork, forget_person
 
 log = structlog.get_logger()
 
@@ -62,9 +62,9 @@ async def profile_changed(event: ProfileChanged, uow: UnitOfWork, repo: MatcherR
     """One event in its own transaction (see `profiles_changed`)."""
 
     async def work(tx: Tx) -> None:
-        open_matches = await repo.open_matches_of(event.org_id, event.person_id, tx)
+        matches = await repo.matches_of_people(tx, [(event.org_id, event.person_id)])
         await repo.save_profile(tx, event)
-        await _rematch_arrivals(tx, repo, [event], {(event.org_id, event.person_id): open_matches}, list, now())
+        await _rematch_arrivals(tx, repo, [event], matches, list, now())
 
     await uow.run(event, work)
 
@@ -73,12 +73,12 @@ async def profiles_changed(events: list[ProfileChanged], uow: UnitOfWork, repo: 
                            max_per_transaction: int = 50, *, now: Now = wall_time) -> None:
     """A batch in offset order, at most `max_per_transaction` events per transaction (so one stays
     short whatever the batch size): one bulk profile write (the last event per person wins) and one
-    read of everyone's open matches per transaction, then the incremental rematch."""
+    read of everyone's matches per transaction, then the incremental rematch."""
 
     async def work(tx: Tx, fresh: list[ProfileChanged]) -> None:
-        open_matches = await repo.open_matches_of_people(tx, [(e.org_id, e.person_id) for e in fresh])
+        matches = await repo.matches_of_people(tx, [(e.org_id, e.person_id) for e in fresh])
         await repo.save_profiles(tx, list({(e.org_id, e.person_id): e for e in fresh}.values()))
-        await _rematch_arrivals(tx, repo, fresh, open_matches, lambda group: _each_as_cause(tx, group), now())
+        await _rematch_arrivals(tx, repo, fresh, matches, lambda group: _each_as_cause(tx, group), now())
 
     for start in range(0, len(events), max_per_transaction):
         await uow.run_batch(events[start:start + max_per_transaction], work)
@@ -86,13 +86,16 @@ async def profiles_changed(events: list[ProfileChanged], uow: UnitOfWork, repo: 
 
 async def _rematch_arrivals(
     tx: Tx, repo: MatcherRepository, events: list[ProfileChanged],
-    open_matches: dict[tuple[str, str], list[Match]],
+    matches_of: dict[tuple[str, str], list[Match]],
     each: Callable[[list[ProfileChanged]], Iterable[ProfileChanged]], now: datetime,
 ) -> None:
-    """Incremental rematch, per program the events touch (`open_matches` is from before them): take the
-    program's matching turn and build its pool index once, read the people and pair history of its
-    open matches once; then for each event in order withdraw what is no longer eligible and fill the
-    free capacity of the person and of every partner a withdrawal freed."""
+    """Incremental rematch, per program the events touch (`matches_of`: every match of each arriving
+    person, read before the events were saved): take the program's matching turn and build its pool
+    index once; the arrivals are known from their events and those matches, and the people and pair
+    history of their partners are read once; then for each event in order withdraw what is no longer
+    eligible and fill the free capacity of the person and of every partner a withdrawal freed."""
+    open_matches = {person: [m for m in ms if m.is_open] for person, ms in matches_of.items()}
+    latest = {(e.org_id, e.person_id): e for e in events}  # as saved: the last event per person
     by_program: dict[tuple[str, str], list[ProfileChanged]] = {}
     for event in events:
         for program_id in _programs_touched(event, open_matches.get((event.org_id, event.person_id), [])):
@@ -107,8 +110,10 @@ async def _rematch_arrivals(
         matches = {m.match_id: m for e in arrivals for m in open_matches.get((org_id, e.person_id), [])
                    if m.program_id == program_id}
         known = Known(program)
-        await known.ensure(tx, repo, {pid for m in matches.values() for pid in m.people} | {
-            e.person_id for e in arrivals})
+        arriving = {e.person_id: latest[(org_id, e.person_id)] for e in arrivals}
+        known.seed({pid: person_from_profile(e, program.skill_aliases) for pid, e in arriving.items()},
+                   [m for pid in arriving for m in matches_of.get((org_id, pid), [])])
+        await known.ensure(tx, repo, {pid for m in matches.values() for pid in m.people})
         if index is not None:
             await _prefetch_candidates(tx, repo, index, known, [e.person_id for e in arrivals])
         waiting = False
@@ -134,12 +139,14 @@ async def _prefetch_candidates(tx: Tx, repo: MatcherRepository, index: PoolIndex
     if not program.proposes_one_by_one:
         return
     wanted: set[str] = set()
+    at_least = IN_CHUNK // max(len(person_ids), 1)  # a read of fewer than IN_CHUNK costs about as much
     for person_id in person_ids:
         person = known.persons.get(person_id)
         if _in_program(person, program):
             assert person is not None
             limit = CANDIDATES_PER_SLOT * max(person.max_partners - known.load(person_id), 0)
             if limit:
+                limit = max(limit, at_least)
                 wanted.update(pid for pid, _ in index.ranked(person, blocked_pairs=known.blocked(person_id),
                                                              limit=limit))
     await known.ensure(tx, repo, wanted)

@@ -39,6 +39,18 @@ class Known:
             self.history.partners[pid] = set(theirs.partners.get(pid, ()))
         self.loaded |= missing
 
+    def seed(self, persons: dict[str, Person], matches: Iterable[Match]) -> None:
+        """Take these people as loaded without reading them: their profiles as this transaction wrote
+        them, and every match they have (any program: those of others are left out)."""
+        theirs = PairHistory.of(self.program.program_id, matches)
+        for pid, person in persons.items():
+            if pid in self.loaded:
+                continue
+            self.persons[pid] = person
+            self.history.load[pid] = theirs.load.get(pid, 0)
+            self.history.partners[pid] = set(theirs.partners.get(pid, ()))
+            self.loaded.add(pid)
+
     def load(self, person_id: str) -> int:
         return self.history.load.get(person_id, 0)
 

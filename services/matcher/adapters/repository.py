@@ -34,6 +34,14 @@ class PairHistory:
             if MatchStatus(status) in OPEN:
                 self.load[pid] = self.load.get(pid, 0) + 1
 
+    @classmethod
+    def of(cls, program_id: str, matches: Iterable[Match]) -> "PairHistory":
+        """The history these matches (each once) make in one program."""
+        history = cls()
+        for match in {m.match_id: m for m in matches if m.program_id == program_id}.values():
+            history.add(list(match.people), match.status.value)
+        return history
+
     def taken(self) -> set[frozenset[str]]:
         return {frozenset((p, q)) for p, qs in self.partners.items() for q in qs}
 
@@ -219,14 +227,19 @@ class MatcherRepository:
     async def open_matches_of_people(self, tx: Tx, people: Iterable[tuple[str, str]]
                                      ) -> dict[tuple[str, str], list[Match]]:
         """The open matches of these (org_id, person_id) people, by person: one read per tenant."""
+        return {person: open_ for person, matches in (await self.matches_of_people(tx, people)).items()
+                if (open_ := [m for m in matches if m.is_open])}
+
+    async def matches_of_people(self, tx: Tx, people: Iterable[tuple[str, str]]
+                                ) -> dict[tuple[str, str], list[Match]]:
+        """Every match of these (org_id, person_id) people, whatever its status or program, by person:
+        one read per tenant (their open matches, and their pair history: `PairHistory.of`)."""
         by_org: dict[str, set[str]] = {}
         for org_id, person_id in people:
             by_org.setdefault(org_id, set()).add(person_id)
         found: dict[tuple[str, str], list[Match]] = {}
         for org_id, ids in by_org.items():
             for doc in await self._matches_of_people(org_id, ids, tx):
-                if doc["status"] not in OPEN_STATUSES:
-                    continue
                 match = Match.from_doc(doc)
                 for pid in match.people:
                     if pid in ids:

@@ -179,6 +179,13 @@ class FakeRepository:
         return [Match.from_doc(m) for m in self.db.matches.values()
                 if m["org_id"] == org_id and person_id in m["people"] and m["status"] in ("proposed", "accepted")]
 
+    async def matches_of_people(self, tx, people):
+        found = {}
+        for org_id, person_id in people:
+            found[(org_id, person_id)] = [Match.from_doc(m) for m in self.db.matches.values()
+                                          if m["org_id"] == org_id and person_id in m["people"]]
+        return {k: v for k, v in found.items() if v}
+
     async def match(self, org_id, mid, tx=None):
         m = self.db.matches.get(mid)
         return Match.from_doc(m) if m and m["org_id"] == org_id else None
