@@ -44,6 +44,9 @@ log = structlog.get_logger()
 
 CANDIDATES_PER_SLOT = 8  # candidates ranked per free slot before asking the index for more
 
+Indexed = tuple[Program, PoolIndex, list[str]]
+"""A cached pool index of a program, and the arrivals a transaction put into it (`_arrive`)."""
+
 
 async def program_configured(event: ProgramConfigured, uow: UnitOfWork, repo: MatcherRepository, *,
                              now: Now = wall_time) -> None:
@@ -61,12 +64,15 @@ async def profile_changed(event: ProfileChanged, uow: UnitOfWork, repo: MatcherR
                          now: Now = wall_time) -> None:
     """One event in its own transaction (see `profiles_changed`)."""
 
+    written = _Written()
+
     async def work(tx: Tx) -> None:
         matches = await repo.matches_of_people(tx, [(event.org_id, event.person_id)])
-        await repo.save_profile(tx, event)
-        await _rematch_arrivals(tx, repo, [event], matches, list, now())
+        revs = await repo.save_profile(tx, event)
+        written.attempt(revs, await _rematch_arrivals(tx, repo, [event], matches, list, now()))
 
     await uow.run(event, work)
+    written.committed(repo)
 
 
 async def profiles_changed(events: list[ProfileChanged], uow: UnitOfWork, repo: MatcherRepository,
@@ -75,25 +81,48 @@ async def profiles_changed(events: list[ProfileChanged], uow: UnitOfWork, repo: 
     short whatever the batch size): one bulk profile write (the last event per person wins) and one
     read of everyone's matches per transaction, then the incremental rematch."""
 
-    async def work(tx: Tx, fresh: list[ProfileChanged]) -> None:
-        matches = await repo.matches_of_people(tx, [(e.org_id, e.person_id) for e in fresh])
-        await repo.save_profiles(tx, list({(e.org_id, e.person_id): e for e in fresh}.values()))
-        await _rematch_arrivals(tx, repo, fresh, matches, lambda group: _each_as_cause(tx, group), now())
-
     for start in range(0, len(events), max_per_transaction):
+        written = _Written()
+
+        async def work(tx: Tx, fresh: list[ProfileChanged], written: _Written = written) -> None:
+            matches = await repo.matches_of_people(tx, [(e.org_id, e.person_id) for e in fresh])
+            revs = await repo.save_profiles(tx, list({(e.org_id, e.person_id): e for e in fresh}.values()))
+            indexed = await _rematch_arrivals(tx, repo, fresh, matches, lambda group: _each_as_cause(tx, group), now())
+            written.attempt(revs, indexed)
+
         await uow.run_batch(events[start:start + max_per_transaction], work)
+        written.committed(repo)
+
+
+class _Written:
+    """What a transaction's last attempt wrote to the people collection and put into which cached pool
+    indexes: told to the pool cache once it has committed (a retried attempt writes new revs)."""
+
+    def __init__(self) -> None:
+        self.revs: dict[tuple[str, str], str] = {}
+        self.indexed: list[Indexed] = []
+
+    def attempt(self, revs: dict[tuple[str, str], str], indexed: list["Indexed"]) -> None:
+        self.revs, self.indexed = revs, indexed
+
+    def committed(self, repo: MatcherRepository) -> None:
+        for program, index, person_ids in self.indexed:
+            revs = {pid: rev for pid in person_ids if (rev := self.revs.get((program.org_id, pid)))}
+            repo.pool_committed(program, index, revs)
 
 
 async def _rematch_arrivals(
     tx: Tx, repo: MatcherRepository, events: list[ProfileChanged],
     matches_of: dict[tuple[str, str], list[Match]],
     each: Callable[[list[ProfileChanged]], Iterable[ProfileChanged]], now: datetime,
-) -> None:
+) -> list[Indexed]:
     """Incremental rematch, per program the events touch (`matches_of`: every match of each arriving
     person, read before the events were saved): take the program's matching turn and build its pool
     index once; the arrivals are known from their events and those matches, and the people and pair
     history of their partners are read once; then for each event in order withdraw what is no longer
-    eligible and fill the free capacity of the person and of every partner a withdrawal freed."""
+    eligible and fill the free capacity of the person and of every partner a withdrawal freed. Returns
+    each cached pool index the arrivals were put into, with who was put in."""
+    indexed: list[Indexed] = []
     open_matches = {person: [m for m in ms if m.is_open] for person, ms in matches_of.items()}
     latest = {(e.org_id, e.person_id): e for e in events}  # as saved: the last event per person
     by_program: dict[tuple[str, str], list[ProfileChanged]] = {}
@@ -115,6 +144,7 @@ async def _rematch_arrivals(
                    [m for pid in arriving for m in matches_of.get((org_id, pid), [])])
         await known.ensure(tx, repo, {pid for m in matches.values() for pid in m.people})
         if index is not None:
+            indexed.append((program, index, sorted({e.person_id for e in arrivals})))
             await _prefetch_candidates(tx, repo, index, known, [e.person_id for e in arrivals])
         waiting = False
         for event in each(arrivals):
@@ -129,6 +159,7 @@ async def _rematch_arrivals(
         await known.flush(tx, repo)
         if waiting:
             await _schedule_batch(tx, repo, program, now)
+    return indexed
 
 
 async def _prefetch_candidates(tx: Tx, repo: MatcherRepository, index: PoolIndex, known: Known,

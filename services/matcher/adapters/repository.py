@@ -1,5 +1,5 @@
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -144,24 +144,26 @@ class MatcherRepository:
 
     # --- people --------------------------------------------------------------------------------
 
-    async def save_profile(self, tx: Tx, profile: ProfileChanged) -> None:
-        await self.save_profiles(tx, [profile])
+    async def save_profile(self, tx: Tx, profile: ProfileChanged) -> dict[tuple[str, str], str]:
+        return await self.save_profiles(tx, [profile])
 
-    async def save_profiles(self, tx: Tx, profiles: list[ProfileChanged]) -> None:
+    async def save_profiles(self, tx: Tx, profiles: list[ProfileChanged]) -> dict[tuple[str, str], str]:
         """One bulk upsert. Every write gets a fresh `rev` and `updated_at`: the pool caches pull changes
-        by them."""
+        by them. The rev written for each (org_id, person_id), the last one if a person came twice."""
         now = datetime.now(UTC)
+        revs = {(p.org_id, p.person_id): uuid.uuid4().hex for p in profiles}
         writes = [ReplaceOne({"org_id": p.org_id, "person_id": p.person_id}, {
             "org_id": p.org_id,
             "person_id": p.person_id,
             "program_ids": p.program_ids,
             "active": p.active,
             "profile": p.model_dump(mode="json"),
-            "rev": uuid.uuid4().hex,
+            "rev": revs[(p.org_id, p.person_id)],
             "updated_at": now,
         }, upsert=True) for p in profiles]  # fmt: skip
         if writes:
             await self.people.bulk_write(writes, ordered=True, session=tx.session)
+        return revs
 
     async def pool(self, program: Program, tx: Tx | None = None) -> dict[str, Person]:
         """Active people of one program, their skills normalised with the program's taxonomy extension."""
@@ -190,8 +192,16 @@ class MatcherRepository:
 
     async def people_changed_since(self, org_id: str, since: datetime) -> list[dict[str, Any]]:
         cursor = self.people.find({"org_id": org_id, "updated_at": {"$gt": since}},
-                                  {"person_id": 1, "rev": 1, "profile": 1})
+                                  {"_id": 0, "person_id": 1, "rev": 1})
         return await cursor.to_list(None)
+
+    async def people_docs(self, org_id: str, person_ids: list[str]) -> list[dict[str, Any]]:
+        return await find_in(self.people, {"org_id": org_id}, "person_id", person_ids,
+                             {"person_id": 1, "rev": 1, "profile": 1})
+
+    def pool_committed(self, program: Program, index: PoolIndex, revs: Mapping[str, str]) -> None:
+        """See `PoolCache.committed`."""
+        self.pools.committed(program, index, revs)
 
     # --- matches -------------------------------------------------------------------------------
 

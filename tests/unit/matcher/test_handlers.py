@@ -126,12 +126,14 @@ class FakeRepository:
     async def program(self, org_id, program_id, tx=None):
         return self.db.programs.get((org_id, program_id))
 
-    async def save_profile(self, tx, profile: ProfileChanged) -> None:
+    async def save_profile(self, tx, profile: ProfileChanged) -> dict:
+        rev = uuid.uuid4().hex
         self.db.people[(profile.org_id, profile.person_id)] = {
             "org_id": profile.org_id, "person_id": profile.person_id, "program_ids": profile.program_ids,
-            "active": profile.active, "profile": profile.model_dump(mode="json"), "rev": uuid.uuid4().hex,
+            "active": profile.active, "profile": profile.model_dump(mode="json"), "rev": rev,
             "updated_at": datetime.now(UTC),
         }
+        return {(profile.org_id, profile.person_id): rev}
 
     def _person(self, doc, program) -> Person:
         return person_from_profile(ProfileChanged.model_validate(doc["profile"]), program.skill_aliases)
@@ -156,7 +158,14 @@ class FakeRepository:
         return [dict(d) for d in self._members(program)]
 
     async def people_changed_since(self, org_id, since):
-        return [dict(d) for (org, _), d in self.db.people.items() if org == org_id and d["updated_at"] > since]
+        return [{"person_id": d["person_id"], "rev": d["rev"]} for (org, _), d in self.db.people.items()
+                if org == org_id and d["updated_at"] > since]
+
+    async def people_docs(self, org_id, person_ids):
+        return [dict(d) for pid in person_ids if (d := self.db.people.get((org_id, pid)))]
+
+    def pool_committed(self, program, index, revs):
+        self.pools.committed(program, index, revs)
 
     def _of_program(self, program):
         return [m for m in self.db.matches.values()
@@ -393,6 +402,43 @@ async def test_replay_gives_the_same_match_ids_and_no_duplicate_proposals(world)
 
 
 # --- 3. the vectorised, cached pool -----------------------------------------------------------
+
+
+async def test_a_refresh_reads_the_profiles_only_of_people_this_process_did_not_commit_itself():
+    """In the database a refresh runs outside the transaction, so it sees only what has committed: the
+    people this process committed (and recorded with `committed`) are known by rev; others are read."""
+    repo = FakeRepository()
+    await handlers.program_configured(program_event(), FakeUow(), repo)
+    program = await repo.program("acme", "p1")
+    for pid in ("a", "b"):
+        await repo.save_profile(None, prof(pid, ["leadership"], ["sql"]))
+    index = await repo.pool_index(program)  # the first load: a and b
+    asked: list[list[str]] = []
+    people_docs = repo.people_docs
+
+    async def counted(org_id, person_ids):
+        asked.append(list(person_ids))
+        return await people_docs(org_id, person_ids)
+
+    repo.people_docs = counted
+    mine = await repo.save_profile(None, prof("c", ["sql"], ["leadership"]))  # committed by this process
+    index.upsert(person_from_profile(prof("c", ["sql"], ["leadership"]), program.skill_aliases))
+    repo.pool_committed(program, index, {"c": mine[("acme", "c")]})
+    await repo.pool_index(program)
+    assert asked == [], "c's profile is not read again: a read of revs only"
+    await repo.save_profile(None, prof("d", ["sql"], ["leadership"]))  # another replica's write
+    assert "d" in await repo.pool_index(program) and asked == [["d"]]
+
+
+async def test_a_commit_is_not_recorded_into_an_index_rebuilt_meanwhile(world):
+    uow, repo = world
+    await setup_people(uow, repo, prof("a", ["leadership"], ["sql"]))
+    program = await repo.program("acme", "p1")
+    stale = await repo.pool_index(program)
+    repo.pools.entries.clear()  # rebuilt, e.g. after the program changed
+    fresh = await repo.pool_index(program)
+    repo.pool_committed(program, stale, {"b": "rev-b"})
+    assert "b" not in repo.pools.entries[("acme", "p1")].revs and fresh is not stale
 
 
 async def test_steady_state_events_do_not_reload_the_pool(world):
