@@ -1,10 +1,10 @@
 """The notifier's dependencies, built once per process."""
 
-import asyncio
 from dataclasses import dataclass
 
 from services.notifier.adapters.metrics import DeliveryGauges
 from services.notifier.adapters.repository import NotifierRepository
+from services.notifier.due import DueQueue
 from services.notifier.settings import NotifierSettings
 from shared.clock import Clock, Now
 from shared.runtime import Context
@@ -18,8 +18,9 @@ class Dependencies:
     settings: NotifierSettings
     clock: Clock
     now: Now
-    deliveries_waiting: asyncio.Event
-    """Set when deliveries were recorded, so the delivery job sends them at once."""
+    deliveries_waiting: DueQueue
+    """The ids of the deliveries recorded, handed over on commit, so the delivery job sends them at once
+    without querying for them."""
     gauges: DeliveryGauges
 
 
@@ -32,6 +33,6 @@ def bootstrap(ctx: Context) -> Dependencies:
         settings=settings,
         clock=ctx.clock,
         now=ctx.clock.now,
-        deliveries_waiting=asyncio.Event(),
+        deliveries_waiting=DueQueue(settings.delivery_queue_size),
         gauges=DeliveryGauges(ctx.registry),
     )

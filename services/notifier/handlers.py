@@ -2,7 +2,8 @@
 
 import asyncio
 import contextvars
-from collections.abc import Awaitable, Callable, Mapping
+import time
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,6 +19,7 @@ from services.notifier.domain import (
     Claimant,
     Contact,
     Delivery,
+    DeliveryStatus,
     Message,
     RetryPolicy,
     contact_from_profile,
@@ -28,6 +30,7 @@ from services.notifier.domain import (
     suppression,
 )
 from services.notifier.domain.links import LinkClaims, LinkIssuer, LinkSigner, answer_event, answer_summary
+from services.notifier.due import DueQueue
 from services.notifier.settings import NotifierSettings
 from shared.clock import Now, wall_time
 from shared.contract import (
@@ -51,16 +54,24 @@ HELD_RETRY = timedelta(seconds=10)
 """A delivery that could not be claimed (another sender won it, or a dead process's open transaction
 still holds its row) is not tried again for this long, so it cannot crowd out the others."""
 
+SCAN_SHARE = 10
+"""The delivery loop's scan of the database for due deliveries, whose cost grows with the backlog, runs
+at most once per this many times its own last duration (and at least every delivery_poll_s apart), so it
+never takes more than about a tenth of the loop's time however long the backlog grows."""
+
+SCAN_BATCH = 1000
+"""How many due ids one scan hands to the in-memory queue at most."""
+
 
 async def profiles_changed(
     events: list[ProfileChanged], uow: UnitOfWork, repo: NotifierRepository, settings: NotifierSettings,
-    now: Now = wall_time, deliveries_waiting: asyncio.Event | None = None, max_per_transaction: int = 50,
+    now: Now = wall_time, deliveries_waiting: DueQueue | None = None, max_per_transaction: int = 50,
 ) -> None:
     """Keep the contact cards (the last event per person wins), in one bulk write per transaction of
     at most `max_per_transaction` events; events that were waiting for these people are delivered now."""
     at = now()
 
-    async def work(tx: Tx, fresh: list[ProfileChanged]) -> int:
+    async def work(tx: Tx, fresh: list[ProfileChanged]) -> list[tuple[str, datetime]]:
         last = {(e.org_id, e.person_id): e for e in fresh}
         await repo.save_contacts(tx, [contact_from_profile(e) for e in last.values()])
         new = NewDeliveries()
@@ -68,24 +79,25 @@ async def profiles_changed(
             if await _deliveries_for(tx, repo, settings, parked, at, new):
                 await repo.unpark(tx, parked)
         await new.write(tx, repo)
-        return new.recorded
+        return new.due
 
     for start in range(0, len(events), max_per_transaction):
-        recorded = await uow.run_batch(events[start:start + max_per_transaction], work)
-        if recorded and deliveries_waiting is not None:  # parked events went out: send them at once
-            deliveries_waiting.set()
+        due = await uow.run_batch(events[start:start + max_per_transaction], work)
+        if due and deliveries_waiting is not None:  # parked events went out: send them at once
+            deliveries_waiting.add(due)
 
 
 async def notify(
     events: list[Event], uow: UnitOfWork, repo: NotifierRepository, settings: NotifierSettings,
-    now: Now = wall_time, deliveries_waiting: asyncio.Event | None = None, max_per_transaction: int = 50,
+    now: Now = wall_time, deliveries_waiting: DueQueue | None = None, max_per_transaction: int = 50,
 ) -> None:
     """Render each event (a batch of one topic, in offset order) for everyone it concerns and record one
     delivery per chosen channel, due now on the service clock, in transactions of at most
-    `max_per_transaction` events; then wake the delivery job."""
+    `max_per_transaction` events; then hand the new deliveries' ids to the delivery job, which sends
+    them at once."""
     at = now()
 
-    async def work(tx: Tx, fresh: list[Event]) -> int:
+    async def work(tx: Tx, fresh: list[Event]) -> list[tuple[str, datetime]]:
         new = NewDeliveries()  # per attempt: a retried transaction starts again
         await new.prefetch(tx, repo, fresh)
         try:
@@ -103,17 +115,17 @@ async def notify(
         finally:
             tx.cause = None
         await new.write(tx, repo)
-        return new.recorded
+        return new.due
 
     for start in range(0, len(events), max_per_transaction):
-        recorded = await uow.run_batch(events[start:start + max_per_transaction], work)
-        if recorded and deliveries_waiting is not None:  # the delivery job sends them at once
-            deliveries_waiting.set()
+        due = await uow.run_batch(events[start:start + max_per_transaction], work)
+        if due and deliveries_waiting is not None:  # committed: the delivery job sends them at once
+            deliveries_waiting.add(due)
 
 
 async def profile_erased(
     event: ProfileErased, uow: UnitOfWork, repo: NotifierRepository, settings: NotifierSettings,
-    now: Now = wall_time, deliveries_waiting: asyncio.Event | None = None,
+    now: Now = wall_time, deliveries_waiting: DueQueue | None = None,
 ) -> None:
     """The person was erased: their contact card becomes "a former participant", who is never
     reached; what was kept for them as a recipient is deleted; and their name, address and webhook
@@ -121,20 +133,23 @@ async def profile_erased(
     (to the partners only)."""
     at = now()
 
-    async def work(tx: Tx) -> None:
+    async def work(tx: Tx) -> list[tuple[str, datetime]]:
         org_id, person_id = event.org_id, event.person_id
         anonymised = await _forget_contact(tx, repo, org_id, person_id)
         erased = await repo.erase_person(tx, org_id, person_id)
+        new = NewDeliveries()
         for parked in await repo.parked_for_people(tx, [(org_id, person_id)]):
-            if await _deliveries_for(tx, repo, settings, parked, at):
+            if await _deliveries_for(tx, repo, settings, parked, at, new):
                 await repo.unpark(tx, parked)
+        await new.write(tx, repo)
         erased += await forget_person(tx, org_id, person_id)
         tx.emit(event.caused(ErasureConfirmed, person_id=person_id, service="notifier", erased=erased,
                              anonymised=anonymised + 1))
+        return new.due
 
-    await uow.run(event, work)
-    if deliveries_waiting is not None:
-        deliveries_waiting.set()
+    due = await uow.run(event, work)
+    if due and deliveries_waiting is not None:
+        deliveries_waiting.add(due)
 
 
 async def _forget_contact(tx: Tx, repo: NotifierRepository, org_id: str, person_id: str) -> int:
@@ -163,6 +178,7 @@ class NewDeliveries:
         self.inbox: list[dict[str, Any]] = []
         self.ids: set[str] = set()
         self.recorded = 0
+        self.due: list[tuple[str, datetime]] = []  # (id, due at) of the pending ones recorded: for the delivery job
         self.cards: dict[str, dict[str, Contact]] | None = None  # org_id -> person_id -> card, of those read
         self.read_for: set[tuple[str, str]] = set()
         self.checked: set[str] = set()  # delivery ids whose existence was read
@@ -199,6 +215,8 @@ class NewDeliveries:
         self.deliveries.append(delivery)
         self.ids.add(delivery.id)
         self.recorded += 1
+        if delivery.status == DeliveryStatus.PENDING:
+            self.due.append((delivery.id, delivery.next_attempt_at))
         if inbox_entry is not None:
             self.inbox.append(inbox_entry)
 
@@ -417,26 +435,36 @@ class Deliverer:
     """Sends due email and webhook deliveries, up to `delivery_concurrency` at once, each send bounded
     by `delivery_send_timeout_s`, so one hanging server holds one slot and never the others.
 
-    Deliveries are claimed in batches: one query for the due ones, one transaction that claims them all,
-    each with a version-guarded update, so with several replicas each is sent by one, and each claim
-    carries a lease; then one query for their recipients' contact cards. A sender that dies mid-send
+    The due deliveries come from an in-memory queue of ids (`DueQueue`, bounded), fed by this process's
+    own commits (the handlers' new deliveries, the retries this loop schedules, the rows it sets aside),
+    and read by `_id`, so a refill costs the same however long the backlog. A scan of the database
+    (`due_ids`, whose cost grows with the backlog) feeds the queue too: at the first refill, once per
+    delivery_poll_s (or SCAN_SHARE times its own duration, if longer), and whenever the queue has
+    nothing due while the database may hold more (the last scan was cut at its limit, or the queue
+    overflowed). It finds what no commit of this process announced: other replicas' and earlier
+    runs' rows, retries they scheduled, and claims whose sender is gone.
+
+    Deliveries are claimed in batches: one point read of the ids taken, one transaction that claims
+    them all, each with a version-guarded update, so with several replicas each is sent by one, and
+    each claim carries a lease; then one query for their recipients' contact cards. A sender that dies mid-send
     leaves the claim behind: the same replica, restarted, takes it back at once; any replica once the
     lease expires. The delivery is then sent again with the same Message-ID / Idempotency-Key, so the
     receiver can recognise the repeat: nothing is dropped silently. A batch that meets a row still held
     by a dead process's transaction is claimed again one delivery at a time, and that one is set aside
     for HELD_RETRY while the others go on. Outcomes are recorded by group commit (`OutcomeWriter`).
 
-    Slots are refilled when deliveries are recorded (`wakeup`, set by the handlers on commit, in the
-    same process), when a quarter of the slots is free again and more was due than the last claim
-    took, or every delivery_poll_s (retries falling due, expired leases)."""
+    Slots are refilled when deliveries are recorded (the queue's `wakeup`, set by the handlers on
+    commit, in the same process), when a quarter of the slots is free again and more was due than the
+    last claim took, when the queue's next retry falls due, or every delivery_poll_s."""
 
     def __init__(
         self, uow: UnitOfWork, repo: NotifierRepository, settings: NotifierSettings, owner: str,
-        *, clock: Callable[[], datetime] = _now, speed: float = 1.0,
+        *, clock: Callable[[], datetime] = _now, speed: float = 1.0, due: DueQueue | None = None,
     ) -> None:
         """`clock` is the service clock; `speed` its virtual seconds per real second. Due times are on
         that clock, but leases, back-off and the hold are real durations (a lease must outlast a real
-        send, and an SMTP outage lasts real seconds), so they are stretched by `speed`."""
+        send, and an SMTP outage lasts real seconds), so they are stretched by `speed`. `due`: the
+        queue the handlers feed (a queue of its own if not given)."""
         self.uow = uow
         self.repo = repo
         self.settings = settings
@@ -457,29 +485,47 @@ class Deliverer:
         self.refill_at = max(1, settings.delivery_concurrency // 4)
         self.more_due = False  # the last claim took all it could: more may be waiting
         self.room = asyncio.Event()
-        self.looked_for_abandoned: datetime | None = None
+        self.due = due if due is not None else DueQueue(settings.delivery_queue_size)
+        self.scanned_at: datetime | None = None
         self.look_every = timedelta(seconds=settings.delivery_poll_s * speed)
+        self.scan_every = self.look_every
+        self.scan_more = False  # the last scan was cut at its limit: the database may hold more due rows
+        self.scans = 0
         self.held: dict[str, datetime] = {}
         self.abandoned: set[asyncio.Future[None]] = set()
 
-    async def run(self, wakeup: asyncio.Event) -> None:
-        """Deliver until cancelled: refill free slots when new deliveries are recorded (`wakeup`), when
-        enough slots are free again and more was due, or when delivery_poll_s passes."""
+    async def run(self, wakeup: asyncio.Event | None = None) -> None:
+        """Deliver until cancelled: refill free slots when new deliveries are recorded (`wakeup`, by
+        default the queue's), when enough slots are free again and more was due, when the queue's next
+        delivery falls due, or when delivery_poll_s passes."""
+        wakeup = wakeup if wakeup is not None else self.due.wakeup
         while True:
             wakeup.clear()
             self.room.clear()
+            failed = False
             try:
                 await self.fill()
             except Exception:
                 log.exception("delivery.loop_failed")
+                failed = True
+                self.scanned_at = None  # scan at the next refill: it finds the ids this one took again
             woken = asyncio.ensure_future(wakeup.wait())
             roomy = asyncio.ensure_future(self.room.wait())
             try:
-                await asyncio.wait([woken, roomy], timeout=self.settings.delivery_poll_s,
+                await asyncio.wait([woken, roomy],
+                                   timeout=self.settings.delivery_poll_s if failed else self._until_next(),
                                    return_when=asyncio.FIRST_COMPLETED)
             finally:
                 woken.cancel()
                 roomy.cancel()
+
+    def _until_next(self) -> float:
+        """Real seconds until the next poll, or sooner if the queue's next delivery falls due then."""
+        wait_s = self.settings.delivery_poll_s
+        earliest = self.due.earliest()
+        if earliest is not None and self.sending < self.settings.delivery_concurrency:
+            wait_s = min(wait_s, max((earliest - self.clock()).total_seconds() / self.speed, 0.0))
+        return wait_s
 
     async def fill(self) -> int:
         """Claim due deliveries for the free slots and start sending them; how many started."""
@@ -490,20 +536,19 @@ class Deliverer:
         now = self.clock()
         self.held = {did: until for did, until in self.held.items() if until > now}
         skip = self.held.keys() | self.in_flight.keys()
-        # Claims left by a sender that is gone only appear as leases run out: look for them once per
-        # poll, not on every wakeup (a new delivery recorded, a send ended).
-        abandoned = self.looked_for_abandoned is None or now - self.looked_for_abandoned >= self.look_every
-        due = await self.repo.due_deliveries(now, self.claimant, limit=free, skip=skip, abandoned=abandoned)
-        if abandoned:
-            self.looked_for_abandoned = now
-        self.more_due = len(due) >= free
+        if self._scan_due(now):
+            await self._scan(now, free, skip)
+        ids = self.due.take(now, free, skip)
+        rows = {d.id: d for d in await self.repo.deliveries_by_id(ids)} if ids else {}
+        self.more_due = self.due.has_due(now) or self.scan_more or self.due.overflowed
         claimable = []
-        for delivery in due:
+        for delivery in (rows[i] for i in ids if i in rows):  # a missing one was erased
             if delivery.claimable_by(self.claimant, now):
                 delivery.claim(self.claimant, now, self.lease_s)
                 claimable.append(delivery)
-            else:
-                self.held[delivery.id] = now + self.hold
+            elif delivery.status == DeliveryStatus.PENDING:  # due later: a retry scheduled elsewhere
+                self.due.add([(delivery.id, delivery.next_attempt_at)])
+            # else sent, finished or claimed by a live sender meanwhile: the scan finds it if that sender dies
         won = await self._claim(claimable, now)
         contacts: dict[tuple[str, str], Contact] | None = None
         if won:
@@ -514,6 +559,25 @@ class Deliverer:
         for delivery in won:
             self._start(delivery, contacts)
         return len(won)
+
+    def _scan_due(self, now: datetime) -> bool:
+        if self.scanned_at is None or now - self.scanned_at >= self.scan_every:
+            return True
+        return (self.scan_more or self.due.overflowed) and not self.due.has_due(now)
+
+    async def _scan(self, now: datetime, free: int, skip: Collection[str]) -> None:
+        """Hand the queue the due deliveries the database holds, oldest first, SCAN_BATCH at most."""
+        limit = max(min(self.due.capacity - len(self.due), SCAN_BATCH), free)
+        started = time.perf_counter()
+        found = await self.repo.due_ids(now, self.claimant, limit=limit, skip=skip)
+        took_s = time.perf_counter() - started
+        self.scans += 1
+        self.scanned_at = now
+        self.scan_every = max(self.look_every, timedelta(seconds=SCAN_SHARE * took_s * self.speed))
+        self.scan_more = len(found) >= limit
+        if not self.scan_more:  # the queue now holds every due row: what overflowed is in it
+            self.due.overflowed = False
+        self.due.add(found)
 
     async def _claim(self, claimable: list[Delivery], now: datetime) -> list[Delivery]:
         """Claim them in one transaction; if a row is held by another open transaction, one by one."""
@@ -537,6 +601,7 @@ class Deliverer:
             else:
                 log.info("delivery.claim_held", delivery_id=delivery.id)
             self.held[delivery.id] = now + self.hold
+            self.due.add([(delivery.id, now + self.hold)])
         return won
 
     def _start(self, delivery: Delivery, contacts: Mapping[tuple[str, str], Contact] | None = None) -> None:
@@ -634,6 +699,7 @@ class Deliverer:
         elif delivery.finished:
             log.info("delivery.finished", status=delivery.status, attempts=delivery.attempts, error=delivery.last_error)
         else:
+            self.due.add([(delivery.id, delivery.next_attempt_at)])
             delay_s = (delivery.next_attempt_at - self.clock()).total_seconds()
             log.info("delivery.retry_scheduled", attempts=delivery.attempts, delay_s=round(delay_s, 3),
                      error=delivery.last_error)

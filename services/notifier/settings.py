@@ -33,7 +33,14 @@ class NotifierSettings(ServiceSettings):
     delivery_lease_s: float = Field(
         default=60.0, gt=0, description="How long a claim keeps other replicas off a delivery; longer than a send."
     )
-    delivery_poll_s: float = 1.0
+    delivery_poll_s: float = Field(
+        default=1.0, gt=0, description="How often the delivery loop scans the database for due deliveries that "
+        "this process did not record (other replicas', earlier runs', abandoned claims)."
+    )
+    delivery_queue_size: int = Field(
+        default=20_000, ge=1, description="Due delivery ids the delivery loop keeps in memory; beyond it, the "
+        "periodic scan finds the rest."
+    )
     delivery_backlog_ready_s: float = Field(
         default=120.0, gt=0, description="/readyz fails once a due delivery has waited this long for a sender."
     )

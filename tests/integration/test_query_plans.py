@@ -6,6 +6,7 @@ document of the collection, or of the tenant: cheap in a test, 0.1 to 0.5 s per 
 few thousand people. Each test fills a collection with other people's documents, calls the repository as
 the handlers do, and explains every `find` it sent."""
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 
@@ -14,11 +15,13 @@ from support import QueryLog, examined
 
 from services.matcher.adapters.repository import MatcherRepository
 from services.matcher.domain import Program
-from services.notifier.adapters.repository import NotifierRepository
-from services.notifier.domain.deliveries import Claimant
+from services.notifier.adapters.repository import NotifierRepository, delivery_doc
+from services.notifier.domain.deliveries import Claimant, Delivery
+from services.notifier.handlers import Deliverer
+from services.notifier.settings import NotifierSettings
 from services.scheduler.adapters.repository import SchedulerRepository
 from services.scheduler.domain import ScheduleStatus
-from shared.store import Store, Tx
+from shared.store import Store, Tx, UnitOfWork
 
 OTHERS = 400
 BOUND = 20  # documents plus index keys: the few that concern the people asked about
@@ -118,3 +121,42 @@ async def test_reads_by_many_values_ask_in_chunks_and_find_each_document_once(st
     matches = await find_in(store.db["matches"], {"org_id": "acme"}, "people", [f"p{i:04d}" for i in range(300)])
     assert sorted(m["_id"] for m in matches) == sorted(f"m{i}" for i in range(150)), "each match once"
     assert store.log.finds and max(longest_in(f["filter"]) for f in store.log.finds) <= IN_CHUNK
+
+
+class _Accepts:
+    async def send(self, request: dict) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_a_refill_of_the_delivery_loop_reads_no_more_rows_than_it_has_free_slots(store):
+    """With 3,000 due deliveries waiting, a refill (every ended send, under load) reads the few it claims
+    by `_id`; only the periodic scan reads the due range, whose cost grows with the backlog."""
+    repo = NotifierRepository(store.db)
+    await repo.ensure_indexes()
+    await store.ensure_plumbing_indexes()
+    now = datetime.now(UTC)
+    waiting = [Delivery(id=f"d{i:05d}", org_id="acme", person_id=f"p{i}", channel="email", kind="match_proposed",
+                        cause_event_id=f"e{i}", correlation_id=None, created_at=now, next_attempt_at=now,
+                        version=1, content={"to": f"p{i}@acme.test", "subject": "s", "text": "t"})
+               for i in range(3000)]
+    await store.db["deliveries"].insert_many([delivery_doc(d) for d in waiting])
+    deliverer = Deliverer(UnitOfWork(store, "notifier"), repo, NotifierSettings(delivery_concurrency=8), "me")
+    deliverer.mailer = deliverer.webhooks = _Accepts()  # type: ignore[assignment]
+    try:
+        assert await deliverer.fill() == 8  # the first refill scans: the due range, at most SCAN_BATCH ids
+        await asyncio.gather(*deliverer.in_flight.values())
+        store.log.finds.clear()
+        for _ in range(3):
+            assert await deliverer.fill() == 8
+            await asyncio.gather(*deliverer.in_flight.values())
+    finally:
+        await deliverer.close()
+    finds = [f for f in store.log.finds if f["find"] == "deliveries"]
+    assert len(finds) == 3, finds
+    for find in finds:
+        assert await examined(store.db, find) <= BOUND, find["filter"]
+        assert len(find["filter"]["_id"]["$in"]) == 8, find
+    assert deliverer.scans == 1

@@ -4,6 +4,7 @@ import structlog
 
 from services.notifier.adapters.metrics import DeliveryGauges
 from services.notifier.adapters.repository import NotifierRepository
+from services.notifier.due import DueQueue
 from services.notifier.handlers import Deliverer, measure_backlog
 from services.notifier.settings import NotifierSettings
 from shared.clock import Clock
@@ -15,10 +16,11 @@ BACKLOG_EVERY_S = 5.0
 
 
 async def deliver_notifications(uow: UnitOfWork, repo: NotifierRepository, settings: NotifierSettings,
-                                clock: Clock, deliveries_waiting: asyncio.Event) -> None:
-    deliverer = Deliverer(uow, repo, settings, settings.instance_id, clock=clock.now, speed=clock.speed)
+                                clock: Clock, deliveries_waiting: DueQueue) -> None:
+    deliverer = Deliverer(uow, repo, settings, settings.instance_id, clock=clock.now, speed=clock.speed,
+                          due=deliveries_waiting)
     try:
-        await deliverer.run(deliveries_waiting)
+        await deliverer.run()
     finally:
         await deliverer.close()
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from services.notifier.adapters.senders import TransientFailure
 from services.notifier.domain import Claimant, Contact, Delivery, DeliveryStatus
 from services.notifier.handlers import HELD_RETRY, Deliverer, measure_backlog
 from services.notifier.settings import NotifierSettings
@@ -32,15 +33,19 @@ class Table:
         self.batches: list[list[str]] = []  # batch claims, each one round trip
         self.contact_reads: list[set[tuple[str, str]]] = []
         self.transactions = 0
-        self.looked: list[bool] = []  # per due query: whether it looked for abandoned claims too
+        self.scans = 0  # queries for due rows (the loop's periodic scan)
+        self.reads: list[list[str]] = []  # reads of rows by id
         self.emitted: list[Any] = []
 
-    async def due_deliveries(self, now: datetime, claimant: Claimant, *, limit: int,
-                             skip: Collection[str] = (), abandoned: bool = True) -> list[Delivery]:
-        self.looked.append(abandoned)
-        due = [d for d in self.rows.values() if d.claimable_by(claimant, now) and d.id not in skip
-               and (abandoned or d.status == DeliveryStatus.PENDING)]
-        return [copy.deepcopy(d) for d in sorted(due, key=lambda d: d.next_attempt_at)[:limit]]
+    async def due_ids(self, now: datetime, claimant: Claimant, *, limit: int,
+                      skip: Collection[str] = ()) -> list[tuple[str, datetime]]:
+        self.scans += 1
+        due = [d for d in self.rows.values() if d.claimable_by(claimant, now) and d.id not in skip]
+        return [(d.id, d.next_attempt_at) for d in sorted(due, key=lambda d: d.next_attempt_at)[:limit]]
+
+    async def deliveries_by_id(self, ids: Collection[str]) -> list[Delivery]:
+        self.reads.append(list(ids))
+        return [copy.deepcopy(self.rows[i]) for i in ids if i in self.rows]
 
     async def claim(self, delivery: Delivery) -> bool:
         self.claims.append(delivery.id)
@@ -361,8 +366,8 @@ async def test_due_deliveries_are_claimed_in_one_batch_and_their_cards_read_in_o
 
 async def test_a_claim_lost_within_a_batch_is_set_aside_and_the_rest_of_the_batch_goes_out():
     class Raced(Table):
-        async def due_deliveries(self, *args: Any, **kwargs: Any) -> list[Delivery]:
-            found = await super().due_deliveries(*args, **kwargs)
+        async def deliveries_by_id(self, *args: Any, **kwargs: Any) -> list[Delivery]:
+            found = await super().deliveries_by_id(*args, **kwargs)
             theirs = copy.deepcopy(self.rows["raced"])  # another replica claims it between our read and our claim
             theirs.claim(Claimant("replica-b", "run-1"), NOW, lease_s=60)
             await self.save(theirs)
@@ -436,34 +441,90 @@ async def test_run_sends_new_deliveries_as_soon_as_the_handler_records_them():
     table = Table()
     sender = Sender()
     d = deliverer(table, sender, delivery_poll_s=30)
-    wakeup = asyncio.Event()
-    loop = asyncio.create_task(d.run(wakeup))
+    loop = asyncio.create_task(d.run())
     try:
         await asyncio.sleep(0.05)
         new = due("new", minutes_ago=0)
         table.rows[new.id] = new
-        wakeup.set()  # what notify() does once its transaction commits
+        d.due.add([(new.id, new.next_attempt_at)])  # what notify() does once its transaction commits
         await until(lambda: bool(sender.sent), timeout_s=1)
         assert sender.sent == ["new"]
+        assert table.scans == 1, "the new delivery was looked for instead of read by its id"
     finally:
         loop.cancel()
         await asyncio.gather(loop, return_exceptions=True)
         await d.close()
 
 
-async def test_abandoned_claims_are_looked_for_once_per_poll_not_on_every_refill():
+async def test_the_database_is_scanned_once_per_poll_and_new_deliveries_are_read_by_id():
     table = Table(due("a"), due("b"))
     clock = Clock()
     d = deliverer(table, Sender(), clock, delivery_poll_s=1)
     await d.fill()
     await drain(d)
-    table.rows["c"] = due("c", minutes_ago=0)
-    await d.fill()  # woken by a new delivery, within the poll interval
+    c = due("c", minutes_ago=0)
+    table.rows["c"] = c
+    d.due.add([("c", c.next_attempt_at)])  # recorded by this process's handler
+    await d.fill()  # woken by the new delivery, within the poll interval
     await drain(d)
+    assert table.scans == 1 and table.reads[-1] == ["c"]
     theirs = claimed_by("replica-b", "run-1", "theirs", lease_s=0.5)
     table.rows[theirs.id] = theirs
+    other = due("other-replicas", minutes_ago=0)  # recorded by another replica: no commit announced it here
+    table.rows[other.id] = other
+    assert await d.fill() == 0
     clock.now += timedelta(seconds=1)
     await d.fill()
     await drain(d)
-    assert table.looked == [True, False, True]
-    assert table.status("theirs") == DeliveryStatus.SENT
+    assert table.scans == 2
+    assert table.status("theirs") == table.status("other-replicas") == DeliveryStatus.SENT
+
+
+async def test_a_retry_scheduled_here_is_sent_when_due_without_a_scan():
+    table = Table(due("flaky"))
+    clock = Clock()
+    d = deliverer(table, Sender(), clock, delivery_poll_s=3600)
+
+    async def fails_once(request: dict[str, Any]) -> None:
+        d.mailer = d.webhooks = Sender()  # type: ignore[assignment]
+        raise TransientFailure("421 try later")
+
+    d.mailer.send = fails_once  # type: ignore[method-assign]
+    await d.fill()
+    await drain(d)
+    retry = table.rows["flaky"]
+    assert retry.status == DeliveryStatus.PENDING and "flaky" in d.due
+    assert await d.fill() == 0, "sent before its back-off"
+    clock.now = retry.next_attempt_at
+    assert await d.fill() == 1
+    await drain(d)
+    assert table.status("flaky") == DeliveryStatus.SENT and table.scans == 1
+
+
+async def test_a_refill_reads_only_as_many_rows_as_there_are_free_slots_however_long_the_queue():
+    table = Table(*(due(f"p{i:04d}", minutes_ago=1 + i % 7) for i in range(3000)))
+    d = deliverer(table, Sender(), delivery_concurrency=8, delivery_queue_size=5000)
+    d.due.add((i, table.rows[i].next_attempt_at) for i in table.rows)
+    d.scanned_at = NOW  # scanned just now
+    assert await d.fill() == 8
+    await drain(d)
+    assert await d.fill() == 8
+    assert table.scans == 0 and [len(r) for r in table.reads] == [8, 8]
+    await drain(d)
+
+
+async def test_what_overflows_the_queue_is_found_by_a_scan_once_the_queue_runs_dry():
+    table = Table(*(due(f"p{i}") for i in range(6)))
+    d = deliverer(table, Sender(), delivery_concurrency=8, delivery_queue_size=2, delivery_poll_s=3600)
+    d.scanned_at = NOW
+    d.due.add((i, table.rows[i].next_attempt_at) for i in sorted(table.rows))
+    assert d.due.overflowed and len(d.due) == 2
+    assert await d.fill() == 2
+    await drain(d)
+    assert await d.fill() == 2 and table.scans == 1  # dry and overflowed: scanned, as much as fits
+    await drain(d)
+    for _ in range(3):
+        await d.fill()
+        await drain(d)
+    assert all(table.status(f"p{i}") == DeliveryStatus.SENT for i in range(6))
+    assert not d.due.overflowed
