@@ -2,12 +2,14 @@
 its rows), so that a console page polled every two seconds does not make the service re-read the program
 from its database on every request.
 
-An answer is fresh for `fresh_s`. Once it is older (or `invalidate`d), the next ask starts one refresh and
-waits for it at most `wait_s`; if the refresh takes longer (a program of thousands), the previous answer
-is given meanwhile and the refresh's result serves the asks after it. So pages reflect new events within
-about `fresh_s` plus one refresh, a program is re-read at most once per `fresh_s` however many pages ask,
-and only the first ask after a start (or after `forget_s` without any) waits for a whole read. Each
-replica of a service has its own memo; nothing is shared between processes."""
+An answer is fresh for `fresh_s` (2 s). Once it is older (or `invalidate`d), the next ask starts one
+refresh and waits for it at most `wait_s` (0.25 s: a small program's refresh ends within it); if the
+refresh takes longer (a program of thousands), the previous answer is given meanwhile, as long as it is
+no older than `stale_s` (8 s), and the refresh's result serves the asks after it. An older answer is
+never given: the ask waits for the refresh. So pages reflect new events within a few seconds, a program
+is re-read at most once per `fresh_s` however many pages ask, and only the first ask after a start (or
+after `stale_s` without any) waits for a whole read. Each replica of a service has its own memo;
+nothing is shared between processes."""
 
 import asyncio
 import time
@@ -30,9 +32,9 @@ class _Entry(Generic[T]):
 
 
 class ReadCache(Generic[T]):
-    def __init__(self, *, fresh_s: float = 2.0, wait_s: float = 0.25, forget_s: float = 300.0,
+    def __init__(self, *, fresh_s: float = 2.0, wait_s: float = 0.25, stale_s: float = 8.0,
                  max_keys: int = 512, clock: Callable[[], float] = time.monotonic) -> None:
-        self.fresh_s, self.wait_s, self.forget_s, self.max_keys = fresh_s, wait_s, forget_s, max_keys
+        self.fresh_s, self.wait_s, self.stale_s, self.max_keys = fresh_s, wait_s, stale_s, max_keys
         self.clock = clock
         self.entries: dict[Hashable, _Entry[T]] = {}
         self.reads = 0
@@ -47,9 +49,6 @@ class ReadCache(Generic[T]):
     async def get(self, key: Hashable, compute: Callable[[], Awaitable[T]]) -> T:
         now = self.clock()
         entry = self.entries.get(key)
-        if entry is not None and entry.has_value and now - entry.asked_at > self.forget_s:
-            entry = None  # unread for long: answer afresh rather than from a stale memo
-            self.entries.pop(key, None)
         if entry is None:
             self._make_room(now)
             entry = self.entries[key] = _Entry()
@@ -58,8 +57,8 @@ class ReadCache(Generic[T]):
             return entry.value  # type: ignore[return-value]
         if entry.refresh is None:
             entry.refresh = asyncio.create_task(self._refresh(entry, compute, now))
-        if not entry.has_value:
-            return await asyncio.shield(entry.refresh)
+        if not entry.has_value or now - entry.at > self.stale_s:
+            return await asyncio.shield(entry.refresh)  # nothing, or nothing recent enough, to answer
         try:
             return await asyncio.wait_for(asyncio.shield(entry.refresh), self.wait_s)
         except TimeoutError:

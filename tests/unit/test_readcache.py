@@ -66,3 +66,20 @@ async def test_a_first_read_that_fails_raises_and_the_next_ask_retries():
     with pytest.raises(RuntimeError):
         await cache.get("p", compute)
     assert await cache.get("p", compute) == 7
+
+
+async def test_an_answer_older_than_stale_s_is_never_given():
+    clock, calls = Clock(), []
+
+    async def compute() -> int:
+        calls.append(1)
+        await asyncio.sleep(0.05)  # slower than wait_s
+        return len(calls)
+
+    cache: ReadCache[int] = ReadCache(fresh_s=2.0, wait_s=0.001, stale_s=8.0, clock=clock)
+    assert await cache.get("p", compute) == 1
+    clock.t += 3
+    assert await cache.get("p", compute) == 1  # 3 s old: given while the refresh runs
+    await asyncio.sleep(0.1)
+    clock.t += 60  # nobody asked for a minute
+    assert await cache.get("p", compute) == 3  # waited for the refresh instead
