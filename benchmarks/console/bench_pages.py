@@ -5,10 +5,12 @@ answers, from memory, exactly what they answer over HTTP for such a program (10,
 departments, 5,000 matches of which 4,000 running partnerships with schedules and learning balances,
 flags, failed notifications). So the time measured is the console's own: the HTTP calls through
 httpx, decoding the answers, the view models, the templates and the response, not the services'
-database reads (the owning services' benchmarks cover those).
+database reads (`bench_pages_live` covers those). The pages read what the services answer now: the
+matcher's program figures, one page of rows (`limit`/`offset`), schedules and balances by match id,
+names by person id; the mock cuts those from the whole program as the services do.
 
-Baseline, beside it: the same answers only fetched and decoded, with no view model and no page (the
-floor any page built from them pays), and the JSON cohort report the admins had before the console.
+Baseline, beside it: the whole-program answers the pages read before the paged reads (people, every
+match, every schedule and balance), only fetched and decoded: the floor a page built from them paid.
 
     python -m benchmarks.console.bench_pages [--people 10000] [--runs 5]
 """
@@ -83,7 +85,7 @@ def population(n: int, seed: int = 7) -> dict[str, Any]:
                                   "raised_at": now.isoformat(), "neglected": None}] if k % 41 == 0 else []})
     failed = [{"notification_id": f"n{i}", "person_id": people[i * 37]["person_id"], "channel": "webhook",
                "kind": "match_proposed", "last_error": "HTTP 500", "attempts": 5, "cause_event_id": "e",
-               "created_at": now.isoformat(), "finished_at": now.isoformat()} for i in range(200)]
+               "created_at": now.isoformat(), "finished_at": now.isoformat()} for i in range(min(200, n // 37))]
     report = {"program_id": "big", "objective": 3200.5, "coverage": 0.8, "mode": "fast", "participants": n,
               "matched": int(n * 0.8), "unmatched": {p["person_id"]: ["no_eligible_partner"] for p in people[::5]}}
     outcomes = {"program_id": "big", "partnerships": len(partnerships), "active": len(partnerships),
@@ -107,6 +109,63 @@ def population(n: int, seed: int = 7) -> dict[str, Any]:
     }
 
 
+def service_answers(data: dict[str, Any]) -> Any:
+    """What the owning services answer for the console's reads: whole answers as stored, and the paged and
+    by-id reads cut from them (`limit`/`offset`, `status`, `match_id`, `person_id`) as the services do."""
+    from services.matcher.adapters.views import summarise
+
+    matches = data["/programs/big/matches"]["matches"]
+    people = data["/programs/big/people"]["people"]
+    names = {p["person_id"]: p for p in people}
+    docs = [{"_id": m["match_id"], "person_a": m["person_a"], "person_b": m["person_b"], "status": m["status"],
+             "reason": m["reason"], "created_at": datetime.fromisoformat(m["created_at"]),
+             "updated_at": datetime.fromisoformat(m["updated_at"])} for m in matches]
+    pool = [p["person_id"] for p in people if p["active"]]
+    summary = summarise(docs, names, pool, data["/programs/big/cohort-report"])
+    by_id = {m["match_id"]: m for m in matches}
+    schedules = {s["match_id"]: s for s in data["/programs/big/schedules"]["schedules"]}
+    balances = {p["match_id"]: p for p in data["/programs/big/partnerships"]["partnerships"]}
+    flagged = [p for p in balances.values() if p["status"] == "active" and p["flag_details"]]
+    unschedulable = [s for s in schedules.values() if s["status"] == "unschedulable"]
+    fixed = {path: json.dumps(body).encode() for path, body in data.items()}
+    fixed["/programs/big/summary"] = json.dumps({
+        "program_id": "big", "unmatched": len(summary["unmatched"]),
+        **{k: v for k, v in summary.items() if k not in ("unmatched", "order")}}).encode()
+
+    def page(rows: list[Any], q: httpx.QueryParams, key: str) -> dict[str, Any]:
+        offset, limit = int(q.get("offset", 0)), int(q.get("limit", 100))
+        return {"program_id": "big", "total": len(rows), "offset": offset, "limit": limit,
+                key: rows[offset:offset + limit]}
+
+    def answer(path: str, q: httpx.QueryParams) -> Any:
+        if path == "/programs/big/matches":
+            wanted = set(q.get_list("status"))
+            ids = [mid for mid, status in summary["order"] if not wanted or status in wanted]
+            return page([by_id[mid] for mid in ids], q, "matches")
+        if path == "/programs/big/unmatched":
+            return page(summary["unmatched"], q, "people")
+        if path == "/programs/big/flagged":
+            return page(flagged, q, "partnerships")
+        if path == "/programs/big/unschedulable":
+            return page(unschedulable, q, "schedules")
+        if path == "/programs/big/schedules" and q.get_list("match_id"):
+            return {"schedules": [schedules[m] for m in q.get_list("match_id") if m in schedules]}
+        if path == "/programs/big/partnerships" and q.get_list("match_id"):
+            return {"partnerships": [balances[m] for m in q.get_list("match_id") if m in balances]}
+        if path == "/programs/big/people" and q.get_list("person_id"):
+            return {"people": [names[p] for p in q.get_list("person_id") if p in names]}
+        return fixed.get(path)
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        body = answer(request.url.path, request.url.params)
+        if isinstance(body, dict):
+            body = json.dumps(body).encode()
+        return httpx.Response(200 if body else 404, content=body or b'{"detail": "not found"}',
+                              headers={"content-type": "application/json"})
+
+    return respond
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=10_000)
@@ -120,12 +179,12 @@ def main() -> int:
     from services.console.app import create_app
     from services.console.settings import ConsoleSettings
 
-    answers = {path: json.dumps(body).encode() for path, body in population(args.people).items()}
+    data = population(args.people)
+    answer = service_answers(data)
+    whole = {path: json.dumps(body).encode() for path, body in data.items()}
 
-    def answer(request: httpx.Request) -> httpx.Response:
-        body = answers.get(request.url.path)
-        return httpx.Response(200 if body else 404, content=body or b'{"detail": "not found"}',
-                              headers={"content-type": "application/json"})
+    def whole_answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=whole[request.url.path], headers={"content-type": "application/json"})
 
     key = DevSigningKey.create(Path(mkdtemp(prefix="bench-console-")))
     import os
@@ -161,18 +220,19 @@ def main() -> int:
         import asyncio
 
         async def fetch_only(paths: list[str]) -> None:
-            async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
+            async with httpx.AsyncClient(transport=httpx.MockTransport(whole_answer)) as client:
                 for got in await asyncio.gather(*(client.get(f"http://svc{p}") for p in paths)):
                     got.json()
 
-        reads = {"": ["/programs/big/people", "/programs/big/matches", "/programs/big/cohort-report", "/programs"],
-                 "/matrix": ["/programs/big/matches", "/programs"],
-                 "/pairs": ["/programs/big/matches", "/programs/big/schedules", "/programs/big/partnerships",
-                            "/programs"],
-                 "/health": ["/programs/big/people", "/programs/big/schedules", "/programs/big/partnerships",
-                             "/notifications/failed", "/programs"],
-                 "/outcomes": ["/programs/big/outcomes", "/programs"],
-                 "/pairs.csv": ["/programs/big/matches", "/programs/big/schedules", "/programs/big/partnerships"]}
+        reads = {  # what each page reads before (the whole program: the baseline) and the JSON report
+            "": ["/programs/big/people", "/programs/big/matches", "/programs/big/cohort-report", "/programs"],
+            "/matrix": ["/programs/big/matches", "/programs"],
+            "/pairs": ["/programs/big/matches", "/programs/big/schedules", "/programs/big/partnerships",
+                       "/programs"],
+            "/health": ["/programs/big/people", "/programs/big/schedules", "/programs/big/partnerships",
+                        "/notifications/failed", "/programs"],
+            "/outcomes": ["/programs/big/outcomes", "/programs"],
+            "/pairs.csv": ["/programs/big/matches", "/programs/big/schedules", "/programs/big/partnerships"]}
         for page in PAGES:
             ms, size = timed(f"/programs/big{page}")
             samples = []
@@ -185,7 +245,8 @@ def main() -> int:
 
     print(f"Console program pages, {args.people:,} people ({args.people // 2:,} matches), median of {args.runs} runs")
     print(f"target: < {TARGET_MS:.0f} ms server time per page\n")
-    print("| page | server time (ms) | baseline: fetch + decode only (ms) | bytes | within target |")
+    print("| page | server time (ms) | baseline: whole-program reads, fetch + decode only (ms) | bytes "
+          "| within target |")
     print("|---|---|---|---|---|")
     for path, ms, base, size in rows:
         print(f"| {path} | {ms:,.1f} | {base:,.1f} | {size:,} | {'yes' if ms < TARGET_MS else 'NO'} |")

@@ -4,8 +4,11 @@
 the embedded stack with the console, imports the people into one program through `profiles.submitted`
 (pairs of complementary colleagues, as in the pipeline benchmark), waits until every one is proposed,
 lets some pairs accept, then signs in with the development sign-in and times each program page over
-HTTP: the console's time including the services' reads of their own databases. Beside each page, the
-baseline: the same services' endpoints the page reads, fetched side by side with the same token.
+HTTP: the console's time including the services' reads of their own databases. The first run of each
+page is shown too: the services memoise a program's figures for a few seconds, and the first ask after a
+start reads the whole program. Beside each page, the baseline: the services' endpoints the page reads
+(figures and a page of rows), fetched side by side with the same token. Then each endpoint alone, with
+the whole-program reads the pages made before.
 
     python -m benchmarks.console.bench_pages_live [--people 10000] [--accepted 1000] [--runs 5]
 """
@@ -28,19 +31,25 @@ from benchmarks.pipeline.run import _send
 from reciprocal.embedded import EmbeddedStack
 
 PROGRAM = "bench"
-READS = {  # the owning services' endpoints each page reads (see services/console/domain)
-    "": [("profiles", "/programs/{p}/people"), ("matcher", "/programs/{p}/matches"),
-         ("matcher", "/programs/{p}/cohort-report"), ("profiles", "/programs")],
-    "/matrix": [("matcher", "/programs/{p}/matches"), ("profiles", "/programs")],
-    "/pairs": [("matcher", "/programs/{p}/matches"), ("scheduler", "/programs/{p}/schedules"),
-               ("progress", "/programs/{p}/partnerships"), ("profiles", "/programs")],
-    "/health": [("profiles", "/programs/{p}/people"), ("scheduler", "/programs/{p}/schedules"),
-                ("progress", "/programs/{p}/partnerships"), ("notifier", "/notifications/failed"),
-                ("profiles", "/programs")],
-    "/outcomes": [("progress", "/programs/{p}/outcomes"), ("profiles", "/programs")],
-    "/pairs.csv": [("matcher", "/programs/{p}/matches"), ("scheduler", "/programs/{p}/schedules"),
-                   ("progress", "/programs/{p}/partnerships")],
+PAGE = {"offset": 0, "limit": 100}
+READS: dict[str, list[tuple[str, str, dict[str, object]]]] = {  # the services' reads each page makes now
+    "": [("profiles", "/programs", {}), ("matcher", "/programs/{p}/summary", {}),
+         ("matcher", "/programs/{p}/unmatched", PAGE),
+         ("matcher", "/programs/{p}/matches", {"status": "declined", **PAGE}),
+         ("matcher", "/programs/{p}/matches", {"status": "proposed", **PAGE})],
+    "/matrix": [("profiles", "/programs", {}), ("matcher", "/programs/{p}/summary", {})],
+    "/pairs": [("profiles", "/programs", {}), ("matcher", "/programs/{p}/matches",
+                                               {"status": ["accepted", "ended"], **PAGE})],
+    "/health": [("profiles", "/programs", {}), ("progress", "/programs/{p}/flagged", PAGE),
+                ("scheduler", "/programs/{p}/unschedulable", PAGE), ("notifier", "/notifications/failed", {})],
+    "/outcomes": [("profiles", "/programs", {}), ("progress", "/programs/{p}/outcomes", {})],
+    "/pairs.csv": [("profiles", "/programs", {}), ("matcher", "/programs/{p}/matches",
+                                                   {"status": ["accepted", "ended"], "offset": 0, "limit": 200})],
 }
+"""Then, by the match ids (pairs) or person ids (health) of the answers: the scheduler's and progress's
+reads by match id and the profiles service's by person id; those are left out of the baseline."""
+WHOLE = [("profiles", "/programs/{p}/people"), ("matcher", "/programs/{p}/matches"),  # read by every page before
+         ("scheduler", "/programs/{p}/schedules"), ("progress", "/programs/{p}/partnerships")]
 
 
 async def load(stack: EmbeddedStack, org: str, people: int, accepted: int, timeout: float) -> float:
@@ -88,7 +97,6 @@ def main() -> int:
         stack.start(console=True)
         loaded_s = asyncio.run(load(stack, org, args.people, args.accepted, args.timeout))
         token = stack.token(org, "admin")
-        endpoints = endpoint_times(stack, token)
         rows = []
         with httpx.Client(base_url=stack.service_url("console"), timeout=60) as web:
             csrf = re.search(r'name="csrf_token" value="([^"]+)"', web.get("/signin").text)
@@ -106,34 +114,44 @@ def main() -> int:
                     status, size = got.status_code, len(got.content)
                     if status != 200:
                         break
-                rows.append((path, statistics.median(samples) * 1000, baseline(stack, token, page, args.runs),
-                             size if status == 200 else -status))
+                rows.append((path, statistics.median(samples) * 1000, samples[0] * 1000,
+                             baseline(stack, token, page, args.runs), size if status == 200 else -status))
+        endpoints = endpoint_times(stack, token)  # after the pages: their first runs found nothing memoised
         ok = True
     finally:
         stack.stop(keep_workdir=not ok)
     print(f"Console program pages on the running stack: {args.people:,} people, {args.accepted:,} pairs accepted "
           f"(loaded in {loaded_s:.0f} s), median of {args.runs} runs; target < {TARGET_MS:.0f} ms per page\n")
-    print("| page | server time (ms) | baseline: the services' reads it makes (ms) | bytes | within target |")
-    print("|---|---|---|---|---|")
-    for path, ms, base, size in rows:
+    print("| page | server time (ms) | first run (ms) | baseline: the services' reads it makes (ms) | bytes "
+          "| within target |")
+    print("|---|---|---|---|---|---|")
+    for path, ms, first, base, size in rows:
         answer = f"{size:,}" if size >= 0 else f"HTTP {-size}"
-        print(f"| {path} | {ms:,.1f} | {base:,.1f} | {answer} | {'yes' if ms < TARGET_MS and size >= 0 else 'NO'} |")
-    print("\nThe services' endpoints alone (one call each, the same token):\n")
+        within = "yes" if ms < TARGET_MS and size >= 0 else "NO"
+        print(f"| {path} | {ms:,.1f} | {first:,.1f} | {base:,.1f} | {answer} | {within} |")
+    print("\nThe services' endpoints alone (one call each, the same token; a memoised figure's first call reads "
+          "the program):\n")
     print("| service | endpoint | ms | bytes |")
     print("|---|---|---|---|")
     for (service, path), (ms, size) in endpoints.items():
         print(f"| {service} | {path} | {ms:,.1f} | {size:,} |")
-    return 0 if all(ms < TARGET_MS and size >= 0 for _, ms, _, size in rows) else 1
+    return 0 if all(ms < TARGET_MS and size >= 0 for _, ms, _, _, size in rows) else 1
 
 
 def endpoint_times(stack: EmbeddedStack, token: str) -> dict[tuple[str, str], tuple[float, int]]:
+    """One call of each endpoint the pages read now (in page order), then of the whole-program reads the
+    pages made before."""
     found = {}
+    calls = [(s, p, q) for reads in READS.values() for s, p, q in reads] + [(s, p, {}) for s, p in WHOLE]
     with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=120) as client:
-        for service, path in sorted({read for reads in READS.values() for read in reads}):
+        for service, path, params in calls:
+            shown = path + ("?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else "")
+            if (service, shown) in found:
+                continue
             t = time.perf_counter()
-            answer = client.get(stack.service_url(service) + path.format(p=PROGRAM))
-            found[(service, path)] = ((time.perf_counter() - t) * 1000, len(answer.content) if answer.is_success
-                                      else -answer.status_code)
+            answer = client.get(stack.service_url(service) + path.format(p=PROGRAM), params=params)  # type: ignore[arg-type]
+            found[(service, shown)] = ((time.perf_counter() - t) * 1000, len(answer.content) if answer.is_success
+                                       else -answer.status_code)
     return found
 
 
@@ -141,8 +159,9 @@ def baseline(stack: EmbeddedStack, token: str, page: str, runs: int) -> float:
     """Median ms to fetch and decode, side by side, what the page reads from the services."""
     async def once() -> None:
         async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
-            answers = await asyncio.gather(*(client.get(stack.service_url(service) + path.format(p=PROGRAM))
-                                             for service, path in READS[page]))
+            answers = await asyncio.gather(*(client.get(stack.service_url(service) + path.format(p=PROGRAM),
+                                                        params=params)  # type: ignore[arg-type]
+                                             for service, path, params in READS[page]))
             for answer in answers:
                 if answer.is_success:
                     answer.json()

@@ -160,3 +160,72 @@ async def test_a_refill_of_the_delivery_loop_reads_no_more_rows_than_it_has_free
         assert await examined(store.db, find) <= BOUND, find["filter"]
         assert len(find["filter"]["_id"]["$in"]) == 8, find
     assert deliverer.scans == 1
+
+
+async def assert_by_id(store: Store, collection: str) -> None:
+    """Each read of `collection` examines no more than the values it asks for (and their index keys)."""
+    finds = [f for f in store.log.finds if f["find"] == collection]
+    assert finds, f"no read of {collection}"
+    for find in finds:
+        assert await examined(store.db, find) <= 2 * max(longest_in(find["filter"]), 1) + 2, find["filter"]
+
+
+async def test_the_console_page_reads_are_bounded_by_the_page(store):
+    """A page of the console reads the rows it shows by id, whatever the size of the program: the matcher's
+    page of matches (its figures memoised), schedules and balances by match id, names by person id, and
+    the unschedulable pairs by the (org, program, status) index."""
+    from services.matcher.adapters.views import MatcherViews, ProgramReads
+    from services.profiles.adapters.repository import ProfileRepository
+    from services.profiles.adapters.views import people_by_id
+    from services.progress.adapters.repository import ProgressRepository
+    from services.progress.adapters.views import partnerships_by_match
+    from services.scheduler.adapters.views import schedules_by_match, unschedulable_of
+
+    t0 = datetime(2027, 1, 4, tzinfo=UTC)
+    matcher = MatcherRepository(store.db)
+    await matcher.ensure_indexes()
+    await store.db["people"].insert_many([
+        {"org_id": "acme", "person_id": f"p{i:04d}", "profile": {"display_name": f"P {i}", "department": "Sales"}}
+        for i in range(2 * OTHERS)])
+    await store.db["matches"].insert_many([
+        {"_id": f"m{i:04d}", "org_id": "acme", "program_id": "pilot", "person_a": f"p{2 * i:04d}",
+         "person_b": f"p{2 * i + 1:04d}", "people": [f"p{2 * i:04d}", f"p{2 * i + 1:04d}"],
+         "status": "accepted" if i % 2 else "proposed", "created_at": t0, "updated_at": t0, "score": 0.5}
+        for i in range(OTHERS)])
+    reads = ProgramReads(matcher, MatcherViews(matcher))
+    await reads.summary("acme", "pilot")  # the memoised figures: one read of the program, every few seconds
+    store.log.finds.clear()
+    page = await reads.matches_page("acme", "pilot", {"accepted"}, offset=40, limit=50)
+    assert page["total"] == OTHERS // 2 and len(page["matches"]) == 50
+    assert [m["match_id"] for m in page["matches"]] == [f"m{i:04d}" for i in range(81, 181, 2)]
+    await assert_by_id(store, "matches")
+    await assert_by_id(store, "people")
+
+    ids = [f"m{i:04d}" for i in range(0, 60, 3)]
+    scheduler = SchedulerRepository(store.db)
+    await scheduler.ensure_indexes()
+    await store.db["schedules"].insert_many([
+        {"_id": f"acme:m{i:04d}", "org_id": "acme", "program_id": "pilot", "match_id": f"m{i:04d}",
+         "person_a": "a", "person_b": "b", "people": ["a", "b"], "sessions": [], "version": 1,
+         "status": ScheduleStatus.UNSCHEDULABLE.value if i % 100 == 0 else ScheduleStatus.ACTIVE.value}
+        for i in range(OTHERS)])
+    progress = ProgressRepository(store.db)
+    await progress.ensure_indexes()
+    profiles = ProfileRepository(store.db)
+    await profiles.ensure_indexes()
+    await store.db["profiles"].insert_many([
+        {"org_id": "acme", "person_id": f"p{i:04d}", "active": True,
+         "profile": {"display_name": f"P {i}", "department": "Sales", "program_ids": ["pilot"]}}
+        for i in range(OTHERS)])
+    store.log.finds.clear()
+    assert len(await unschedulable_of(scheduler, "acme", "pilot")) == OTHERS // 100
+    [by_status] = store.log.finds
+    assert await examined(store.db, by_status) <= 2 * OTHERS // 100  # those pairs' keys and documents only
+    store.log.finds.clear()
+    assert [s["match_id"] for s in await schedules_by_match(scheduler, "acme", "pilot", ids, t0)] == ids
+    assert await partnerships_by_match(progress, "acme", "pilot", ids) == []
+    named = await people_by_id(profiles, "acme", "pilot", [f"p{i:04d}" for i in range(0, 100, 5)])
+    assert len(named) == 20
+    await assert_by_id(store, "schedules")
+    await assert_by_id(store, "partnerships")
+    await assert_by_id(store, "profiles")

@@ -48,13 +48,13 @@ class Services:
     async def post(self, token: str, service: str, path: str, **kw: Any) -> Any:
         return await self.call(token, service, "POST", path, **kw)
 
-    async def gather(self, token: str, **reads: tuple[str, str] | tuple[str, str, Any]) -> dict[str, Any]:
-        """Several GETs at once, by name: name=(service, path) or (service, path, answer-if-404)."""
+    async def gather(self, token: str, **reads: tuple[Any, ...]) -> dict[str, Any]:
+        """Several GETs at once, by name: name=(service, path), (service, path, answer-if-404) or
+        (service, path, answer-if-404, query parameters); `...` as the answer-if-404 raises as usual."""
 
         async def one(spec: tuple[Any, ...]) -> Any:
-            if len(spec) == 3:
-                return await self.get(token, spec[0], spec[1], missing=spec[2])
-            return await self.get(token, spec[0], spec[1])
+            service, path, missing, params = (*spec, ..., {})[:4] if len(spec) == 2 else (*spec, {})[:4]
+            return await self.get(token, service, path, missing=missing, **params)
 
         names = list(reads)
         answers = await asyncio.gather(*(one(reads[n]) for n in names))

@@ -3,8 +3,6 @@ outcomes. Inputs are the owning services' JSON answers; nothing here does I/O.""
 
 from collections import Counter
 from collections.abc import Iterable
-from datetime import datetime
-from statistics import median
 from typing import Any
 
 from services.console.domain.tables import Column, Table
@@ -32,47 +30,47 @@ def programs_table(profile_programs: list[dict[str, Any]], match_counts: list[di
         rows, empty="No programs yet.")
 
 
-def _at(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
 def _pair(m: dict[str, Any]) -> str:
     return f"{m['name_a']} & {m['name_b']}"
 
 
-def overview(people: list[dict[str, Any]], matches: list[dict[str, Any]],
-             report: dict[str, Any] | None) -> dict[str, Any]:
-    """Enrolled and active people, coverage with the reason each unmatched person was left out, the
-    proposals by outcome (declines with their reasons) and the median time from proposal to partnership."""
-    active = [p for p in people if p["active"]]
-    status = Counter(m["status"] for m in matches)
-    in_open = {pid for m in matches if m["status"] in OPEN for pid in (m["person_a"], m["person_b"])}
-    reported = (report or {}).get("unmatched", {})
-    unmatched = [p for p in active if p["person_id"] not in in_open]
+def overview(program: dict[str, Any], summary: dict[str, Any], unmatched: dict[str, Any], declined: dict[str, Any],
+             pending: dict[str, Any], page: int, size: int) -> dict[str, Any]:
+    """Enrolled and active people (the profiles service's count), coverage with the reason each unmatched
+    person was left out, the proposals by outcome (declines with their reasons) and the median time from
+    proposal to partnership (the matcher's figures), with one page of each table (the services' pages:
+    `unmatched`, `declined` and `pending` are their answers, each with `total`)."""
+    status: Counter[str] = Counter(summary.get("matches", {}))
+    active = int(program.get("active", 0))
+    left_out = int(unmatched.get("total", 0))
+    matched = max(active - left_out, 0)
     unmatched_table = Table("unmatched", "People left out, and why", [
-        Column("person", "Person"), Column("department", "Department"), Column("reason", "Reason")], [
-        {"person": p["display_name"] or p["person_id"], "department": p["department"],
-         "reason": "; ".join(reported.get(p["person_id"], [])) or "no eligible partner with free capacity yet"}
-        for p in unmatched], empty="Everyone active has a partner or a pending proposal.")
-    declined = Table("declined", "Declined proposals", [
-        Column("pair", "Pair"), Column("reason", "Reason")],
-        [{"pair": _pair(m), "reason": m.get("reason") or "declined"} for m in matches if m["status"] == "declined"],
-        empty="No proposal was declined.")
-    # A running partnership's last change is its acceptance (an ended one's is its end, so it is left out).
-    waits = [(_at(m["updated_at"]) - _at(m["created_at"])).total_seconds() / 3600  # type: ignore[operator]
-             for m in matches if m["status"] == "accepted" and m.get("updated_at") and m.get("created_at")]
+        Column("person", "Person"), Column("department", "Department"), Column("reason", "Reason")],
+        unmatched_rows(unmatched.get("people", [])),
+        empty="Everyone active has a partner or a pending proposal.").of_page(left_out, page, size)
+    declined_table = declined_of(declined.get("matches", [])).of_page(int(declined.get("total", 0)), page, size)
     proposals = {"pending": status["proposed"], "accepted": status["accepted"] + status["ended"],
                  "declined": status["declined"], "expired": status["expired"], "withdrawn": status["withdrawn"]}
     return {
-        "enrolled": len(people), "active": len(active),
-        "coverage": round((len(active) - len(unmatched)) / len(active), 4) if active else None,
-        "matched_people": len(active) - len(unmatched),
-        "unmatched": unmatched_table, "declined": declined, "proposals": proposals,
-        "decline_reasons": dict(Counter(m.get("reason") or "declined" for m in matches if m["status"] == "declined")),
-        "median_hours_to_match": round(median(waits), 2) if waits else None,
-        "pending": pending_table(matches),
-        "cohort": report and {k: report.get(k) for k in ("objective", "coverage", "mode", "participants", "matched")},
+        "enrolled": int(program.get("enrolled", 0)), "active": active,
+        "coverage": round(matched / active, 4) if active else None, "matched_people": matched,
+        "unmatched": unmatched_table, "declined": declined_table, "proposals": proposals,
+        "decline_reasons": dict(summary.get("decline_reasons", {})),
+        "median_hours_to_match": summary.get("median_hours_to_match"),
+        "pending": pending_table(pending.get("matches", [])).of_page(int(pending.get("total", 0)), page, size),
+        "cohort": summary.get("cohort"),
     }
+
+
+def unmatched_rows(people: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"person": p["display_name"] or p["person_id"], "department": p["department"], "reason": p["reason"]}
+            for p in people]
+
+
+def declined_of(matches: list[dict[str, Any]]) -> Table:
+    return Table("declined", "Declined proposals", [Column("pair", "Pair"), Column("reason", "Reason")],
+                 [{"pair": _pair(m), "reason": m.get("reason") or "declined"} for m in matches
+                  if m["status"] == "declined"], empty="No proposal was declined.")
 
 
 def pending_table(matches: list[dict[str, Any]]) -> Table:
@@ -109,6 +107,11 @@ def department_matrix(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
 
 def matrix_of_matches(matches: list[dict[str, Any]]) -> dict[str, Any]:
     return department_matrix((m["department_a"], m["department_b"]) for m in matches if m["status"] in FORMED)
+
+
+def matrix_of_counts(department_pairs: list[list[Any]]) -> dict[str, Any]:
+    """The matrix from the matcher's counts of formed pairs by department pair (`[a, b, n]`)."""
+    return department_matrix((str(a), str(b)) for a, b, n in department_pairs for _ in range(int(n)))
 
 
 def matrix_table(matrix: dict[str, Any]) -> Table:

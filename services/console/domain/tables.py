@@ -35,13 +35,21 @@ class Table:
         self.rows = self.rows[(self.page - 1) * size:self.page * size]
         return self
 
+    def of_page(self, total: int, page: int, size: int) -> "Table":
+        """These rows are page `page` (from 1) of `size` of `total` rows, as an owning service paged them."""
+        self.total, self.pages = total, max(1, -(-total // size))
+        self.page = max(page, 1)
+        return self
+
     def cell(self, row: dict[str, Any], key: str) -> str:
         return text(row.get(key))
 
-    def to_csv(self) -> str:
+    def to_csv(self, *, header: bool = True) -> str:
+        """The rows as CSV, after a header line of the column labels (`header=False`: a later chunk)."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow([c.label for c in self.columns])
+        if header:
+            writer.writerow([c.label for c in self.columns])
         for row in self.rows:
             writer.writerow([csv_safe(self.cell(row, c.key)) for c in self.columns])
         return out.getvalue()

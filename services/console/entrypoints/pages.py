@@ -3,12 +3,13 @@
 service enforces its own rules as well), and each action calls an owning service's API or publishes a
 contract event with the person and org taken from the token, never from the form."""
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from pydantic import ValidationError
 
 from services.console.adapters.publisher import Publisher
@@ -20,12 +21,15 @@ from services.console.entrypoints.security import checked_form
 from services.console.settings import ConsoleSettings
 from shared.contract import EndRequested, MatchResponded, ProgramConfigured, SessionCheckedIn
 from shared.contract.events import FieldError
+from shared.readcache import IDS_MAX, PAGE_MAX
 
 PROGRAM_TABS = (("overview", "Overview"), ("matrix", "Department matrix"), ("pairs", "Pairs"),
                 ("health", "Health"), ("outcomes", "Outcomes"), ("preview", "Cohort preview"),
                 ("configure", "Configure"))
 PAGE_ROWS = 100
-"""Rows of a table shown on one page (`?page=N`); its CSV export has every row."""
+"""Rows of a table shown on one page (`?page=N`), read a page at a time from the owning service; its CSV
+export has every row."""
+PAIRED = ("accepted", "ended")
 END_REASONS = (("goals_met", "Our goals are met"), ("not_a_fit", "Not a good fit"),
                ("schedule", "We cannot find the time"), ("left", "I am leaving the program"))
 
@@ -74,20 +78,6 @@ def routes(settings: ConsoleSettings, services: Services, publisher: Publisher, 
 
     # --- one program -------------------------------------------------------------------------------
 
-    async def program_data(token: str, program_id: str, *reads: str) -> dict[str, Any]:
-        wanted = {
-            "people": ("profiles", f"/programs/{program_id}/people"),
-            "programs": ("profiles", "/programs"),
-            "matches": ("matcher", f"/programs/{program_id}/matches"),
-            "report": ("matcher", f"/programs/{program_id}/cohort-report", None),
-            "preview": ("matcher", f"/programs/{program_id}/cohort-previews/latest", None),
-            "schedules": ("scheduler", f"/programs/{program_id}/schedules"),
-            "partnerships": ("progress", f"/programs/{program_id}/partnerships"),
-            "outcomes": ("progress", f"/programs/{program_id}/outcomes"),
-            "failed": ("notifier", "/notifications/failed"),
-        }
-        return await services.gather(token, **{name: wanted[name] for name in reads})
-
     async def program_of(token: str, program_id: str) -> dict[str, Any]:
         listed = (await services.get(token, "profiles", "/programs"))["programs"]
         found = next((p for p in listed if p["program_id"] == program_id), None)
@@ -95,53 +85,157 @@ def routes(settings: ConsoleSettings, services: Services, publisher: Publisher, 
             raise HTTPException(status_code=404, detail="No such program.")
         return found
 
-    async def page_tables(token: str, program_id: str, tab: str) -> tuple[dict[str, Any], dict[str, Table]]:
-        """The view model of one program page, and its tables by export name."""
+    def rows(service: str, path: str, page: int, size: int = PAGE_ROWS, **params: Any) -> tuple[Any, ...]:
+        """A read of one page of a service's row list (its answer carries `total`)."""
+        return (service, path, ..., {**params, "offset": (page - 1) * size, "limit": size})
+
+    async def page_tables(token: str, program: dict[str, Any], tab: str,
+                          page: int) -> tuple[dict[str, Any], dict[str, Table]]:
+        """The view model of one program page (page `page` of its tables), and its tables by export name.
+        Every read is bounded: figures the services keep per program, and one page of rows."""
+        p = program["program_id"]
         if tab == "overview":
-            d = await program_data(token, program_id, "people", "matches", "report")
-            view = views.overview(d["people"]["people"], d["matches"]["matches"], d["report"])
+            d = await services.gather(
+                token, summary=("matcher", f"/programs/{p}/summary"),
+                unmatched=rows("matcher", f"/programs/{p}/unmatched", page),
+                declined=rows("matcher", f"/programs/{p}/matches", page, status=["declined"]),
+                pending=rows("matcher", f"/programs/{p}/matches", page, status=["proposed"]))
+            view = views.overview(program, d["summary"], d["unmatched"], d["declined"], d["pending"], page, PAGE_ROWS)
             view["chart"] = {"labels": list(view["proposals"]), "values": list(view["proposals"].values())}
             return view, {t.name: t for t in (view["unmatched"], view["declined"], view["pending"])}
         if tab == "matrix":
-            d = await program_data(token, program_id, "matches")
-            matrix = views.matrix_of_matches(d["matches"]["matches"])
+            summary = await services.get(token, "matcher", f"/programs/{p}/summary")
+            matrix = views.matrix_of_counts(summary.get("department_pairs", []))
             table = views.matrix_table(matrix)
             return {"matrix": matrix, "table": table}, {table.name: table}
         if tab == "pairs":
-            d = await program_data(token, program_id, "matches", "schedules", "partnerships")
-            table = views.pairs_table(d["matches"]["matches"], d["schedules"]["schedules"],
-                                      d["partnerships"]["partnerships"])
-            return {"table": table}, {table.name: table}
+            got = await services.get(token, "matcher", f"/programs/{p}/matches", status=list(PAIRED),
+                                     offset=(page - 1) * PAGE_ROWS, limit=PAGE_ROWS)
+            table = await pairs_of(token, p, got["matches"])
+            return {"table": table.of_page(got["total"], page, PAGE_ROWS)}, {table.name: table}
         if tab == "health":
-            d = await program_data(token, program_id, "people", "schedules", "partnerships", "failed")
-            people = d["people"]["people"]
-            names = {p["person_id"]: p["display_name"] or p["person_id"] for p in people}
-            tables = views.health(d["partnerships"]["partnerships"], d["schedules"]["schedules"],
-                                  d["failed"]["failed"], names, set(names))
+            d = await services.gather(
+                token, flagged=rows("progress", f"/programs/{p}/flagged", page),
+                unschedulable=rows("scheduler", f"/programs/{p}/unschedulable", page),
+                failed=("notifier", "/notifications/failed"))
+            flagged, unschedulable = d["flagged"]["partnerships"], d["unschedulable"]["schedules"]
+            failed = d["failed"]["failed"]
+            wanted = {q for r in (*flagged, *unschedulable) for q in (r["person_a"], r["person_b"])}
+            wanted |= {f["person_id"] for f in failed}
+            people = await people_of(token, p, wanted)
+            names = {q["person_id"]: q["display_name"] or q["person_id"] for q in people}
+            tables = views.health(flagged, unschedulable, failed, names, set(names))
+            tables["flagged"].of_page(d["flagged"]["total"], page, PAGE_ROWS)
+            tables["unschedulable"].of_page(d["unschedulable"]["total"], page, PAGE_ROWS)
+            tables["failed"].paged(page, PAGE_ROWS)
             return {"tables": tables}, {t.name: t for t in tables.values()}
         if tab == "outcomes":
-            d = await program_data(token, program_id, "outcomes")
-            view = views.outcomes(d["outcomes"])
+            view = views.outcomes(await services.get(token, "progress", f"/programs/{p}/outcomes"))
             return view, {t.name: t for t in (view["endings"], view["balance"])}
         if tab == "preview":
-            d = await program_data(token, program_id, "preview")
-            preview = d["preview"]
+            preview = await services.get(token, "matcher", f"/programs/{p}/cohort-previews/latest", missing=None)
             if not preview:
                 return {"preview": None}, {}
             matrix = views.department_matrix(_preview_departments(preview))
             pairs = Table("preview-pairs", "Pairs this match would propose", [
                 views.Column("person_a", "Partner A"), views.Column("person_b", "Partner B"),
                 views.Column("score", "Score", True), views.Column("explanation", "Score, factor by factor")],
-                [{"person_a": p["person_a"], "person_b": p["person_b"], "score": p["score"],
-                  "explanation": [f"{f['factor']} = {f['value']:.2f}" for f in p.get("explanation", [])]}
-                 for p in preview.get("pairs", [])], empty="This match would propose no pair.")
+                [{"person_a": q["person_a"], "person_b": q["person_b"], "score": q["score"],
+                  "explanation": [f"{f['factor']} = {f['value']:.2f}" for f in q.get("explanation", [])]}
+                 for q in preview.get("pairs", [])], empty="This match would propose no pair.")
             unmatched = Table("preview-unmatched", "Left out, and why", [
                 views.Column("person", "Person"), views.Column("reason", "Reason")],
                 [{"person": pid, "reason": "; ".join(r)} for pid, r in sorted(preview.get("unmatched", {}).items())],
                 empty="Everyone would be matched.")
+            for table in (pairs, unmatched):
+                if page:  # 0: every row (the export)
+                    table.paged(page, PAGE_ROWS)
             return {"preview": preview, "matrix": matrix, "pairs": pairs,
                     "unmatched": unmatched}, {pairs.name: pairs, unmatched.name: unmatched}
         raise HTTPException(status_code=404, detail="No such page.")
+
+    async def people_of(token: str, program_id: str, person_ids: set[str]) -> list[dict[str, Any]]:
+        """Those of these people enrolled in the program, with their names (by id, IDS_MAX at a time)."""
+        ids = sorted(person_ids)
+        answers = await services.gather(token, **{
+            f"c{i}": ("profiles", f"/programs/{program_id}/people", ..., {"person_id": ids[i:i + IDS_MAX]})
+            for i in range(0, len(ids), IDS_MAX)})
+        return [q for a in answers.values() for q in a["people"]]
+
+    async def pairs_of(token: str, program_id: str, matches: list[dict[str, Any]]) -> Table:
+        """The pairs table of these matches, with their schedules and balances read by match id."""
+        ids = [m["match_id"] for m in matches]
+        reads: dict[str, Any] = {}
+        for i in range(0, len(ids), IDS_MAX):
+            chunk = {"match_id": ids[i:i + IDS_MAX]}
+            reads[f"s{i}"] = ("scheduler", f"/programs/{program_id}/schedules", ..., chunk)
+            reads[f"p{i}"] = ("progress", f"/programs/{program_id}/partnerships", ..., chunk)
+        got = await services.gather(token, **reads) if reads else {}
+        schedules = [x for k, a in got.items() if k[0] == "s" for x in a["schedules"]]
+        balances = [x for k, a in got.items() if k[0] == "p" for x in a["partnerships"]]
+        return views.pairs_table(matches, schedules, balances)
+
+    async def all_rows(token: str, service: str, path: str, key: str, **params: Any) -> list[dict[str, Any]]:
+        """Every row of a service's row list, a page (PAGE_MAX) at a time (for a CSV export)."""
+        found: list[dict[str, Any]] = []
+        while True:
+            got = await services.get(token, service, path, **params, offset=len(found), limit=PAGE_MAX)
+            found.extend(got[key])
+            if not got[key] or len(found) >= got["total"]:
+                return found
+
+    async def export(token: str, program: dict[str, Any], name: str) -> Response:
+        """A table's CSV: every row, read from the services page by page (the pairs streamed)."""
+        p = program["program_id"]
+        if name == "pairs":
+            return StreamingResponse(pairs_csv(token, p), media_type="text/csv; charset=utf-8",
+                                     headers={"Content-Disposition": 'attachment; filename="pairs.csv"'})
+        if name in ("unmatched", "declined", "proposals"):
+            if name == "unmatched":
+                table = Table("unmatched", "People left out, and why", [
+                    views.Column("person", "Person"), views.Column("department", "Department"),
+                    views.Column("reason", "Reason")],
+                    views.unmatched_rows(await all_rows(token, "matcher", f"/programs/{p}/unmatched", "people")))
+            else:
+                status = "declined" if name == "declined" else "proposed"
+                found = await all_rows(token, "matcher", f"/programs/{p}/matches", "matches", status=[status])
+                table = views.declined_of(found) if name == "declined" else views.pending_table(found)
+            return csv(table)
+        if name in ("flagged", "unschedulable", "failed"):
+            flagged = await all_rows(token, "progress", f"/programs/{p}/flagged", "partnerships")
+            unschedulable = await all_rows(token, "scheduler", f"/programs/{p}/unschedulable", "schedules")
+            failed = (await services.get(token, "notifier", "/notifications/failed"))["failed"]
+            wanted = {q for r in (*flagged, *unschedulable) for q in (r["person_a"], r["person_b"])}
+            people = await people_of(token, p, wanted | {f["person_id"] for f in failed})
+            names = {q["person_id"]: q["display_name"] or q["person_id"] for q in people}
+            return csv(views.health(flagged, unschedulable, failed, names, set(names))[name])
+        tab = _tab_of_table(name)
+        if not tab:
+            raise HTTPException(status_code=404, detail="No such table.")
+        _, tables = await page_tables(token, program, tab, 0)
+        table = tables.get(name)
+        if table is None:
+            raise HTTPException(status_code=404, detail="No such table.")
+        return csv(table)
+
+    async def pairs_csv(token: str, program_id: str) -> AsyncIterator[str]:
+        """The pairs table as CSV, IDS_MAX pairs at a time: the next page is read while one is written."""
+        def page_at(offset: int) -> Awaitable[Any]:
+            return services.get(token, "matcher", f"/programs/{program_id}/matches", status=list(PAIRED),
+                                offset=offset, limit=IDS_MAX)
+
+        got = await page_at(0)
+        header = True
+        offset = 0
+        while True:
+            offset += len(got["matches"])
+            more = asyncio.ensure_future(page_at(offset)) if got["matches"] and offset < got["total"] else None
+            table = await pairs_of(token, program_id, got["matches"])
+            yield table.to_csv(header=header)
+            header = False
+            if more is None:
+                return
+            got = await more
 
     @api.get("/programs/{program_id}")
     async def overview(request: Request, program_id: str) -> Response:
@@ -150,21 +244,14 @@ def routes(settings: ConsoleSettings, services: Services, publisher: Publisher, 
     @api.get("/programs/{program_id}/{tab}")
     async def program_page(request: Request, program_id: str, tab: str) -> Response:
         token = admin(request)
+        program = await program_of(token, program_id)
         if tab.endswith(".csv"):
-            _, tables = await page_tables(token, program_id, _tab_of_table(tab.removesuffix(".csv")))
-            table = tables.get(tab.removesuffix(".csv"))
-            if table is None:
-                raise HTTPException(status_code=404, detail="No such table.")
-            return csv(table)
+            return await export(token, program, tab.removesuffix(".csv"))
         if tab == "configure":
-            program = await program_of(token, program_id)
             return render(request, "configure.html", program=program, tabs=PROGRAM_TABS, tab=tab,
                           title=f"Configure {program.get('name') or program_id}")
-        program = await program_of(token, program_id)
-        view, tables = await page_tables(token, program_id, tab)
         page = request.query_params.get("page", "1")
-        for table in tables.values():
-            table.paged(int(page) if page.isdigit() else 1, PAGE_ROWS)
+        view, _ = await page_tables(token, program, tab, max(int(page), 1) if page.isdigit() else 1)
         return render(request, f"program_{tab}.html", program=program, view=view, tabs=PROGRAM_TABS, tab=tab,
                       notice=request.query_params.get("notice"),
                       title=f"{dict(PROGRAM_TABS)[tab]}: {program.get('name') or program_id}")

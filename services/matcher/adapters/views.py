@@ -4,11 +4,13 @@ match. Only the matcher's database is read or written here."""
 
 from collections.abc import Iterable
 from datetime import datetime
+from statistics import median
 from typing import Any
 
 from services.matcher import handlers
 from services.matcher.adapters.repository import MatcherRepository
 from services.matcher.domain.match import IllegalTransition, Match, MatchStatus
+from shared.readcache import ReadCache
 from shared.store import Tx, UnitOfWork, find_in
 
 MATCH_FIELDS = {"_id": 1, "program_id": 1, "person_a": 1, "person_b": 1, "status": 1, "score": 1,
@@ -110,4 +112,123 @@ async def admin_close(uow: UnitOfWork, repo: MatcherRepository, org_id: str, mat
 
 
 def _summary(match: Match) -> dict[str, Any]:
-    return {"match_id": match.match_id, "status": match.status.value, "reason": match.reason}
+    return {"match_id": match.match_id, "program_id": match.program_id, "status": match.status.value,
+            "reason": match.reason}
+
+
+SUMMARY_FIELDS = {"_id": 1, "person_a": 1, "person_b": 1, "status": 1, "reason": 1, "created_at": 1, "updated_at": 1}
+REPORT_FIELDS = {"_id": 0, "unmatched": 1, "objective": 1, "coverage": 1, "mode": 1, "participants": 1, "matched": 1}
+OPEN_VALUES = (MatchStatus.PROPOSED.value, MatchStatus.ACCEPTED.value)
+FORMED_VALUES = (*OPEN_VALUES, MatchStatus.ENDED.value)
+NO_PARTNER_YET = "no eligible partner with free capacity yet"
+
+
+def _hours(doc: dict[str, Any]) -> float | None:
+    created, updated = doc.get("created_at"), doc.get("updated_at")
+    if not isinstance(created, datetime) or not isinstance(updated, datetime):
+        return None
+    return (updated - created).total_seconds() / 3600
+
+
+def summarise(matches: list[dict[str, Any]], people: dict[str, dict[str, str]], pool: list[str],
+              report: dict[str, Any] | None) -> dict[str, Any]:
+    """A program's figures from its matches (small projections) and its active pool, with the order of
+    its matches (created, then id) for paging. Pure: `people` maps person id -> display_name/department
+    for everyone the matches and the pool name; `pool` is the active people, in order."""
+    ordered = sorted(matches, key=lambda d: (d["created_at"], d["_id"]))
+    statuses: dict[str, int] = {}
+    reasons: dict[str, int] = {}
+    cells: dict[tuple[str, str], int] = {}
+    waits: list[float] = []
+    in_open: set[str] = set()
+    for d in ordered:
+        status = d["status"]
+        statuses[status] = statuses.get(status, 0) + 1
+        if status == MatchStatus.DECLINED.value:
+            reason = d.get("reason") or "declined"
+            reasons[reason] = reasons.get(reason, 0) + 1
+        if status in OPEN_VALUES:
+            in_open.update((d["person_a"], d["person_b"]))
+        if status in FORMED_VALUES:
+            a = people.get(d["person_a"], {}).get("department", "") or "(none)"
+            b = people.get(d["person_b"], {}).get("department", "") or "(none)"
+            key = (a, b) if a <= b else (b, a)
+            cells[key] = cells.get(key, 0) + 1
+        if status == MatchStatus.ACCEPTED.value and (hours := _hours(d)) is not None:
+            waits.append(hours)  # a running partnership's last change is its acceptance
+    reported: dict[str, list[str]] = (report or {}).get("unmatched") or {}
+    unmatched = [{"person_id": pid, "display_name": people.get(pid, {}).get("display_name") or pid,
+                  "department": people.get(pid, {}).get("department", ""),
+                  "reason": "; ".join(reported.get(pid, [])) or NO_PARTNER_YET}
+                 for pid in pool if pid not in in_open]
+    return {
+        "matches": statuses, "decline_reasons": reasons,
+        "median_hours_to_match": round(median(waits), 2) if waits else None,
+        "pool_people": len(pool), "matched_people": len(pool) - len(unmatched),
+        "department_pairs": [[a, b, n] for (a, b), n in sorted(cells.items())],
+        "cohort": report and {k: report.get(k) for k in ("objective", "coverage", "mode", "participants", "matched")},
+        "unmatched": unmatched, "order": [(d["_id"], d["status"]) for d in ordered],
+    }
+
+
+class ProgramReads:
+    """The console's reads of one program, bounded per request: the figures and the order of the rows
+    come from a short in-process memo (`shared.readcache`) of small projections; a page of rows is then
+    read by id. Only the matcher's own database is read."""
+
+    def __init__(self, repo: MatcherRepository, views: MatcherViews, cache: ReadCache[Any] | None = None) -> None:
+        self.repo, self.views = repo, views
+        self.cache: ReadCache[Any] = cache or ReadCache()
+
+    def invalidate(self, org_id: str, program_id: str) -> None:
+        self.cache.invalidate(("program", org_id, program_id))
+        self.cache.invalidate(("counts", org_id))
+
+    async def summary(self, org_id: str, program_id: str) -> dict[str, Any]:
+        return await self.cache.get(("program", org_id, program_id), lambda: self._summary(org_id, program_id))  # type: ignore[no-any-return]
+
+    async def _summary(self, org_id: str, program_id: str) -> dict[str, Any]:
+        docs = await self.repo.matches.find({"org_id": org_id, "program_id": program_id},
+                                            SUMMARY_FIELDS).to_list(None)
+        program = await self.repo.program(org_id, program_id)
+        people: dict[str, dict[str, str]] = {}
+        pool: list[str] = []
+        if program is not None:
+            index = await self.repo.pool_index(program)  # cached by the matcher, refreshed incrementally
+            for pid in sorted(index.row):
+                person = index.get(pid)
+                if person is not None:
+                    pool.append(pid)
+                    people[pid] = {"display_name": person.display_name, "department": person.department}
+        missing = {p for d in docs for p in (d["person_a"], d["person_b"]) if p not in people}
+        people.update(await self.views.people(org_id, missing))
+        report = await self._report(org_id, program_id)
+        return summarise(docs, people, pool, report)
+
+    async def _report(self, org_id: str, program_id: str) -> dict[str, Any] | None:
+        cursor = self.repo.reports.find({"org_id": org_id, "program_id": program_id}, REPORT_FIELDS)
+        docs = await cursor.sort("requested_at", -1).limit(1).to_list(1)
+        return docs[0] if docs else None
+
+    async def match_counts(self, org_id: str) -> dict[str, Any]:
+        async def compute() -> dict[str, Any]:
+            counts = await self.views.match_counts(org_id)
+            matched = await self.views.matched_people(org_id)
+            programs = {p["program_id"] for p in await self.views.programs(org_id)}
+            return {"programs": [{"program_id": pid, "matches": counts.get(pid, {}),
+                                  "people_matched": matched.get(pid, 0)} for pid in sorted(programs | set(counts))]}
+
+        return await self.cache.get(("counts", org_id), compute)  # type: ignore[no-any-return]
+
+    async def matches_page(self, org_id: str, program_id: str, statuses: set[str], offset: int,
+                           limit: int) -> dict[str, Any]:
+        """One page of the program's matches (of these statuses; all when empty), oldest first."""
+        summary = await self.summary(org_id, program_id)
+        ids = [mid for mid, status in summary["order"] if not statuses or status in statuses]
+        page = ids[offset:offset + limit]
+        # By `_id` alone: with the org in the filter too, SecantusDB would read every match of the org.
+        found = await find_in(self.repo.matches, {}, "_id", page, {**MATCH_FIELDS, "org_id": 1})
+        docs = {d["_id"]: d for d in found if d.pop("org_id", None) == org_id}
+        people = await self.views.people(org_id, (p for d in docs.values() for p in (d["person_a"], d["person_b"])))
+        return {"program_id": program_id, "total": len(ids), "offset": offset, "limit": limit,
+                "matches": [public_match(docs[mid], people) for mid in page if mid in docs]}

@@ -1,14 +1,15 @@
 from collections.abc import Awaitable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Query
 
 from services.matcher import handlers
 from services.matcher.adapters.repository import MatcherRepository
-from services.matcher.adapters.views import AdminRefused, MatcherViews, admin_close
+from services.matcher.adapters.views import AdminRefused, MatcherViews, ProgramReads, admin_close
 from shared.auth import Authenticated, require_admin, require_member, require_person
 from shared.clock import Now
 from shared.http import not_found
+from shared.readcache import PAGE_DEFAULT, PAGE_MAX
 from shared.store import UnitOfWork
 
 PUBLIC = ("person_a", "person_b", "program_id", "status", "score", "a_teaches_b", "b_teaches_a", "explanation",
@@ -93,22 +94,45 @@ def console_routes(uow: UnitOfWork, repo: MatcherRepository, now: Now) -> APIRou
     api = APIRouter(tags=["console"])
     views = MatcherViews(repo)
 
+    reads = ProgramReads(repo, views)
+
     @api.get("/programs/match-counts")
     async def match_counts(principal: Authenticated) -> dict[str, Any]:
-        """Every program the matcher knows, with its matches counted by status. Admins only."""
+        """Every program the matcher knows, with its matches counted by status (memoised for a few
+        seconds). Admins only."""
         require_admin(principal)
-        counts = await views.match_counts(principal.org)
-        matched = await views.matched_people(principal.org)
-        programs = {p["program_id"] for p in await views.programs(principal.org)}
-        return {"programs": [{"program_id": pid, "matches": counts.get(pid, {}),
-                              "people_matched": matched.get(pid, 0)}
-                             for pid in sorted(set(programs) | set(counts))]}
+        return await reads.match_counts(principal.org)
+
+    @api.get("/programs/{program_id}/summary")
+    async def program_summary(program_id: str, principal: Authenticated) -> dict[str, Any]:
+        """The program's figures: matches by status, decline reasons, the median hours from proposal to
+        partnership, people in the pool and matched, the department pairs formed (`[a, b, n]`, a ≤ b)
+        and the newest cohort run's objective; memoised for a few seconds. Admins only."""
+        require_admin(principal)
+        summary = await reads.summary(principal.org, program_id)
+        return {"program_id": program_id, "unmatched": len(summary["unmatched"]),
+                **{k: v for k, v in summary.items() if k not in ("unmatched", "order")}}
+
+    @api.get("/programs/{program_id}/unmatched")
+    async def program_unmatched(program_id: str, principal: Authenticated,
+                                offset: int = Query(0, ge=0), limit: int = Query(PAGE_DEFAULT, ge=1, le=PAGE_MAX),
+                                ) -> dict[str, Any]:
+        """A page of the active people with no partner or pending proposal, and why (the newest cohort
+        run's reasons). Admins only."""
+        require_admin(principal)
+        rows = (await reads.summary(principal.org, program_id))["unmatched"]
+        return {"program_id": program_id, "total": len(rows), "offset": offset, "limit": limit,
+                "people": rows[offset:offset + limit]}
 
     @api.get("/programs/{program_id}/matches")
-    async def program_matches(program_id: str, principal: Authenticated) -> dict[str, Any]:
-        """Every match of the program, any status, with the partners' names and departments. Admins only."""
+    async def program_matches(program_id: str, principal: Authenticated,
+                              status: Annotated[list[str] | None, Query()] = None, offset: int = Query(0, ge=0),
+                              limit: int = Query(PAGE_DEFAULT, ge=1, le=PAGE_MAX),
+                              ) -> dict[str, Any]:
+        """A page of the program's matches, oldest first (`status` repeated to keep only those), with the
+        partners' names and departments, and `total`. Admins only."""
         require_admin(principal)
-        return {"program_id": program_id, "matches": await views.program_matches(principal.org, program_id)}
+        return await reads.matches_page(principal.org, program_id, set(status or ()), offset, limit)
 
     @api.get("/people/{person_id}/partners")
     async def partners(person_id: str, principal: Authenticated) -> dict[str, Any]:
@@ -129,10 +153,12 @@ def console_routes(uow: UnitOfWork, repo: MatcherRepository, now: Now) -> APIRou
     async def close(match_id: str, principal: Authenticated, *, end: bool) -> dict[str, Any]:
         require_admin(principal)
         try:
-            return await admin_close(uow, repo, principal.org, match_id, end=end,
-                                     reason=ADMIN_END_REASON if end else ADMIN_WITHDRAW_REASON, at=now())
+            closed = await admin_close(uow, repo, principal.org, match_id, end=end,
+                                       reason=ADMIN_END_REASON if end else ADMIN_WITHDRAW_REASON, at=now())
         except AdminRefused as refused:
             raise HTTPException(status_code=refused.status, detail=str(refused)) from None
+        reads.invalidate(principal.org, closed["program_id"])
+        return closed
 
     @api.post("/matches/{match_id}/withdraw")
     async def withdraw(match_id: str, principal: Authenticated) -> dict[str, Any]:

@@ -3,7 +3,9 @@ balance with its current flags (a program's, for admins) and a person's own chec
 
 from typing import Any
 
+from services.progress.adapters.repository import ProgressRepository, partnership_from_doc
 from services.progress.domain import Partnership, ledger
+from shared.store import find_in
 
 
 def partnership_view(p: Partnership, *, checkins_of: str | None = None) -> dict[str, Any]:
@@ -26,3 +28,12 @@ def partnership_view(p: Partnership, *, checkins_of: str | None = None) -> dict[
             key=lambda c: c["session_id"])
         view["checked_in_sessions"] = sorted({c.session_id for c in p.checkins.values() if c.person_id == checkins_of})
     return view
+
+
+async def partnerships_by_match(repo: ProgressRepository, org_id: str, program_id: str,
+                                match_ids: list[str]) -> list[dict[str, Any]]:
+    """The views of these matches' partnerships in the program: a bounded read by the unique
+    (org_id, match_id) index (the program is checked here: a further field would defeat the index)."""
+    docs = await find_in(repo.partnerships, {"org_id": org_id}, "match_id", match_ids)
+    return sorted((partnership_view(partnership_from_doc(d)) for d in docs if d.get("program_id") == program_id),
+                  key=lambda v: v["match_id"])

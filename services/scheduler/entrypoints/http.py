@@ -1,17 +1,18 @@
 import re
 import secrets
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, HTTPException, Query, Response
 
 from services.scheduler.adapters.repository import SchedulerRepository, sessions_of
-from services.scheduler.adapters.views import program_schedules
+from services.scheduler.adapters.views import program_schedules, schedules_by_match, unschedulable_of
 from services.scheduler.domain import FeedSeries, ScheduleStatus, sessions_calendar
 from services.scheduler.settings import SchedulerSettings
 from shared.auth import SECRET_FEED_PREFIX, Authenticated, require_admin, require_member, require_person
 from shared.clock import Now
 from shared.contract import Session
 from shared.http import not_found
+from shared.readcache import IDS_MAX, PAGE_DEFAULT, PAGE_MAX
 
 FEED_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
 
@@ -33,11 +34,26 @@ def routes(repo: SchedulerRepository, settings: SchedulerSettings, now: Now) -> 
         return {k: doc.get(k) for k in fields}
 
     @api.get("/programs/{program_id}/schedules")
-    async def schedules_of_program(program_id: str, principal: Authenticated) -> dict[str, Any]:
+    async def schedules_of_program(program_id: str, principal: Authenticated,
+                                   match_id: Annotated[list[str] | None, Query()] = None) -> dict[str, Any]:
         """Every schedule of the program: status, next session, and an unschedulable pair's reason and
-        suggestion. Admins only."""
+        suggestion; with `match_id` repeated (at most 200), only those matches' schedules. Admins only."""
         require_admin(principal)
+        if match_id and len(match_id) > IDS_MAX:
+            raise HTTPException(status_code=422, detail=f"at most {IDS_MAX} match_id values")
+        if match_id:
+            return {"program_id": program_id,
+                    "schedules": await schedules_by_match(repo, principal.org, program_id, match_id, now())}
         return {"program_id": program_id, "schedules": await program_schedules(repo, principal.org, program_id, now())}
+
+    @api.get("/programs/{program_id}/unschedulable")
+    async def unschedulable(program_id: str, principal: Authenticated, offset: int = Query(0, ge=0),
+                            limit: int = Query(PAGE_DEFAULT, ge=1, le=PAGE_MAX)) -> dict[str, Any]:
+        """A page of the program's unschedulable pairs, with reason and suggestion, and `total`. Admins only."""
+        require_admin(principal)
+        rows = await unschedulable_of(repo, principal.org, program_id)
+        return {"program_id": program_id, "total": len(rows), "offset": offset, "limit": limit,
+                "schedules": rows[offset:offset + limit]}
 
     def feed_address(token: str) -> dict[str, str]:
         path = f"{SECRET_FEED_PREFIX}{token}.ics"

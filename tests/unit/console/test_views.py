@@ -24,17 +24,31 @@ PEOPLE = [{"person_id": p, "display_name": p.title(), "department": d, "active":
                                ("d", "Sales", True), ("e", "Sales", False))]
 
 
-def test_overview_counts_coverage_reasons_and_median_time_to_match():
-    matches = [match("m1", "a", "b", "accepted", hours=2), match("m2", "c", "d", "declined", reason="too busy"),
-               match("m3", "c", "b", "expired"), match("m4", "a", "d", "ended", hours=4)]
-    view = admin.overview(PEOPLE, matches, {"unmatched": {"c": ["no shared language"]}})
-    assert (view["enrolled"], view["active"]) == (5, 4)
+def test_overview_shows_the_services_figures_and_one_page_of_each_table():
+    summary = {"matches": {"accepted": 1, "declined": 1, "expired": 1, "ended": 1},
+               "decline_reasons": {"too busy": 1}, "median_hours_to_match": 2.0, "cohort": None}
+    unmatched = {"total": 2, "people": [
+        {"person_id": "c", "display_name": "C", "department": "Finance", "reason": "no shared language"},
+        {"person_id": "d", "display_name": "", "department": "Sales", "reason": "no eligible partner"}]}
+    declined = {"total": 1, "matches": [match("m2", "c", "d", "declined", reason="too busy")]}
+    pending = {"total": 250, "matches": [match(f"p{i}", "a", "b", "proposed") for i in range(100)]}
+    view = admin.overview({"program_id": "p", "enrolled": 5, "active": 4}, summary, unmatched, declined, pending,
+                          page=2, size=100)
+    assert (view["enrolled"], view["active"], view["matched_people"]) == (5, 4, 2)
     assert view["proposals"] == {"pending": 0, "accepted": 2, "declined": 1, "expired": 1, "withdrawn": 0}
-    assert view["coverage"] == 0.5  # a and b are in a running partnership; c and d are not
+    assert view["coverage"] == 0.5  # two of the four active people have a partner or a pending proposal
     reasons = {r["person"]: r["reason"] for r in view["unmatched"].rows}
-    assert reasons == {"C": "no shared language", "D": "no eligible partner with free capacity yet"}
+    assert reasons == {"C": "no shared language", "d": "no eligible partner"}
     assert view["declined"].rows == [{"pair": "C & D", "reason": "too busy"}]
-    assert view["median_hours_to_match"] == 2.0  # running partnerships only: an ended one's last change is its end
+    assert view["decline_reasons"] == {"too busy": 1} and view["median_hours_to_match"] == 2.0
+    assert (view["pending"].total, view["pending"].page, view["pending"].pages) == (250, 2, 3)
+    assert len(view["pending"].rows) == 100  # the service's page, shown as it came
+
+
+def test_the_matrix_from_the_matchers_counts():
+    m = admin.matrix_of_counts([["Finance", "Sales", 2], ["Finance", "Finance", 1]])
+    cells = {(r["department"], c["with"]): c["count"] for r in m["rows"] for c in r["cells"]}
+    assert cells[("Finance", "Sales")] == cells[("Sales", "Finance")] == 2 and m["total"] == 3
 
 
 def test_the_heatmap_is_symmetric_with_same_department_pairs_once():
