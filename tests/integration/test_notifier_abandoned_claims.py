@@ -103,6 +103,7 @@ with client.start_session() as session:
 """
 
 
+@pytest.mark.faults_full  # over a minute (the database reaps the dead transaction after 60 s): `make faults`
 async def test_a_row_held_by_a_killed_process_transaction_does_not_stop_email(stack, deliveries, tmp_path):
     org = f"org-{uuid.uuid4().hex[:6]}"
     now = datetime.now(UTC)
