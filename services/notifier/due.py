@@ -4,8 +4,65 @@ before a limit applies: about 40 ms per 1,000 waiting)."""
 
 import asyncio
 import heapq
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
+from typing import Protocol
+
+from services.notifier.domain import Claimant, Contact, Delivery, DeliveryStatus
+
+
+class Sender(Protocol):
+    """The running delivery loop of this process, as the handlers see it (`Deliverer`)."""
+
+    claimant: Claimant
+    lease_s: float
+
+    def free_slots(self) -> int: ...
+
+    def reserve(self, slots: int) -> None: ...
+
+    def start_claimed(self, reserved: int, claimed: list[Delivery],
+                      contacts: Mapping[tuple[str, str], Contact]) -> None: ...
+
+
+class Reservation:
+    """Sending slots a handler's transaction holds: each email or webhook delivery it records while a
+    slot is left is recorded already claimed by this process's sender, with a lease, and handed to it
+    when the transaction commits. It is sent at once, without the loop reading and claiming it again
+    (a read, a transaction and a contact lookup fewer). If the process dies first, the claim behaves
+    as any claim left behind: this replica takes it back at restart, another once the lease expires."""
+
+    def __init__(self, sender: Sender, slots: int) -> None:
+        self.sender = sender
+        self.slots = slots
+        self.claimed: list[Delivery] = []
+        self.contacts: dict[tuple[str, str], Contact] = {}
+        self.open = True
+
+    def restart(self) -> None:
+        """A transaction attempt begins: what an aborted attempt claimed was never written."""
+        self.claimed, self.contacts = [], {}
+
+    def claim(self, delivery: Delivery, contact: Contact, now: datetime) -> bool:
+        if (not self.open or len(self.claimed) >= self.slots or delivery.channel == "inbox"
+                or delivery.status != DeliveryStatus.PENDING or delivery.next_attempt_at > now):
+            return False
+        delivery.claim(self.sender.claimant, now, self.sender.lease_s)
+        self.claimed.append(delivery)
+        self.contacts[(delivery.org_id, delivery.person_id)] = contact
+        return True
+
+    def committed(self) -> None:
+        """Hand the claimed deliveries to the sender and free the slots left over."""
+        if self.open:
+            self.open = False
+            self.sender.start_claimed(self.slots, self.claimed, self.contacts)
+
+    def abandoned(self) -> None:
+        """The transaction failed: nothing it claimed exists; free the slots."""
+        if self.open:
+            self.open = False
+            self.sender.start_claimed(self.slots, [], {})
 
 
 class DueQueue:
@@ -24,6 +81,18 @@ class DueQueue:
         self.due_at: dict[str, datetime] = {}  # the live entries; heap entries not here (or at another time) are stale
         self.overflowed = False
         self.wakeup = asyncio.Event()
+        self.sender: Sender | None = None  # the running delivery loop, which takes claimed deliveries on commit
+
+    def reserve(self, most: int) -> Reservation | None:
+        """Up to `most` of the running sender's free slots for a transaction, or None (no sender, or no
+        slot free: its deliveries are queued as usual)."""
+        if self.sender is None or most <= 0:
+            return None
+        slots = min(most, self.sender.free_slots())
+        if slots <= 0:
+            return None
+        self.sender.reserve(slots)
+        return Reservation(self.sender, slots)
 
     def __len__(self) -> int:
         return len(self.due_at)

@@ -6,7 +6,7 @@ import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from uuid import uuid4
 
 import structlog
@@ -30,7 +30,7 @@ from services.notifier.domain import (
     suppression,
 )
 from services.notifier.domain.links import LinkClaims, LinkIssuer, LinkSigner, answer_event, answer_summary
-from services.notifier.due import DueQueue
+from services.notifier.due import DueQueue, Reservation
 from services.notifier.settings import NotifierSettings
 from shared.clock import Now, wall_time
 from shared.contract import (
@@ -61,6 +61,11 @@ never takes more than about a tenth of the loop's time however long the backlog 
 
 SCAN_BATCH = 1000
 """How many due ids one scan hands to the in-memory queue at most."""
+
+SLOTS_PER_EVENT = 2
+"""Sending slots a handler's transaction reserves per event at most (a proposal is two emails)."""
+
+T = TypeVar("T")
 
 
 async def profiles_changed(
@@ -97,8 +102,10 @@ async def notify(
     them at once."""
     at = now()
 
+    reservation: Reservation | None = None
+
     async def work(tx: Tx, fresh: list[Event]) -> list[tuple[str, datetime]]:
-        new = NewDeliveries()  # per attempt: a retried transaction starts again
+        new = NewDeliveries(reservation)  # per attempt: a retried transaction starts again
         await new.prefetch(tx, repo, fresh)
         try:
             for event in tx.each(fresh):
@@ -118,9 +125,24 @@ async def notify(
         return new.due
 
     for start in range(0, len(events), max_per_transaction):
-        due = await uow.run_batch(events[start:start + max_per_transaction], work)
+        chunk = events[start:start + max_per_transaction]
+        reservation = deliveries_waiting.reserve(SLOTS_PER_EVENT * len(chunk)) if deliveries_waiting else None
+        due = await _committed(uow.run_batch(chunk, work), reservation)
         if due and deliveries_waiting is not None:  # committed: the delivery job sends them at once
             deliveries_waiting.add(due)
+
+
+async def _committed(transaction: Awaitable[T], reservation: Reservation | None) -> T:
+    """Run the transaction; then hand what it claimed to the sender, or free the slots if it failed."""
+    try:
+        result = await transaction
+    except BaseException:
+        if reservation is not None:
+            reservation.abandoned()
+        raise
+    if reservation is not None:
+        reservation.committed()
+    return result
 
 
 async def profile_erased(
@@ -173,7 +195,10 @@ class NewDeliveries:
     no round trip of its own; what was not prefetched is read when asked for. `forget_contacts`
     drops the cards read (a card was changed in the transaction)."""
 
-    def __init__(self) -> None:
+    def __init__(self, reservation: Reservation | None = None) -> None:
+        self.reservation = reservation
+        if reservation is not None:
+            reservation.restart()
         self.deliveries: list[Delivery] = []
         self.inbox: list[dict[str, Any]] = []
         self.ids: set[str] = set()
@@ -211,10 +236,16 @@ class NewDeliveries:
             self.checked.update(unread)
         return {i for i in ids if i in self.existing or i in self.ids}
 
-    def add(self, delivery: Delivery, inbox_entry: dict[str, Any] | None = None) -> None:
+    def add(self, delivery: Delivery, inbox_entry: dict[str, Any] | None = None, *,
+            contact: Contact | None = None, now: datetime | None = None) -> None:
+        """Record it with the others; with a slot of the reservation left, claimed for this process's
+        sender (which then sends it on commit) instead of queued as due."""
         self.deliveries.append(delivery)
         self.ids.add(delivery.id)
         self.recorded += 1
+        if (self.reservation is not None and contact is not None and now is not None
+                and self.reservation.claim(delivery, contact, now)):
+            return
         if delivery.status == DeliveryStatus.PENDING:
             self.due.append((delivery.id, delivery.next_attempt_at))
         if inbox_entry is not None:
@@ -269,7 +300,7 @@ async def _deliveries_for(
         if delivery.id in known:
             continue
         if delivery.channel != "inbox":
-            new.add(delivery)
+            new.add(delivery, contact=contact, now=now)
             continue
         events = delivery.deliver_in_app(now)  # recording the entry is the send
         new.add(delivery, _inbox_entry(event, contact, message, delivery))
@@ -482,6 +513,7 @@ class Deliverer:
         self.outcomes = OutcomeWriter(self._write_one, self._write_many)
         self.in_flight: dict[str, asyncio.Task[None]] = {}  # claimed and not yet recorded
         self.sending = 0  # of those, the ones whose send has not ended: the slots in use
+        self.reserved = 0  # slots held by handlers' transactions (see due.Reservation)
         self.refill_at = max(1, settings.delivery_concurrency // 4)
         self.more_due = False  # the last claim took all it could: more may be waiting
         self.room = asyncio.Event()
@@ -499,6 +531,14 @@ class Deliverer:
         default the queue's), when enough slots are free again and more was due, when the queue's next
         delivery falls due, or when delivery_poll_s passes."""
         wakeup = wakeup if wakeup is not None else self.due.wakeup
+        self.due.sender = self  # running: the handlers may hand it what they claim
+        try:
+            await self._loop(wakeup)
+        finally:
+            if self.due.sender is self:
+                self.due.sender = None
+
+    async def _loop(self, wakeup: asyncio.Event) -> None:
         while True:
             wakeup.clear()
             self.room.clear()
@@ -527,9 +567,24 @@ class Deliverer:
             wait_s = min(wait_s, max((earliest - self.clock()).total_seconds() / self.speed, 0.0))
         return wait_s
 
+    def free_slots(self) -> int:
+        return self.settings.delivery_concurrency - self.sending - self.reserved
+
+    def reserve(self, slots: int) -> None:
+        self.reserved += slots
+
+    def start_claimed(self, reserved: int, claimed: list[Delivery],
+                      contacts: Mapping[tuple[str, str], Contact]) -> None:
+        """A handler's transaction committed these deliveries claimed for this sender: send them now."""
+        self.reserved -= reserved
+        for delivery in claimed:
+            self._start(delivery, contacts)
+        if len(claimed) < reserved and self.more_due:
+            self.room.set()
+
     async def fill(self) -> int:
         """Claim due deliveries for the free slots and start sending them; how many started."""
-        free = self.settings.delivery_concurrency - self.sending
+        free = self.free_slots()
         if free <= 0:
             self.more_due = True  # not looked: look once slots free up
             return 0
@@ -612,7 +667,7 @@ class Deliverer:
 
     def _send_ended(self) -> None:
         self.sending -= 1
-        free = self.settings.delivery_concurrency - self.sending
+        free = self.free_slots()
         if self.more_due and (free >= self.refill_at or self.sending == 0):
             self.room.set()
 

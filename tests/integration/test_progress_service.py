@@ -258,9 +258,12 @@ async def test_an_erased_persons_private_notes_leave_the_database_and_the_partne
                     checkin_after_minutes=NEVER_ASKED)
         await fe.publish("sessions.checked-in", checkin(org, match_id, 2, "ana", "yes", learned=4, note=note))
         await fe.publish("sessions.checked-in", checkin(org, match_id, 2, "ben", "yes", helped=5, note="ben's own"))
-        await until(lambda: progress.balance(org, match_id)["b_teaches_a"]["learned_ratings"] == 1, "the check-ins")
-        export = progress.get("/people/ben/export", org).json()
-        assert note not in str(export) and "ben's own" in str(export)  # a partner's notes are never exported
+        await until(lambda: (progress.balance(org, match_id)["b_teaches_a"]["learned_ratings"],
+                             progress.balance(org, match_id)["b_teaches_a"]["helped_ratings"]) == (1, 1),
+                    "both check-ins")
+        export = str(progress.get("/people/ben/export", org).json())
+        assert "ben's own" in export
+        assert note not in export  # a partner's notes are never exported
         before = progress.balance(org, match_id)
         await fe.publish("profiles.erased", {"org_id": org, "person_id": "ana"})
         await tap.wait_for(lambda t: [e for e in of_org(t.events("profiles.erasure-confirmed"), org)

@@ -528,3 +528,67 @@ async def test_what_overflows_the_queue_is_found_by_a_scan_once_the_queue_runs_d
         await drain(d)
     assert all(table.status(f"p{i}") == DeliveryStatus.SENT for i in range(6))
     assert not d.due.overflowed
+
+
+def recorded_claimed(table: Table, reservation: Any, did: str) -> Delivery:
+    """What a handler's transaction does with a slot of its reservation: record the delivery claimed."""
+    delivery = due(did, minutes_ago=0)
+    assert reservation.claim(delivery, Contact(did, "acme", email=f"{did}@acme.test"), NOW)
+    table.rows[did] = copy.deepcopy(delivery)  # the insert
+    return delivery
+
+
+async def test_deliveries_a_handler_records_claimed_are_sent_on_commit_without_a_read_or_a_claim():
+    table = Table()
+    sender = Sender()
+    d = deliverer(table, sender, delivery_poll_s=30, delivery_concurrency=4)
+    assert d.due.reserve(2) is None, "no running loop: the deliveries are queued as before"
+    loop = asyncio.create_task(d.run())
+    try:
+        await until(lambda: table.scans == 1)
+        reservation = d.due.reserve(2)
+        assert reservation is not None and reservation.slots == 2 and d.free_slots() == 2
+        for did in ("ana", "ben"):
+            recorded_claimed(table, reservation, did)
+        assert not reservation.claim(due("third", minutes_ago=0), Contact("third", "acme"), NOW), "beyond its slots"
+        assert table.rows["ana"].status == DeliveryStatus.SENDING and table.rows["ana"].claim_run == d.claimant.run
+        reservation.committed()
+        await until(lambda: table.status("ana") == table.status("ben") == DeliveryStatus.SENT, timeout_s=1)
+        assert sorted(sender.sent) == ["ana", "ben"]
+        assert (table.reads, table.batches, table.claims, table.contact_reads) == ([], [], [], [])
+        assert d.free_slots() == 4
+    finally:
+        loop.cancel()
+        await asyncio.gather(loop, return_exceptions=True)
+        await d.close()
+    assert d.due.sender is None
+
+
+async def test_slots_a_transaction_holds_are_not_filled_by_the_loop_and_are_freed_if_it_fails():
+    table = Table(due("waiting"))
+    d = deliverer(table, Sender(), delivery_concurrency=2)
+    d.due.sender = d  # as run() does
+    reservation = d.due.reserve(5)
+    assert reservation is not None and reservation.slots == 2
+    assert await d.fill() == 0, "every slot is held by the transaction"
+    recorded_claimed(table, reservation, "aborted")
+    reservation.restart()  # the transaction is retried: the first attempt wrote nothing
+    assert reservation.claimed == []
+    reservation.abandoned()  # and then it fails
+    assert d.free_slots() == 2
+    assert await d.fill() == 1
+    await drain(d)
+    assert table.status("waiting") == DeliveryStatus.SENT
+
+
+async def test_a_claim_handed_over_but_never_sent_is_taken_back_by_the_restarted_replica():
+    table = Table()
+    dead = deliverer(table, Sender())
+    dead.due.sender = dead
+    reservation = dead.due.reserve(1)
+    assert reservation is not None
+    recorded_claimed(table, reservation, "orphan")  # committed; the process dies before handing it over
+    restarted = deliverer(table, Sender())  # same instance, a new run
+    assert await restarted.fill() == 1
+    await drain(restarted)
+    assert table.status("orphan") == DeliveryStatus.SENT
