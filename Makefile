@@ -26,7 +26,7 @@ TEST_WORKERS ?= 2
 # The browser tests run in a process of their own: Playwright's sync API keeps an event loop running in
 # its thread for the rest of the session, which the asyncio tests of the same process cannot share.
 test: lint browser-setup
-	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --ignore-glob='tests/browser/*'
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --ignore-glob='tests/browser/*' --durations=15
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/browser
 
 # What the browser tests (tests/browser) need: Debian's Chromium (installed with apt-get when we are root and

@@ -139,7 +139,10 @@ async def _warm_up(producer: AIOKafkaProducer, org: str, events: EventWatch) -> 
         raise RuntimeError(f"the warm-up pair of {org} got no proposal within 90 s")
 
 
-async def measure_level(stack: EmbeddedStack, rate: float, config: Config) -> Level:
+async def measure_level(stack: EmbeddedStack, rate: float, config: Config,
+                        window: Callable[[str], None] | None = None) -> Level:
+    """`window("start")` / `window("end")`: called where the load starts and where the emails are all in
+    (or the deadline passed), beside the metrics scrapes (see cpu_split)."""
     org = f"bench{int(rate)}-{uuid.uuid4().hex[:6]}"
     hop = await bare_hop_seconds(stack.kafka_bootstrap, config.hop_samples)
     pairs = [population.pair(org, k) for k in range(1, max(1, round(rate * config.duration_s / 2)) + 1)]
@@ -152,6 +155,8 @@ async def measure_level(stack: EmbeddedStack, rate: float, config: Config) -> Le
         async with EventWatch(stack.kafka_bootstrap, {org}) as events, \
                 MailWatch(stack.maildir, addresses) as mail:
             await _warm_up(producer, org, events)
+            if window:
+                window("start")
             before = await scrape(urls)
             submitted: dict[str, float] = {}
             backlog: list[tuple[float, float]] = []
@@ -178,6 +183,8 @@ async def measure_level(stack: EmbeddedStack, rate: float, config: Config) -> Le
             while not addresses <= mail.arrived.keys() and time.time() < t_end + config.deadline_s:  # noqa: ASYNC110
                 await asyncio.sleep(0.1)
             sampler.cancel()
+            if window:
+                window("end")
             after = await scrape(urls)
     finally:
         await producer.stop()
