@@ -83,3 +83,40 @@ async def test_an_answer_older_than_stale_s_is_never_given():
     await asyncio.sleep(0.1)
     clock.t += 60  # nobody asked for a minute
     assert await cache.get("p", compute) == 3  # waited for the refresh instead
+
+
+async def test_a_key_whose_last_refresh_was_slow_answers_at_once_while_it_refreshes():
+    """A big program's refresh takes longer than the wait: its pages are not held up by it (before, each
+    waited `wait_s` for a refresh that would not end within it)."""
+    clock, release, calls = Clock(), asyncio.Event(), []
+
+    async def compute() -> int:
+        calls.append(1)
+        clock.t += 1.0  # a whole-program read of a second
+        if len(calls) > 1:
+            await release.wait()
+        return len(calls)
+
+    cache: ReadCache[int] = ReadCache(fresh_s=2.0, wait_s=0.5, stale_s=8.0, clock=clock)
+    assert await cache.get("p", compute) == 1
+    clock.t += 2
+    assert await asyncio.wait_for(cache.get("p", compute), 0.2) == 1  # not after the 0.5 s wait
+    assert len(calls) == 2  # the refresh runs meanwhile
+    release.set()
+    await asyncio.sleep(0.01)
+    assert await cache.get("p", compute) == 2
+
+
+async def test_a_key_whose_last_refresh_was_quick_still_waits_for_it():
+    """A small program's page shows figures as fresh as the database's (the browser test's program)."""
+    clock, values = Clock(), iter(range(1, 10))
+
+    async def compute() -> int:
+        await asyncio.sleep(0.02)  # real time: longer than a turn of the loop, within the wait
+        return next(values)
+
+    cache: ReadCache[int] = ReadCache(fresh_s=2.0, wait_s=0.25, clock=clock)
+    assert await cache.get("p", compute) == 1
+    clock.t += 3
+    assert await cache.get("p", compute) == 2
+
