@@ -89,18 +89,20 @@ def routes(settings: ConsoleSettings, services: Services, publisher: Publisher, 
         """A read of one page of a service's row list (its answer carries `total`)."""
         return (service, path, ..., {**params, "offset": (page - 1) * size, "limit": size})
 
-    async def page_tables(token: str, program: dict[str, Any], tab: str,
-                          page: int) -> tuple[dict[str, Any], dict[str, Table]]:
+    async def page_tables(token: str, program: dict[str, Any] | Awaitable[dict[str, Any]], tab: str,
+                          page: int, program_id: str | None = None) -> tuple[dict[str, Any], dict[str, Table]]:
         """The view model of one program page (page `page` of its tables), and its tables by export name.
-        Every read is bounded: figures the services keep per program, and one page of rows."""
-        p = program["program_id"]
+        Every read is bounded: figures the services keep per program, and one page of rows. `program`
+        may be still being read (`program_id` given): the page's reads go out beside it."""
+        p = program_id or program["program_id"]  # type: ignore[index]
         if tab == "overview":
             d = await services.gather(
                 token, summary=("matcher", f"/programs/{p}/summary"),
                 unmatched=rows("matcher", f"/programs/{p}/unmatched", page),
                 declined=rows("matcher", f"/programs/{p}/matches", page, status=["declined"]),
                 pending=rows("matcher", f"/programs/{p}/matches", page, status=["proposed"]))
-            view = views.overview(program, d["summary"], d["unmatched"], d["declined"], d["pending"], page, PAGE_ROWS)
+            listed = program if isinstance(program, dict) else await program
+            view = views.overview(listed, d["summary"], d["unmatched"], d["declined"], d["pending"], page, PAGE_ROWS)
             view["chart"] = {"labels": list(view["proposals"]), "values": list(view["proposals"].values())}
             return view, {t.name: t for t in (view["unmatched"], view["declined"], view["pending"])}
         if tab == "matrix":
@@ -244,14 +246,20 @@ def routes(settings: ConsoleSettings, services: Services, publisher: Publisher, 
     @api.get("/programs/{program_id}/{tab}")
     async def program_page(request: Request, program_id: str, tab: str) -> Response:
         token = admin(request)
-        program = await program_of(token, program_id)
-        if tab.endswith(".csv"):
+        if tab.endswith(".csv") or tab == "configure":
+            program = await program_of(token, program_id)
+            if tab == "configure":
+                return render(request, "configure.html", program=program, tabs=PROGRAM_TABS, tab=tab,
+                              title=f"Configure {program.get('name') or program_id}")
             return await export(token, program, tab.removesuffix(".csv"))
-        if tab == "configure":
-            return render(request, "configure.html", program=program, tabs=PROGRAM_TABS, tab=tab,
-                          title=f"Configure {program.get('name') or program_id}")
         page = request.query_params.get("page", "1")
-        view, _ = await page_tables(token, program, tab, max(int(page), 1) if page.isdigit() else 1)
+        listed = asyncio.ensure_future(program_of(token, program_id))  # beside the page's reads, not before them
+        try:
+            view, _ = await page_tables(token, listed, tab, max(int(page), 1) if page.isdigit() else 1, program_id)
+        except Exception:
+            await listed  # no such program: 404, rather than what a service answered for it
+            raise
+        program = await listed
         return render(request, f"program_{tab}.html", program=program, view=view, tabs=PROGRAM_TABS, tab=tab,
                       notice=request.query_params.get("notice"),
                       title=f"{dict(PROGRAM_TABS)[tab]}: {program.get('name') or program_id}")

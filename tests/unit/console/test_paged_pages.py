@@ -2,6 +2,7 @@
 answered by the console benchmark's mock of those services, on a small program): the figures shown, the
 pager, and CSV exports with every row, the pairs one streamed page by page."""
 
+import asyncio
 import csv
 import io
 import re
@@ -38,11 +39,25 @@ def web(tmp_path, monkeypatch):
                                console_dev_signing_key=str(key.path), console_cookie_secure=False)
     services = Services(settings.service_urls(), transport=httpx.MockTransport(answer))
     app = create_app(settings, services=services, publisher=NoPublisher())  # type: ignore[arg-type]
-    with TestClient(app) as client:
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/signin").text).group(1)  # type: ignore[union-attr]
-        client.post("/signin/dev", data={"csrf_token": csrf, "org": "acme", "role": "admin"})
+    with signed_in(TestClient(app)) as client:
         client.seen = seen  # type: ignore[attr-defined]
         yield client
+
+
+def console_with(answer, tmp_path, monkeypatch) -> TestClient:
+    key = DevSigningKey.create(tmp_path)
+    for name, value in key.service_env().items():
+        monkeypatch.setenv(name, value)
+    settings = ConsoleSettings(console_session_secret="b" * 40, embedded=True, console_dev_signin=True,
+                               console_dev_signing_key=str(key.path), console_cookie_secure=False)
+    services = Services(settings.service_urls(), transport=httpx.MockTransport(answer))
+    return TestClient(create_app(settings, services=services, publisher=NoPublisher()))  # type: ignore[arg-type]
+
+
+def signed_in(client: TestClient) -> TestClient:
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/signin").text).group(1)  # type: ignore[union-attr]
+    client.post("/signin/dev", data={"csrf_token": csrf, "org": "acme", "role": "admin"})
+    return client
 
 
 def rows_of(answer: httpx.Response) -> list[list[str]]:
@@ -96,3 +111,31 @@ async def test_gather_takes_paths_answers_if_missing_and_parameters():
     assert got == {"a": {"path": "/a"}, "b": None, "c": {"path": "/c"}}
     assert [r.url.params.get_list("id") for r in seen if r.url.path == "/c"] == [["x", "y"]]
     await services.close()
+
+
+def test_a_page_reads_its_figures_beside_the_list_of_programs_not_after_it(tmp_path, monkeypatch):
+    """The profiles service's list of programs (a memoised figure of the whole org) and the page's own
+    figures are asked side by side: a page waits for the slower of the two, not for their sum."""
+    respond = service_answers(population(200))
+    asked: dict[str, asyncio.Event] = {}
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        for path in ("/programs", "/programs/big/summary"):
+            asked.setdefault(path, asyncio.Event())
+        if request.url.path in asked:
+            asked[request.url.path].set()
+            other = next(p for p in asked if p != request.url.path)
+            try:  # each answers only once the other has been asked (in turn, they would never both be)
+                await asyncio.wait_for(asked[other].wait(), 2.0)
+            except TimeoutError:
+                return httpx.Response(504, json={"detail": f"{other} not asked meanwhile"})
+        return respond(request)
+
+    with signed_in(console_with(answer, tmp_path, monkeypatch)) as web:
+        for page in ("", "/matrix"):
+            asked.clear()
+            assert web.get(f"/programs/big{page}").status_code == 200, page
+        asked.clear()
+        asked["/programs/big/summary"] = asyncio.Event()
+        asked["/programs/big/summary"].set()  # the list of programs answers at once
+        assert web.get("/programs/nowhere").status_code == 404  # not listed: 404, whatever the matcher says
