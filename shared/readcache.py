@@ -3,16 +3,16 @@ its rows), so that a console page polled every two seconds does not make the ser
 from its database on every request.
 
 An answer is fresh for `fresh_s` (2 s). Once it is older (or `invalidate`d), the next ask starts one
-refresh. Whether it waits for it depends on how long the key's last refresh (after its first read) took:
-one that ended within `wait_s` (0.25 s: a small program) is waited for, at most `wait_s`, so a page just
-opened shows figures as fresh as the database's; one that took longer (a program of thousands, whose
-refresh reads its whole program) is not waited for at all, and the previous answer is given at once.
-Either way a refresh that does not end within the wait leaves the previous answer standing, as long as it
-is no older than `stale_s` (8 s), and the refresh's result serves the asks after it. An older answer is
-never given: the ask waits for the refresh, as does the first ask after a start (or after `stale_s`
-without any). So pages reflect new events within a few seconds, a program is re-read at most once per
-`fresh_s` however many pages ask, and a page of a big program is not held up by its refresh. Each
-replica of a service has its own memo; nothing is shared between processes."""
+refresh. Whether it waits for it depends on how long the key's last refresh took: one that ended within
+`wait_s` (0.25 s: a small program) is waited for, at most `wait_s`, so a page just opened shows figures
+as fresh as the database's; one that took longer (a program of thousands, whose refresh reads its whole
+program) is not waited for at all, and the previous answer is given at once. Either way a refresh that
+does not end within the wait leaves the previous answer standing, as long as it is no older than
+`stale_s` (8 s), and the refresh's result serves the asks after it. An older answer is never given: the
+ask waits for the refresh, as does the first ask after a start (or after `stale_s` without any). So
+pages reflect new events within a few seconds, a program is re-read at most once per `fresh_s` however
+many pages ask, and a page of a big program is not held up by its refresh. Each replica of a service has its own memo;
+nothing is shared between processes."""
 
 import asyncio
 import time
@@ -32,8 +32,7 @@ class _Entry(Generic[T]):
     dirty: bool = False
     refresh: "asyncio.Task[T] | None" = None
     took: float = 0.0
-    """How long the last refresh took (s); not counting the first read, which also warms what the read
-    itself caches (connections, the matcher's pool index) and so is no guide to the next."""
+    """How long the last refresh took (s)."""
 
 
 class ReadCache(Generic[T]):
@@ -75,14 +74,12 @@ class ReadCache(Generic[T]):
 
     async def _refresh(self, entry: _Entry[T], compute: Callable[[], Awaitable[T]], started: float) -> T:
         entry.dirty = False  # an invalidation from now on applies to the next refresh
-        first = not entry.has_value
         try:
             self.reads += 1
             value = await compute()
         finally:
             entry.refresh = None
-            if not first:
-                entry.took = self.clock() - started
+            entry.took = self.clock() - started
         entry.value, entry.has_value, entry.at = value, True, started
         return value
 
