@@ -3,21 +3,18 @@ its rows), so that a console page polled every two seconds does not make the ser
 from its database on every request.
 
 An answer is fresh for `fresh_s` (2 s). Once it is older (or `invalidate`d), the next ask starts one
-refresh. Whether it waits for it depends on how long the key's last refresh took: one that ended within
-`wait_s` (0.25 s: a small program) is waited for, at most `wait_s`, so a page just opened shows figures
-as fresh as the database's; one that took longer (a program of thousands, whose refresh reads its whole
-program) is not waited for at all, and the previous answer is given at once. Either way a refresh that
-does not end within the wait leaves the previous answer standing, as long as it is no older than
-`stale_s` (8 s), and the refresh's result serves the asks after it. An older answer is never given: the
-ask waits for the refresh, as does the first ask after a start (or after `stale_s` without any). So
-pages reflect new events within a few seconds, a program is re-read at most once per `fresh_s` however
-many pages ask, and a page of a big program is not held up by its refresh. Each replica of a service has its own memo;
+refresh and waits for it at most `wait_s` (0.25 s: a small program's refresh ends within it); if the
+refresh takes longer (a program of thousands), the previous answer is given meanwhile, as long as it is
+no older than `stale_s` (8 s), and the refresh's result serves the asks after it. An older answer is
+never given: the ask waits for the refresh. So pages reflect new events within a few seconds, a program
+is re-read at most once per `fresh_s` however many pages ask, and only the first ask after a start (or
+after `stale_s` without any) waits for a whole read. Each replica of a service has its own memo;
 nothing is shared between processes."""
 
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
@@ -31,8 +28,7 @@ class _Entry(Generic[T]):
     asked_at: float = 0.0
     dirty: bool = False
     refresh: "asyncio.Task[T] | None" = None
-    took: float = 0.0
-    """How long the last refresh took (s)."""
+    started_at: float = field(default=0.0)
 
 
 class ReadCache(Generic[T]):
@@ -63,8 +59,6 @@ class ReadCache(Generic[T]):
             entry.refresh = asyncio.create_task(self._refresh(entry, compute, now))
         if not entry.has_value or now - entry.at > self.stale_s:
             return await asyncio.shield(entry.refresh)  # nothing, or nothing recent enough, to answer
-        if entry.took > self.wait_s:
-            return entry.value  # type: ignore[return-value]  # its refresh would not end within the wait
         try:
             return await asyncio.wait_for(asyncio.shield(entry.refresh), self.wait_s)
         except TimeoutError:
@@ -79,7 +73,6 @@ class ReadCache(Generic[T]):
             value = await compute()
         finally:
             entry.refresh = None
-            entry.took = self.clock() - started
         entry.value, entry.has_value, entry.at = value, True, started
         return value
 
