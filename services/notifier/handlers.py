@@ -126,10 +126,19 @@ async def notify(
 
     for start in range(0, len(events), max_per_transaction):
         chunk = events[start:start + max_per_transaction]
-        reservation = deliveries_waiting.reserve(SLOTS_PER_EVENT * len(chunk)) if deliveries_waiting else None
+        reservation = _reservation_for(chunk, deliveries_waiting)
         due = await _committed(uow.run_batch(chunk, work), reservation)
         if due and deliveries_waiting is not None:  # committed: the delivery job sends them at once
             deliveries_waiting.add(due)
+
+
+def _reservation_for(events: list[Event], deliveries_waiting: DueQueue | None) -> Reservation | None:
+    """Sending slots for a transaction of these events. None when one of them erases a person: the
+    transaction then rewrites the messages it recorded before (anonymising), and only the stored rows,
+    read again by the delivery loop, hold the rewritten text; a copy handed over in memory would not."""
+    if deliveries_waiting is None or any(isinstance(e, MatchWithdrawn) and e.erased_person_id for e in events):
+        return None
+    return deliveries_waiting.reserve(SLOTS_PER_EVENT * len(events))
 
 
 async def _committed(transaction: Awaitable[T], reservation: Reservation | None) -> T:

@@ -592,3 +592,20 @@ async def test_a_claim_handed_over_but_never_sent_is_taken_back_by_the_restarted
     assert await restarted.fill() == 1
     await drain(restarted)
     assert table.status("orphan") == DeliveryStatus.SENT
+
+
+def test_a_transaction_that_erases_a_person_hands_nothing_over_in_memory():
+    """Its anonymising rewrites the rows it recorded before; only the loop's read of them sends the new text."""
+    from services.notifier.handlers import _reservation_for
+    from shared.contract import MatchProposed, MatchWithdrawn
+
+    d = deliverer(Table(), Sender())
+    d.due.sender = d  # as run() does
+    proposed = MatchProposed.model_construct(org_id="acme")
+    erasure = MatchWithdrawn.model_construct(org_id="acme", erased_person_id="ana")
+    plain_withdrawal = MatchWithdrawn.model_construct(org_id="acme", erased_person_id=None)
+    assert _reservation_for([proposed, erasure], d.due) is None and d.free_slots() == 8
+    held = _reservation_for([proposed, plain_withdrawal], d.due)
+    assert held is not None and held.slots == 4 and d.free_slots() == 4
+    held.abandoned()
+    assert d.free_slots() == 8
