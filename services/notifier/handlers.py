@@ -59,6 +59,11 @@ SCAN_SHARE = 10
 at most once per this many times its own last duration (and at least every delivery_poll_s apart), so it
 never takes more than about a tenth of the loop's time however long the backlog grows."""
 
+SCAN_EVERY_MAX = timedelta(seconds=5)
+"""However slow the last scan was, the next runs within this (real time): a claim whose lease ran out is
+taken over within it. One slow scan on a busy database (it waits behind other commands too) would
+otherwise push the next out by SCAN_SHARE times that wait."""
+
 SCAN_BATCH = 1000
 """How many due ids one scan hands to the in-memory queue at most."""
 
@@ -479,7 +484,7 @@ class Deliverer:
     own commits (the handlers' new deliveries, the retries this loop schedules, the rows it sets aside),
     and read by `_id`, so a refill costs the same however long the backlog. A scan of the database
     (`due_ids`, whose cost grows with the backlog) feeds the queue too: at the first refill, once per
-    delivery_poll_s (or SCAN_SHARE times its own duration, if longer), and whenever the queue has
+    delivery_poll_s (or SCAN_SHARE times its own duration, if longer, up to SCAN_EVERY_MAX), and whenever the queue has
     nothing due while the database may hold more (the last scan was cut at its limit, or the queue
     overflowed). It finds what no commit of this process announced: other replicas' and earlier
     runs' rows, retries they scheduled, and claims whose sender is gone.
@@ -637,7 +642,7 @@ class Deliverer:
         took_s = time.perf_counter() - started
         self.scans += 1
         self.scanned_at = now
-        self.scan_every = max(self.look_every, timedelta(seconds=SCAN_SHARE * took_s * self.speed))
+        self.scan_every = max(self.look_every, min(timedelta(seconds=SCAN_SHARE * took_s), SCAN_EVERY_MAX) * self.speed)
         self.scan_more = len(found) >= limit
         if not self.scan_more:  # the queue now holds every due row: what overflowed is in it
             self.due.overflowed = False

@@ -609,3 +609,15 @@ def test_a_transaction_that_erases_a_person_hands_nothing_over_in_memory():
     assert held is not None and held.slots == 4 and d.free_slots() == 4
     held.abandoned()
     assert d.free_slots() == 8
+
+
+async def test_after_a_slow_scan_the_next_one_still_comes_within_five_seconds(monkeypatch):
+    """A claim whose lease ran out is found by the next scan; one slow scan (a busy database) must not
+    push it out by SCAN_SHARE times its duration."""
+    import services.notifier.handlers as handlers
+
+    ticks = iter([100.0, 103.0])  # the scan's start and end: it took 3 s
+    monkeypatch.setattr(handlers.time, "perf_counter", lambda: next(ticks))
+    d = deliverer(Table(), Sender(), delivery_poll_s=1)
+    await d._scan(NOW, 8, ())
+    assert timedelta(seconds=1) < d.scan_every <= timedelta(seconds=5)
