@@ -46,5 +46,5 @@ SPEC = ServiceSpec(
                ErasureConfirmed),
     http=http.routes,
     setup=setup,
-    jobs=[jobs.expire_proposals, jobs.match_batches],
+    jobs=[jobs.expire_proposals, jobs.match_batches, jobs.keep_program_ledgers],
 )

@@ -26,7 +26,9 @@ def bootstrap(ctx: Context) -> Dependencies:
     assert isinstance(settings, MatcherSettings)  # ServiceSpec.settings_cls made it
     return Dependencies(
         uow=ctx.uow,
-        repo=MatcherRepository(ctx.store.db, overlap_s=settings.pool_refresh_overlap_s),
+        repo=MatcherRepository(ctx.store.db, overlap_s=settings.pool_refresh_overlap_s,
+                               ledger_overlap_s=settings.ledger_overlap_s,
+                               ledger_full_every_s=settings.ledger_full_every_s),
         settings=settings,
         clock=ctx.clock,
         now=ctx.clock.now,

@@ -229,3 +229,40 @@ async def test_the_console_page_reads_are_bounded_by_the_page(store):
     await assert_by_id(store, "schedules")
     await assert_by_id(store, "partnerships")
     await assert_by_id(store, "profiles")
+
+
+async def test_a_refresh_of_a_programs_figures_reads_only_the_matches_written_since(store):
+    """The matcher's program figures come from its copy of the program's matches (`MatchLedger`): loaded
+    once, then pulled by `touched_at`, so a refresh reads the matches written since the last one (and the
+    overlap), an index range, not the program."""
+    from services.matcher.adapters.views import MatcherViews, ProgramReads
+
+    t0 = datetime(2027, 1, 4, tzinfo=UTC)
+    matcher = MatcherRepository(store.db)
+    await matcher.ensure_indexes()
+    await store.db["matches"].insert_many([
+        {"_id": f"m{i:04d}", "org_id": "acme", "program_id": "pilot", "person_a": f"p{2 * i:04d}",
+         "person_b": f"p{2 * i + 1:04d}", "people": [f"p{2 * i:04d}", f"p{2 * i + 1:04d}"],
+         "status": "proposed", "created_at": t0, "updated_at": t0, "expires_at": t0, "score": 0.5}
+        for i in range(OTHERS)])
+    reads = ProgramReads(matcher, MatcherViews(matcher))
+    assert (await reads.summary("acme", "pilot"))["matches"] == {"proposed": OTHERS}
+    assert matcher.ledger.loads == 1
+
+    async def accept(tx: Tx) -> None:
+        from services.matcher.domain.match import Match, MatchStatus
+
+        for i in range(3):
+            match = Match.from_doc(await store.db["matches"].find_one({"_id": f"m{i:04d}"}))
+            match.status = MatchStatus.ACCEPTED
+            assert await matcher.save_transition(tx, match, MatchStatus.PROPOSED)
+
+    await in_tx(store, accept)
+    reads.invalidate("acme", "pilot")
+    store.log.finds.clear()
+    summary = await reads.summary("acme", "pilot")
+    assert summary["matches"] == {"proposed": OTHERS - 3, "accepted": 3}
+    assert matcher.ledger.loads == 1 and matcher.ledger.pulled == 3
+    pulls = [f for f in store.log.finds if f["find"] == "matches"]
+    assert pulls and all("touched_at" in f["filter"] for f in pulls)
+    await assert_bounded(store, "matches")

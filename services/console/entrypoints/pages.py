@@ -99,8 +99,8 @@ def routes(settings: ConsoleSettings, services: Services, publisher: Publisher, 
             d = await services.gather(
                 token, summary=("matcher", f"/programs/{p}/summary"),
                 unmatched=rows("matcher", f"/programs/{p}/unmatched", page),
-                declined=rows("matcher", f"/programs/{p}/matches", page, status=["declined"]),
-                pending=rows("matcher", f"/programs/{p}/matches", page, status=["proposed"]))
+                declined=rows("matcher", f"/programs/{p}/matches", page, status=["declined"], brief="true"),
+                pending=rows("matcher", f"/programs/{p}/matches", page, status=["proposed"], brief="true"))
             listed = program if isinstance(program, dict) else await program
             view = views.overview(listed, d["summary"], d["unmatched"], d["declined"], d["pending"], page, PAGE_ROWS)
             view["chart"] = {"labels": list(view["proposals"]), "values": list(view["proposals"].values())}
@@ -200,7 +200,8 @@ def routes(settings: ConsoleSettings, services: Services, publisher: Publisher, 
                     views.unmatched_rows(await all_rows(token, "matcher", f"/programs/{p}/unmatched", "people")))
             else:
                 status = "declined" if name == "declined" else "proposed"
-                found = await all_rows(token, "matcher", f"/programs/{p}/matches", "matches", status=[status])
+                found = await all_rows(token, "matcher", f"/programs/{p}/matches", "matches", status=[status],
+                                       brief="true")
                 table = views.declined_of(found) if name == "declined" else views.pending_table(found)
             return csv(table)
         if name in ("flagged", "unschedulable", "failed"):

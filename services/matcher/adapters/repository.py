@@ -7,6 +7,7 @@ from typing import Any
 from pymongo import DESCENDING, ReplaceOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.matcher.adapters.ledger import MatchLedger
 from services.matcher.adapters.pools import PoolCache, person_from_doc
 from services.matcher.domain import Person, PoolIndex, Program
 from services.matcher.domain.match import OPEN, Match, MatchStatus
@@ -14,6 +15,8 @@ from shared.contract import ProfileChanged
 from shared.store import Tx, ensure_ttl, find_in
 
 OPEN_STATUSES = [status.value for status in OPEN]
+LEDGER_FIELDS = {"_id": 1, "person_a": 1, "person_b": 1, "status": 1, "reason": 1, "created_at": 1, "updated_at": 1}
+"""What `MatchLedger` keeps of each match: enough for a program's figures and the order of its rows."""
 
 
 @dataclass
@@ -50,7 +53,8 @@ class MatcherRepository:
     """The matcher's copy of the pool, its programs, every proposal or partnership (pair history) and
     the reports of whole-cohort runs. `pool_index` serves the cached, vectorised pool of a program."""
 
-    def __init__(self, db: AsyncDatabase, *, overlap_s: float = 5.0) -> None:
+    def __init__(self, db: AsyncDatabase, *, overlap_s: float = 5.0, ledger_overlap_s: float = 10.0,
+                 ledger_full_every_s: float = 300.0) -> None:
         self.people = db["people"]
         self.programs = db["programs"]
         self.matches = db["matches"]
@@ -58,6 +62,7 @@ class MatcherRepository:
         self.previews = db["cohort_previews"]
         self.turns = db["matching_turns"]
         self.pools = PoolCache(self, overlap_s=overlap_s)
+        self.ledger = MatchLedger(self, overlap_s=ledger_overlap_s, full_every_s=ledger_full_every_s)
 
     async def ensure_indexes(self, reports_days: float = 365.0, previews_days: float = 90.0) -> None:
         await ensure_ttl(self.reports, "requested_at", reports_days)
@@ -69,6 +74,7 @@ class MatcherRepository:
         await self.matches.create_index([("org_id", 1), ("program_id", 1), ("status", 1)])
         await self.matches.create_index([("org_id", 1), ("people", 1)])
         await self.matches.create_index([("status", 1), ("expires_at", 1)])
+        await self.matches.create_index([("org_id", 1), ("program_id", 1), ("touched_at", 1)])
         await self.reports.create_index([("org_id", 1), ("program_id", 1), ("requested_at", -1)])
         await self.previews.create_index([("org_id", 1), ("program_id", 1), ("created_at", -1)])
 
@@ -277,8 +283,10 @@ class MatcherRepository:
         returned. Upserts with $setOnInsert, not inserts: a duplicate-key error would abort the transaction."""
         if not matches:
             return []
+        touched = datetime.now(UTC)
         result = await self.matches.bulk_write(
-            [UpdateOne({"_id": m.match_id}, {"$setOnInsert": m.to_doc()}, upsert=True) for m in matches],
+            [UpdateOne({"_id": m.match_id}, {"$setOnInsert": {**m.to_doc(), "touched_at": touched}}, upsert=True)
+             for m in matches],
             session=tx.session,
         )
         return [matches[i] for i in sorted(result.upserted_ids)]
@@ -287,8 +295,22 @@ class MatcherRepository:
         """Save what a transition changed, only if the stored match is still in the status it was
         loaded in (another transaction may have moved it since): True if saved."""
         result = await self.matches.update_one({"_id": match.match_id, "status": was.value},
-                                               {"$set": match.changes()}, session=tx.session)
+                                               {"$set": {**match.changes(), "touched_at": datetime.now(UTC)}},
+                                               session=tx.session)
         return result.matched_count == 1
+
+    async def program_match_rows(self, org_id: str, program_id: str,
+                                 since: datetime | None = None) -> list[dict[str, Any]]:
+        """The program's matches (LEDGER_FIELDS), only those written after `since` when given. Every
+        write of a match stamps `touched_at` (wall clock) for this."""
+        query: dict[str, Any] = {"org_id": org_id, "program_id": program_id}
+        if since is not None:
+            query["touched_at"] = {"$gt": since}
+        return await self.matches.find(query, LEDGER_FIELDS).to_list(None)
+
+    async def known_programs(self) -> list[tuple[str, str]]:
+        return [(d["org_id"], d["program_id"])
+                async for d in self.programs.find({}, {"_id": 0, "org_id": 1, "program_id": 1})]
 
     async def expired(self, now: datetime, limit: int = 100) -> list[Match]:
         cursor = self.matches.find({"status": MatchStatus.PROPOSED.value, "expires_at": {"$lte": now}}).limit(limit)

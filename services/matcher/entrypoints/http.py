@@ -127,12 +127,13 @@ def console_routes(uow: UnitOfWork, repo: MatcherRepository, now: Now) -> APIRou
     @api.get("/programs/{program_id}/matches")
     async def program_matches(program_id: str, principal: Authenticated,
                               status: Annotated[list[str] | None, Query()] = None, offset: int = Query(0, ge=0),
-                              limit: int = Query(PAGE_DEFAULT, ge=1, le=PAGE_MAX),
+                              limit: int = Query(PAGE_DEFAULT, ge=1, le=PAGE_MAX), brief: bool = False,
                               ) -> dict[str, Any]:
         """A page of the program's matches, oldest first (`status` repeated to keep only those), with the
-        partners' names and departments, and `total`. Admins only."""
+        partners' names and departments, and `total`; `brief=true` leaves out what each teaches the other
+        and the score's explanation. Admins only."""
         require_admin(principal)
-        return await reads.matches_page(principal.org, program_id, set(status or ()), offset, limit)
+        return await reads.matches_page(principal.org, program_id, set(status or ()), offset, limit, brief)
 
     @api.get("/people/{person_id}/partners")
     async def partners(person_id: str, principal: Authenticated) -> dict[str, Any]:

@@ -38,3 +38,8 @@ async def match_batches(uow: UnitOfWork, repo: MatcherRepository, clock: Clock, 
         except Exception:
             log.exception("matcher.batch_failed")
         await asyncio.sleep(max(clock.real_seconds(settings.batch_poll_s), MIN_REAL_POLL_S))
+
+
+async def keep_program_ledgers(repo: MatcherRepository, settings: MatcherSettings) -> None:
+    """Every program's copy of its matches, kept pulled up to date (real seconds): the console's figures."""
+    await repo.ledger.keep_warm(settings.ledger_warm_s)
