@@ -82,6 +82,20 @@ class ServiceSettings(BaseSettings):
         default=7.0, gt=0, description="How long the Kafka topics keep messages (`retention.ms`); the ledger must "
         "keep processed events at least this long, or a redelivery after it forgot them would act again.",
     )
+    program_copy_warm_s: float = Field(
+        default=5.0, gt=0,
+        description="How often a service pulls its copy of every program's documents that the console's figures "
+        "are computed from (`shared.pulled`; the matcher's matches, progress's partnerships), so that no page "
+        "waits for a whole-program read.",
+    )
+    program_copy_overlap_s: float = Field(
+        default=10.0, ge=0, description="How far back each pull of a program's changed documents reaches beyond "
+        "the last one: covers transactions that commit late and clocks that differ a little between replicas.",
+    )
+    program_copy_full_every_s: float = Field(
+        default=300.0, gt=0, description="A program's copy is read again in full this often, in the background: "
+        "catches a transaction that committed later than the overlap, and deletions.",
+    )
     retention_ledger_days: float = Field(default=30.0, gt=0, description="Processed-event ledger entries.")
     retention_outbox_days: float = Field(default=7.0, gt=0, description="Outbox rows already published.")
     webhook_allowed_hosts: list[str] = Field(

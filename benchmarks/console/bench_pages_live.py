@@ -35,8 +35,8 @@ PAGE = {"offset": 0, "limit": 100}
 READS: dict[str, list[tuple[str, str, dict[str, object]]]] = {  # the services' reads each page makes now
     "": [("profiles", "/programs", {}), ("matcher", "/programs/{p}/summary", {}),
          ("matcher", "/programs/{p}/unmatched", PAGE),
-         ("matcher", "/programs/{p}/matches", {"status": "declined", **PAGE}),
-         ("matcher", "/programs/{p}/matches", {"status": "proposed", **PAGE})],
+         ("matcher", "/programs/{p}/matches", {"status": "declined", "brief": "true", **PAGE}),
+         ("matcher", "/programs/{p}/matches", {"status": "proposed", "brief": "true", **PAGE})],
     "/matrix": [("profiles", "/programs", {}), ("matcher", "/programs/{p}/summary", {})],
     "/pairs": [("profiles", "/programs", {}), ("matcher", "/programs/{p}/matches",
                                                {"status": ["accepted", "ended"], **PAGE})],

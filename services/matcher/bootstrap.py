@@ -27,8 +27,8 @@ def bootstrap(ctx: Context) -> Dependencies:
     return Dependencies(
         uow=ctx.uow,
         repo=MatcherRepository(ctx.store.db, overlap_s=settings.pool_refresh_overlap_s,
-                               ledger_overlap_s=settings.ledger_overlap_s,
-                               ledger_full_every_s=settings.ledger_full_every_s),
+                               ledger_overlap_s=settings.program_copy_overlap_s,
+                               ledger_full_every_s=settings.program_copy_full_every_s),
         settings=settings,
         clock=ctx.clock,
         now=ctx.clock.now,

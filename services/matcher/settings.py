@@ -24,20 +24,6 @@ class MatcherSettings(ServiceSettings):
         description="How far back each pool-cache refresh re-reads changed people, beyond its last refresh: "
         "covers transactions that commit late and small clock differences between replicas.",
     )
-    ledger_warm_s: float = Field(
-        default=5.0, gt=0,
-        description="How often every program's copy of its matches (the console's figures) is pulled up to "
-        "date in the background, so that no page waits for a whole-program read.",
-    )
-    ledger_overlap_s: float = Field(
-        default=10.0, ge=0,
-        description="How far back each pull of a program's changed matches reaches beyond the last one.",
-    )
-    ledger_full_every_s: float = Field(
-        default=300.0, gt=0,
-        description="A program's copy of its matches is read again in full this often (in the background), "
-        "to catch a transaction that committed later than the overlap.",
-    )
     profiles_per_transaction: int = Field(
         default=50, ge=1,
         description="Most profiles.changed one transaction rematches (a consumed batch of up to "

@@ -44,5 +44,5 @@ SPEC = ServiceSpec(
     publishes=(BalanceChanged, PartnershipFlagged, CheckInRejected, CheckInRequested, ErasureConfirmed),
     http=http.routes,
     setup=setup,
-    jobs=[jobs.request_checkins],
+    jobs=[jobs.request_checkins, jobs.keep_program_copies],
 )

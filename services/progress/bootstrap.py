@@ -22,5 +22,6 @@ class Dependencies:
 def bootstrap(ctx: Context) -> Dependencies:
     settings = ctx.settings
     assert isinstance(settings, ProgressSettings)  # ServiceSpec.settings_cls made it
-    return Dependencies(uow=ctx.uow, repo=ProgressRepository(ctx.store.db), settings=settings, clock=ctx.clock,
-                        now=ctx.clock.now)
+    repo = ProgressRepository(ctx.store.db, copy_overlap_s=settings.program_copy_overlap_s,
+                              copy_full_every_s=settings.program_copy_full_every_s)
+    return Dependencies(uow=ctx.uow, repo=repo, settings=settings, clock=ctx.clock, now=ctx.clock.now)

@@ -8,7 +8,7 @@ the handlers do, and explains every `find` it sent."""
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from support import QueryLog, examined
@@ -232,7 +232,7 @@ async def test_the_console_page_reads_are_bounded_by_the_page(store):
 
 
 async def test_a_refresh_of_a_programs_figures_reads_only_the_matches_written_since(store):
-    """The matcher's program figures come from its copy of the program's matches (`MatchLedger`): loaded
+    """The matcher's program figures come from its copy of the program's matches (`shared.pulled`): loaded
     once, then pulled by `touched_at`, so a refresh reads the matches written since the last one (and the
     overlap), an index range, not the program."""
     from services.matcher.adapters.views import MatcherViews, ProgramReads
@@ -266,3 +266,25 @@ async def test_a_refresh_of_a_programs_figures_reads_only_the_matches_written_si
     pulls = [f for f in store.log.finds if f["find"] == "matches"]
     assert pulls and all("touched_at" in f["filter"] for f in pulls)
     await assert_bounded(store, "matches")
+
+
+async def test_a_pull_of_a_programs_partnerships_reads_only_those_saved_since(store):
+    """Progress's figures come from its copy of the program's partnerships (`shared.pulled`), pulled by
+    the (org_id, program_id, touched_at) index."""
+    from services.progress.adapters.repository import ProgressRepository
+    from shared.pulled import touched
+
+    progress = ProgressRepository(store.db)
+    await progress.ensure_indexes()
+    old = touched() - timedelta(days=1)
+    await store.db["partnerships"].insert_many([
+        {"_id": f"acme/m{i:04d}", "org_id": "acme", "program_id": "pilot", "match_id": f"m{i:04d}",
+         "status": "active", "touched_at": old} for i in range(OTHERS)])
+    assert len(await progress.copies.rows(("acme", "pilot"))) == OTHERS
+    await store.db["partnerships"].insert_many([
+        {"_id": f"acme/n{i}", "org_id": "acme", "program_id": "pilot", "match_id": f"n{i}", "status": "active",
+         "touched_at": touched()} for i in range(2)])
+    store.log.finds.clear()
+    assert len(await progress.copies.rows(("acme", "pilot"))) == OTHERS + 2
+    assert progress.copies.pulled == 2
+    await assert_bounded(store, "partnerships")

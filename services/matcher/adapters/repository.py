@@ -7,16 +7,35 @@ from typing import Any
 from pymongo import DESCENDING, ReplaceOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.matcher.adapters.ledger import MatchLedger
 from services.matcher.adapters.pools import PoolCache, person_from_doc
 from services.matcher.domain import Person, PoolIndex, Program
 from services.matcher.domain.match import OPEN, Match, MatchStatus
 from shared.contract import ProfileChanged
+from shared.pulled import PulledCopies, touched
 from shared.store import Tx, ensure_ttl, find_in
 
 OPEN_STATUSES = [status.value for status in OPEN]
 LEDGER_FIELDS = {"_id": 1, "person_a": 1, "person_b": 1, "status": 1, "reason": 1, "created_at": 1, "updated_at": 1}
-"""What `MatchLedger` keeps of each match: enough for a program's figures and the order of its rows."""
+"""What the matcher's copy of each program's matches (`MatcherRepository.ledger`) keeps: enough for the
+program's figures and the order of its rows."""
+
+
+class ProgramMatches:
+    """The matches of each (org_id, program_id), for `PulledCopies`: every write of a match stamps
+    `touched_at`, and an (org_id, program_id, touched_at) index serves the pulls."""
+
+    def __init__(self, matches: Any, programs: Any) -> None:
+        self.matches, self.programs = matches, programs
+
+    async def pull(self, key: tuple[str, str], since: datetime | None = None) -> list[dict[str, Any]]:
+        query: dict[str, Any] = {"org_id": key[0], "program_id": key[1]}
+        if since is not None:
+            query["touched_at"] = {"$gt": since}
+        return await self.matches.find(query, LEDGER_FIELDS).to_list(None)  # type: ignore[no-any-return]
+
+    async def keys(self) -> list[tuple[str, str]]:
+        return [(d["org_id"], d["program_id"])
+                async for d in self.programs.find({}, {"_id": 0, "org_id": 1, "program_id": 1})]
 
 
 @dataclass
@@ -62,7 +81,8 @@ class MatcherRepository:
         self.previews = db["cohort_previews"]
         self.turns = db["matching_turns"]
         self.pools = PoolCache(self, overlap_s=overlap_s)
-        self.ledger = MatchLedger(self, overlap_s=ledger_overlap_s, full_every_s=ledger_full_every_s)
+        self.ledger: PulledCopies[tuple[str, str]] = PulledCopies(
+            ProgramMatches(self.matches, self.programs), overlap_s=ledger_overlap_s, full_every_s=ledger_full_every_s)
 
     async def ensure_indexes(self, reports_days: float = 365.0, previews_days: float = 90.0) -> None:
         await ensure_ttl(self.reports, "requested_at", reports_days)
@@ -283,9 +303,9 @@ class MatcherRepository:
         returned. Upserts with $setOnInsert, not inserts: a duplicate-key error would abort the transaction."""
         if not matches:
             return []
-        touched = datetime.now(UTC)
+        stamp = touched()
         result = await self.matches.bulk_write(
-            [UpdateOne({"_id": m.match_id}, {"$setOnInsert": {**m.to_doc(), "touched_at": touched}}, upsert=True)
+            [UpdateOne({"_id": m.match_id}, {"$setOnInsert": {**m.to_doc(), "touched_at": stamp}}, upsert=True)
              for m in matches],
             session=tx.session,
         )
@@ -295,22 +315,9 @@ class MatcherRepository:
         """Save what a transition changed, only if the stored match is still in the status it was
         loaded in (another transaction may have moved it since): True if saved."""
         result = await self.matches.update_one({"_id": match.match_id, "status": was.value},
-                                               {"$set": {**match.changes(), "touched_at": datetime.now(UTC)}},
+                                               {"$set": {**match.changes(), "touched_at": touched()}},
                                                session=tx.session)
         return result.matched_count == 1
-
-    async def program_match_rows(self, org_id: str, program_id: str,
-                                 since: datetime | None = None) -> list[dict[str, Any]]:
-        """The program's matches (LEDGER_FIELDS), only those written after `since` when given. Every
-        write of a match stamps `touched_at` (wall clock) for this."""
-        query: dict[str, Any] = {"org_id": org_id, "program_id": program_id}
-        if since is not None:
-            query["touched_at"] = {"$gt": since}
-        return await self.matches.find(query, LEDGER_FIELDS).to_list(None)
-
-    async def known_programs(self) -> list[tuple[str, str]]:
-        return [(d["org_id"], d["program_id"])
-                async for d in self.programs.find({}, {"_id": 0, "org_id": 1, "program_id": 1})]
 
     async def expired(self, now: datetime, limit: int = 100) -> list[Match]:
         cursor = self.matches.find({"status": MatchStatus.PROPOSED.value, "expires_at": {"$lte": now}}).limit(limit)

@@ -179,7 +179,7 @@ class ProgramReads:
         return await self.cache.get(("program", org_id, program_id), lambda: self._summary(org_id, program_id))  # type: ignore[no-any-return]
 
     async def _summary(self, org_id: str, program_id: str) -> dict[str, Any]:
-        docs = await self.repo.ledger.rows(org_id, program_id)
+        docs = await self.repo.ledger.rows((org_id, program_id))
         program = await self.repo.program(org_id, program_id)
         people: dict[str, dict[str, str]] = {}
         pool: list[str] = []
@@ -203,7 +203,7 @@ class ProgramReads:
     async def match_counts(self, org_id: str) -> dict[str, Any]:
         async def compute() -> dict[str, Any]:
             programs = sorted(p["program_id"] for p in await self.views.programs(org_id))
-            return {"programs": [counted(pid, await self.repo.ledger.rows(org_id, pid)) for pid in programs]}
+            return {"programs": [counted(pid, await self.repo.ledger.rows((org_id, pid))) for pid in programs]}
 
         return await self.cache.get(("counts", org_id), compute)  # type: ignore[no-any-return]
 

@@ -42,4 +42,4 @@ async def match_batches(uow: UnitOfWork, repo: MatcherRepository, clock: Clock, 
 
 async def keep_program_ledgers(repo: MatcherRepository, settings: MatcherSettings) -> None:
     """Every program's copy of its matches, kept pulled up to date (real seconds): the console's figures."""
-    await repo.ledger.keep_warm(settings.ledger_warm_s)
+    await repo.ledger.keep_warm(settings.program_copy_warm_s)

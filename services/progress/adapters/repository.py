@@ -17,6 +17,7 @@ from services.progress.domain import (
     Thresholds,
     as_utc,
 )
+from shared.pulled import PulledCopies, touched
 from shared.store import Tx, ensure_ttl, find_in
 from shared.timers import TimerStatus
 
@@ -30,11 +31,33 @@ def timer_key(org_id: str, session_id: str, due_at: datetime) -> str:
     return f"{org_id}/{session_id}@{due_at.isoformat()}"
 
 
+class ProgramPartnerships:
+    """The partnerships of each (org_id, program_id), for `PulledCopies`: every save stamps `touched_at`,
+    and an (org_id, program_id, touched_at) index serves the pulls."""
+
+    def __init__(self, partnerships: Any, programs: Any) -> None:
+        self.partnerships, self.programs = partnerships, programs
+
+    async def pull(self, key: tuple[str, str], since: datetime | None = None) -> list[dict[str, Any]]:
+        query: dict[str, Any] = {"org_id": key[0], "program_id": key[1]}
+        if since is not None:
+            query["touched_at"] = {"$gt": since}
+        return await self.partnerships.find(query).to_list(None)  # type: ignore[no-any-return]
+
+    async def keys(self) -> list[tuple[str, str]]:
+        return [(d["org_id"], d["program_id"])
+                async for d in self.programs.find({}, {"_id": 0, "org_id": 1, "program_id": 1})]
+
+
 class ProgressRepository:
-    def __init__(self, db: AsyncDatabase) -> None:
+    def __init__(self, db: AsyncDatabase, *, copy_overlap_s: float = 10.0, copy_full_every_s: float = 300.0) -> None:
         self.partnerships = db["partnerships"]
         self.programs = db["programs"]
         self.timers = db["timers"]
+        self.copies: PulledCopies[tuple[str, str]] = PulledCopies(
+            ProgramPartnerships(self.partnerships, self.programs), overlap_s=copy_overlap_s,
+            full_every_s=copy_full_every_s)
+        """Each program's partnerships as last committed, for its figures (`shared.pulled`)."""
 
     async def ensure_indexes(self, partnerships_days: float = 365.0, timers_days: float = 30.0) -> None:
         await ensure_ttl(self.partnerships, "ended_at", partnerships_days,
@@ -42,6 +65,7 @@ class ProgressRepository:
         await ensure_ttl(self.timers, "closed_at", timers_days)  # pending timers have no closed_at
         await self.partnerships.create_index([("org_id", 1), ("match_id", 1)], unique=True)
         await self.partnerships.create_index([("org_id", 1), ("program_id", 1), ("status", 1)])
+        await self.partnerships.create_index([("org_id", 1), ("program_id", 1), ("touched_at", 1)])
         await self.programs.create_index([("org_id", 1), ("program_id", 1)], unique=True)
         await self.timers.create_index([("status", 1), ("due_at", 1)])
         await self.timers.create_index([("org_id", 1), ("match_id", 1), ("status", 1)])
@@ -53,7 +77,7 @@ class ProgressRepository:
         return partnership_from_doc(doc) if doc else None
 
     async def save(self, tx: Tx, partnership: Partnership) -> None:
-        doc = partnership_to_doc(partnership)
+        doc = {**partnership_to_doc(partnership), "touched_at": touched()}
         await self.partnerships.replace_one({"_id": doc["_id"]}, doc, upsert=True, session=tx.session)
 
     async def of_person(self, org_id: str, person_id: str, tx: Tx | None = None) -> list[Partnership]:

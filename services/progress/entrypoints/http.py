@@ -2,7 +2,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
 
-from services.progress.adapters.repository import ProgressRepository, partnership_to_doc
+from services.progress.adapters.repository import ProgressRepository, partnership_from_doc, partnership_to_doc
 from services.progress.adapters.views import partnership_view, partnerships_by_match
 from services.progress.domain import (
     PERSISTENT_AFTER_SESSIONS,
@@ -23,10 +23,10 @@ def routes(repo: ProgressRepository, now: Now) -> APIRouter:
     figures: ReadCache[dict[str, Any]] = ReadCache()
 
     async def program_figures(org_id: str, program_id: str) -> dict[str, Any]:
-        """The program's outcomes and its flagged running partnerships, from one read of its partnerships,
-        memoised for a few seconds (`shared.readcache`)."""
+        """The program's outcomes and its flagged running partnerships, from this process's copy of its
+        partnerships (`shared.pulled`), memoised for a few seconds (`shared.readcache`)."""
         async def compute() -> dict[str, Any]:
-            partnerships = await repo.of_program(org_id, program_id)
+            partnerships = [partnership_from_doc(d) for d in await repo.copies.rows((org_id, program_id))]
             flagged = sorted((partnership_view(p) for p in partnerships
                               if p.status is PartnershipStatus.ACTIVE and p.flags), key=lambda v: v["match_id"])
             return {"outcomes": program_outcomes(program_id, partnerships), "flagged": flagged}

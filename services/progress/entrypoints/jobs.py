@@ -19,3 +19,8 @@ async def request_checkins(deps: Dependencies) -> None:
         except Exception:
             log.exception("progress.checkin_requests_failed")
         await asyncio.sleep(max(deps.clock.real_seconds(deps.settings.timer_poll_s), MIN_REAL_POLL_S))
+
+
+async def keep_program_copies(deps: Dependencies) -> None:
+    """Every program's copy of its partnerships, kept pulled up to date (real seconds): the console's figures."""
+    await deps.repo.copies.keep_warm(deps.settings.program_copy_warm_s)
