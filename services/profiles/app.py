@@ -1,5 +1,7 @@
 """Composition root of the profiles service: its handler table and routes."""
 
+import structlog
+
 from services.profiles import handlers
 from services.profiles.adapters.repository import ProfileRepository
 from services.profiles.bootstrap import bootstrap
@@ -16,10 +18,15 @@ from shared.contract import (
 )
 from shared.runtime import ServiceSpec
 from shared.settings import ServiceSettings
+from shared.store import UnitOfWork
+
+log = structlog.get_logger()
 
 
-async def setup(repo: ProfileRepository) -> None:
+async def setup(repo: ProfileRepository, uow: UnitOfWork) -> None:
     await repo.ensure_indexes()
+    if await repo.build_enrolment_counters(uow):  # a database written before the counters existed
+        log.info("profiles.enrolment_counters_built")
 
 
 SPEC = ServiceSpec(

@@ -1,4 +1,6 @@
-"""Profiles service layer: check submitted profiles, keep the versioned snapshot, announce changes."""
+"""Profiles service layer: check submitted profiles, keep the versioned snapshot, announce changes. The
+repository counts each write's change to the enrolment per program in the same transaction, from the record
+as read before it (`before`)."""
 
 from datetime import datetime
 
@@ -34,14 +36,15 @@ async def profiles_submitted(
     """A batch of submissions in order: one read of the people it names (per tenant) and one bulk write."""
 
     async def work(tx: Tx, fresh: list[ProfileSubmitted]) -> None:
-        current = await repo.get_many(tx, [(e.org_id, e.person_id) for e in fresh])
+        read = await repo.get_many(tx, [(e.org_id, e.person_id) for e in fresh])
+        current = dict(read)
         changed: dict[tuple[str, str], dict] = {}
         for event in tx.each(fresh):
             key = (event.org_id, event.person_id)
             record = submission(tx, event, current.get(key), clock.now(), egress)
             if record is not None:
                 current[key] = changed[key] = record
-        await repo.save_many(tx, list(changed.values()))
+        await repo.save_many(tx, list(changed.values()), before=read)
 
     await uow.run_batch(events, work)
 
@@ -78,7 +81,8 @@ async def profile_withdrawn(event: ProfileWithdrawn, uow: UnitOfWork, repo: Prof
         if not before or not before["active"]:
             return
         version = before["version"] + 1
-        await repo.save(tx, _record(event.org_id, before["profile"], version, active=False, now=clock.now()))
+        await repo.save(tx, _record(event.org_id, before["profile"], version, active=False, now=clock.now()),
+                        before=before)
         tx.emit(
             event.caused(ProfileChanged, **before["profile"], version=version, changed_fields=["active"], active=False)
         )

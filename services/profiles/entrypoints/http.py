@@ -6,12 +6,11 @@ from services.profiles.adapters.repository import ProfileRepository
 from services.profiles.adapters.views import people_by_id, program_people, programs_with_enrolment
 from shared.auth import Authenticated, require_admin, require_person
 from shared.http import not_found
-from shared.readcache import IDS_MAX, ReadCache
+from shared.readcache import IDS_MAX
 
 
 def routes(repo: ProfileRepository) -> APIRouter:
     api = APIRouter(tags=["profiles"])
-    enrolment: ReadCache[list[dict[str, Any]]] = ReadCache()
 
     @api.get("/profiles/{person_id}")
     async def get_profile(person_id: str, principal: Authenticated) -> dict[str, Any]:
@@ -29,11 +28,10 @@ def routes(repo: ProfileRepository) -> APIRouter:
 
     @api.get("/programs")
     async def programs(principal: Authenticated) -> dict[str, Any]:
-        """Every program of the org with its configuration and people enrolled and active (memoised for a
-        few seconds: counting reads every profile of the org). Admins only."""
+        """Every program of the org with its configuration and people enrolled and active (current: read
+        from the enrolment counters, not from the profiles). Admins only."""
         require_admin(principal)
-        org = principal.org
-        return {"programs": await enrolment.get(org, lambda: programs_with_enrolment(repo, org))}
+        return {"programs": await programs_with_enrolment(repo, principal.org)}
 
     @api.get("/programs/{program_id}/people")
     async def people(program_id: str, principal: Authenticated,
