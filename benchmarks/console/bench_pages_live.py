@@ -5,8 +5,9 @@ the embedded stack with the console, imports the people into one program through
 (pairs of complementary colleagues, as in the pipeline benchmark), waits until every one is proposed,
 lets some pairs accept, then signs in with the development sign-in and times each program page over
 HTTP: the console's time including the services' reads of their own databases. The first run of each
-page is shown too: the services memoise a program's figures for a few seconds, and the first ask after a
-start reads the whole program. Beside each page, the baseline: the services' endpoints the page reads
+page is shown too, and must meet the target as well: the services keep copies of each program's
+documents warm (`shared.pulled`) and the enrolment as counters, so no first request reads a whole
+program. The pairs' CSV export is shown without the target (a download of every row, streamed). Beside each page, the baseline: the services' endpoints the page reads
 (figures and a page of rows), fetched side by side with the same token. Then each endpoint alone, with
 the whole-program reads the pages made before.
 
@@ -127,7 +128,8 @@ def main() -> int:
     print("|---|---|---|---|---|---|")
     for path, ms, first, base, size in rows:
         answer = f"{size:,}" if size >= 0 else f"HTTP {-size}"
-        within = "yes" if ms < TARGET_MS and size >= 0 else "NO"
+        within = ("export: no target" if is_export(path) else
+                  "yes" if within_target(ms, first, size) else "NO")
         print(f"| {path} | {ms:,.1f} | {first:,.1f} | {base:,.1f} | {answer} | {within} |")
     print("\nThe services' endpoints alone (one call each, the same token; a memoised figure's first call reads "
           "the program):\n")
@@ -135,7 +137,17 @@ def main() -> int:
     print("|---|---|---|---|")
     for (service, path), (ms, size) in endpoints.items():
         print(f"| {service} | {path} | {ms:,.1f} | {size:,} |")
-    return 0 if all(ms < TARGET_MS and size >= 0 for _, ms, _, _, size in rows) else 1
+    return 0 if all(is_export(path) or within_target(ms, first, size) for path, ms, first, _, size in rows) else 1
+
+
+def is_export(path: str) -> bool:
+    """A CSV download (every row, streamed) is not a page: it is shown, without the pages' target."""
+    return path.endswith(".csv")
+
+
+def within_target(ms: float, first: float, size: int) -> bool:
+    """A page meets the target when its median and its first request (after the load) are both under it."""
+    return ms < TARGET_MS and first < TARGET_MS and size >= 0
 
 
 def endpoint_times(stack: EmbeddedStack, token: str) -> dict[tuple[str, str], tuple[float, int]]:
