@@ -107,3 +107,21 @@ class PulledCopies(Generic[K]):
             except Exception:
                 log.exception("pulled.warm_failed")
             await asyncio.sleep(every_s)
+
+
+class ProgramDocuments:
+    """A `Source` of the documents of each (org_id, program_id) in one collection, `fields` of each, kept
+    warm for every program in `programs`. The collection needs an (org_id, program_id, touched_at) index."""
+
+    def __init__(self, collection: Any, programs: Any, fields: dict[str, int] | None = None) -> None:
+        self.collection, self.programs, self.fields = collection, programs, fields
+
+    async def pull(self, key: tuple[str, str], since: datetime | None = None) -> list[dict[str, Any]]:
+        query: dict[str, Any] = {"org_id": key[0], "program_id": key[1]}
+        if since is not None:
+            query["touched_at"] = {"$gt": since}
+        return await self.collection.find(query, self.fields).to_list(None)  # type: ignore[no-any-return]
+
+    async def keys(self) -> list[tuple[str, str]]:
+        return [(d["org_id"], d["program_id"])
+                async for d in self.programs.find({}, {"_id": 0, "org_id": 1, "program_id": 1})]

@@ -7,7 +7,8 @@ lets some pairs accept, then signs in with the development sign-in and times eac
 HTTP: the console's time including the services' reads of their own databases. The first run of each
 page is shown too, and must meet the target as well: the services keep copies of each program's
 documents warm (`shared.pulled`) and the enrolment as counters, so no first request reads a whole
-program. The pairs' CSV export is shown without the target (a download of every row, streamed). Beside each page, the baseline: the services' endpoints the page reads
+program. The pairs' CSV export is shown without the target (a download of every row, streamed).
+Beside each page, the baseline: the services' endpoints the page reads
 (figures and a page of rows), fetched side by side with the same token. Then each endpoint alone, with
 the whole-program reads the pages made before.
 

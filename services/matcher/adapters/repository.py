@@ -11,31 +11,13 @@ from services.matcher.adapters.pools import PoolCache, person_from_doc
 from services.matcher.domain import Person, PoolIndex, Program
 from services.matcher.domain.match import OPEN, Match, MatchStatus
 from shared.contract import ProfileChanged
-from shared.pulled import PulledCopies, touched
+from shared.pulled import ProgramDocuments, PulledCopies, touched
 from shared.store import Tx, ensure_ttl, find_in
 
 OPEN_STATUSES = [status.value for status in OPEN]
 LEDGER_FIELDS = {"_id": 1, "person_a": 1, "person_b": 1, "status": 1, "reason": 1, "created_at": 1, "updated_at": 1}
 """What the matcher's copy of each program's matches (`MatcherRepository.ledger`) keeps: enough for the
 program's figures and the order of its rows."""
-
-
-class ProgramMatches:
-    """The matches of each (org_id, program_id), for `PulledCopies`: every write of a match stamps
-    `touched_at`, and an (org_id, program_id, touched_at) index serves the pulls."""
-
-    def __init__(self, matches: Any, programs: Any) -> None:
-        self.matches, self.programs = matches, programs
-
-    async def pull(self, key: tuple[str, str], since: datetime | None = None) -> list[dict[str, Any]]:
-        query: dict[str, Any] = {"org_id": key[0], "program_id": key[1]}
-        if since is not None:
-            query["touched_at"] = {"$gt": since}
-        return await self.matches.find(query, LEDGER_FIELDS).to_list(None)  # type: ignore[no-any-return]
-
-    async def keys(self) -> list[tuple[str, str]]:
-        return [(d["org_id"], d["program_id"])
-                async for d in self.programs.find({}, {"_id": 0, "org_id": 1, "program_id": 1})]
 
 
 @dataclass
@@ -82,7 +64,8 @@ class MatcherRepository:
         self.turns = db["matching_turns"]
         self.pools = PoolCache(self, overlap_s=overlap_s)
         self.ledger: PulledCopies[tuple[str, str]] = PulledCopies(
-            ProgramMatches(self.matches, self.programs), overlap_s=ledger_overlap_s, full_every_s=ledger_full_every_s)
+            ProgramDocuments(self.matches, self.programs, LEDGER_FIELDS), overlap_s=ledger_overlap_s,
+            full_every_s=ledger_full_every_s)
 
     async def ensure_indexes(self, reports_days: float = 365.0, previews_days: float = 90.0) -> None:
         await ensure_ttl(self.reports, "requested_at", reports_days)

@@ -17,7 +17,7 @@ from services.progress.domain import (
     Thresholds,
     as_utc,
 )
-from shared.pulled import PulledCopies, touched
+from shared.pulled import ProgramDocuments, PulledCopies, touched
 from shared.store import Tx, ensure_ttl, find_in
 from shared.timers import TimerStatus
 
@@ -31,31 +31,13 @@ def timer_key(org_id: str, session_id: str, due_at: datetime) -> str:
     return f"{org_id}/{session_id}@{due_at.isoformat()}"
 
 
-class ProgramPartnerships:
-    """The partnerships of each (org_id, program_id), for `PulledCopies`: every save stamps `touched_at`,
-    and an (org_id, program_id, touched_at) index serves the pulls."""
-
-    def __init__(self, partnerships: Any, programs: Any) -> None:
-        self.partnerships, self.programs = partnerships, programs
-
-    async def pull(self, key: tuple[str, str], since: datetime | None = None) -> list[dict[str, Any]]:
-        query: dict[str, Any] = {"org_id": key[0], "program_id": key[1]}
-        if since is not None:
-            query["touched_at"] = {"$gt": since}
-        return await self.partnerships.find(query).to_list(None)  # type: ignore[no-any-return]
-
-    async def keys(self) -> list[tuple[str, str]]:
-        return [(d["org_id"], d["program_id"])
-                async for d in self.programs.find({}, {"_id": 0, "org_id": 1, "program_id": 1})]
-
-
 class ProgressRepository:
     def __init__(self, db: AsyncDatabase, *, copy_overlap_s: float = 10.0, copy_full_every_s: float = 300.0) -> None:
         self.partnerships = db["partnerships"]
         self.programs = db["programs"]
         self.timers = db["timers"]
         self.copies: PulledCopies[tuple[str, str]] = PulledCopies(
-            ProgramPartnerships(self.partnerships, self.programs), overlap_s=copy_overlap_s,
+            ProgramDocuments(self.partnerships, self.programs), overlap_s=copy_overlap_s,
             full_every_s=copy_full_every_s)
         """Each program's partnerships as last committed, for its figures (`shared.pulled`)."""
 
