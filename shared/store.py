@@ -195,6 +195,10 @@ def outbox_doc(event: Event, trace_headers: dict[str, str]) -> dict[str, Any]:
 
 
 class UnitOfWork:
+    """Runs a handler's work in one transaction with its ledger entry and outbox rows. `on_commit` (the
+    relay's kick) is called after each commit that wrote outbox rows; one that emitted nothing has
+    nothing to publish, and most of the scheduler's and the notifier's commits emit nothing."""
+
     def __init__(
         self, store: Store, consumer: str, on_commit: Callable[[], None] = lambda: None,
         on_db_time: Callable[[str, float], None] = lambda topic, seconds: None,
@@ -221,12 +225,16 @@ class UnitOfWork:
         Raises AlreadyProcessed when the ledger already holds the cause event for its tenant.
         """
 
+        emitted = False  # by the attempt that committed (a retried transaction starts again)
+
         async def transaction(session: AsyncClientSession) -> T:
+            nonlocal emitted
             tx = Tx(self.store.db, session, cause)
             if cause is not None:
                 await self._record(cause, session)
             result = await work(tx)
-            if tx.emitted:
+            emitted = bool(tx.emitted)
+            if emitted:
                 await self.store.db[OUTBOX].insert_many(tx.outbox_docs(), session=session)
             return result
 
@@ -241,7 +249,8 @@ class UnitOfWork:
         finally:
             # The whole transaction, commit and retries included; the handler's own code is inside it.
             self.on_db_time(topic_of(cause) if cause else "job", time.perf_counter() - started)
-        self.on_commit()
+        if emitted:
+            self.on_commit()
         return result
 
     async def run_batch(self, causes: list[Event], work: Callable[[Tx, list[Event]], Awaitable[T]]) -> T | None:
@@ -269,8 +278,11 @@ class UnitOfWork:
     async def _run_batch(self, causes: list[Event], work: Callable[[Tx, list[Event]], Awaitable[T]], *,
                          read_ledger: bool) -> T | None:
         topic = topic_of(causes[0])
+        emitted = False  # by the attempt that committed
 
         async def transaction(session: AsyncClientSession) -> T | None:
+            nonlocal emitted
+            emitted = False
             fresh = await self._unprocessed(causes, session) if read_ledger else _first_of_each(causes)
             if not fresh:
                 return None
@@ -281,7 +293,8 @@ class UnitOfWork:
                 ordered=False, session=session,
             )
             result = await work(tx, fresh)
-            if tx.emitted:
+            emitted = bool(tx.emitted)
+            if emitted:
                 await self.store.db[OUTBOX].insert_many(tx.outbox_docs(), session=session)
             return result
 
@@ -293,7 +306,8 @@ class UnitOfWork:
             share = (time.perf_counter() - started) / len(causes)
             for _ in causes:  # per event, so that the histogram's count stays a count of events
                 self.on_db_time(topic, share)
-        self.on_commit()
+        if emitted:
+            self.on_commit()
         return result
 
     async def _unprocessed(self, causes: list[Event], session: AsyncClientSession) -> list[Event]:

@@ -111,3 +111,38 @@ async def test_a_batch_costs_one_ledger_write_and_one_outbox_write(infrastructur
 
 
 async def _noop() -> None: ...
+
+
+async def test_only_a_transaction_that_wrote_outbox_rows_wakes_the_relay(infrastructure):
+    """A commit that emitted nothing has nothing to publish: waking the relay would cost a read of the
+    outbox (and a lease renewal) for nothing. Most of the scheduler's and the notifier's commits emit
+    nothing."""
+    store = Store(infrastructure.mongo_url, f"wake_{uuid.uuid4().hex[:8]}")
+    woken: list[int] = []
+    try:
+        await store.ensure_plumbing_indexes()
+        uow = UnitOfWork(store, "reciprocal-probe", on_commit=lambda: woken.append(1))
+        await uow.detect_legacy_ledger()
+
+        async def quiet(tx: Tx, fresh: list) -> None:
+            await tx.db["state"].insert_many([{"person_id": e.person_id} for e in fresh], session=tx.session)
+
+        async def loud(tx: Tx, fresh: list) -> None:
+            for event in tx.each(fresh):
+                tx.emit(event.caused(ProfileWithdrawn, person_id=event.person_id))
+
+        await uow.run(ProfileWithdrawn(org_id="tenant-a", person_id="p0"), lambda tx: _noop())
+        await uow.run_batch([ProfileWithdrawn(org_id="tenant-a", person_id="p1")], quiet)
+        assert woken == [] and await store.db["state"].count_documents({}) == 1
+
+        await uow.run_batch([ProfileWithdrawn(org_id="tenant-a", person_id="p2")], loud)
+        assert woken == [1]
+
+        async def emit_one(tx: Tx) -> None:
+            tx.emit(ProfileWithdrawn(org_id="tenant-a", person_id="p3"))
+
+        await uow.run(ProfileWithdrawn(org_id="tenant-a", person_id="p3"), emit_one)
+        assert woken == [1, 1] and await store.db[OUTBOX].count_documents({}) == 2
+    finally:
+        await store.client.drop_database(store.db.name)
+        await store.close()
