@@ -225,17 +225,16 @@ class UnitOfWork:
         Raises AlreadyProcessed when the ledger already holds the cause event for its tenant.
         """
 
-        emitted = False  # by the attempt that committed (a retried transaction starts again)
+        emitted = False  # by the attempt that committed
 
         async def transaction(session: AsyncClientSession) -> T:
             nonlocal emitted
+            emitted = False
             tx = Tx(self.store.db, session, cause)
             if cause is not None:
                 await self._record(cause, session)
             result = await work(tx)
-            emitted = bool(tx.emitted)
-            if emitted:
-                await self.store.db[OUTBOX].insert_many(tx.outbox_docs(), session=session)
+            emitted = await self._write_outbox(tx)
             return result
 
         started = time.perf_counter()
@@ -293,9 +292,7 @@ class UnitOfWork:
                 ordered=False, session=session,
             )
             result = await work(tx, fresh)
-            emitted = bool(tx.emitted)
-            if emitted:
-                await self.store.db[OUTBOX].insert_many(tx.outbox_docs(), session=session)
+            emitted = await self._write_outbox(tx)
             return result
 
         started = time.perf_counter()
@@ -309,6 +306,13 @@ class UnitOfWork:
         if emitted:
             self.on_commit()
         return result
+
+    async def _write_outbox(self, tx: Tx) -> bool:
+        """The outbox rows of what `tx` emitted, in its transaction; whether there were any."""
+        if not tx.emitted:
+            return False
+        await self.store.db[OUTBOX].insert_many(tx.outbox_docs(), session=tx.session)
+        return True
 
     async def _unprocessed(self, causes: list[Event], session: AsyncClientSession) -> list[Event]:
         by_org: dict[str | None, set[str]] = {}
