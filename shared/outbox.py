@@ -76,20 +76,29 @@ class OutboxRelay:
 
     async def stop(self, grace_s: float = 10.0) -> None:
         """Stop after the batch in flight is marked (for up to `grace_s`), so that a graceful hand-over
-        to another replica publishes no row twice; then hand the lease over at once."""
-        if self._task:
+        to another replica publishes no row twice; then, in what is left of `grace_s`, publish once more
+        what was committed meanwhile (the caller stopped consuming first, so that is all of it), and hand
+        the lease over at once."""
+        task, self._task = self._task, None
+        if task:
+            deadline = asyncio.get_running_loop().time() + grace_s
             try:
                 await asyncio.wait_for(self._batch.acquire(), grace_s)
                 held = True
             except TimeoutError:
                 held = False  # a batch stuck that long is cut short: its rows go out again (at least once)
             try:
-                self._task.cancel()
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await self._task
+                    await task
             finally:
                 if held:
                     self._batch.release()
+            if held:
+                try:
+                    await asyncio.wait_for(self.flush(), max(0.0, deadline - asyncio.get_running_loop().time()))
+                except Exception as exc:  # the next leader publishes what is left
+                    log.warning("outbox.final_flush_failed", error_type=type(exc).__name__, error=str(exc)[:300])
         with contextlib.suppress(Exception):
             await self.store.db[LEASES].update_one(
                 {"_id": RELAY_LEASE, "owner": self.owner}, {"$set": {"expires_at": datetime.fromtimestamp(0, UTC)}}

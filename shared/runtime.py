@@ -150,8 +150,10 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
             for task in jobs:
                 task.cancel()
             await asyncio.gather(*jobs, return_exceptions=True)
-            await ctx.broker.stop()
+            for subscriber in ctx.broker.subscribers:  # no new commits: the relay's last pass publishes them all
+                await subscriber.stop()
             await ctx.relay.stop()
+            await ctx.broker.stop()
             if spec.teardown:
                 await bind(spec.teardown, dependencies)()
             await ctx.store.close()

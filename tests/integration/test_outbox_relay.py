@@ -96,3 +96,32 @@ async def test_a_relay_that_loses_its_lease_mid_backlog_stops_publishing(infrast
     finally:
         await store.client.drop_database(store.db.name)
         await store.close()
+
+
+async def test_a_graceful_stop_publishes_what_was_committed_before_it(infrastructure):
+    """A service stops consuming, then stops its relay: rows committed since the relay's last pass go out
+    in that stop, not when another replica (or the next start) next polls."""
+    store = Store(infrastructure.mongo_url, f"relay_{uuid.uuid4().hex[:8]}")
+    published: list[str] = []
+
+    async def publish_many(docs: list[dict[str, Any]]) -> None:
+        published.extend(d["event_id"] for d in docs)
+
+    relay = OutboxRelay(store, publish_many, owner="a", poll_s=60.0)  # it would not look again for a minute
+    try:
+        await store.ensure_plumbing_indexes()
+        await relay.start()
+        await wait_until(lambda: relay._task is not None and relay._wake.is_set() is False)
+        await asyncio.sleep(0.2)  # its first pass found nothing; it now waits for a kick or the poll
+        late = rows(3)
+        await store.db[OUTBOX].insert_many(late)  # committed, and no kick reached the relay
+        await relay.stop()
+        assert published == [r["event_id"] for r in late]
+        assert await store.db[OUTBOX].count_documents({"published": False}) == 0
+        lease = await store.db[LEASES].find_one({"_id": RELAY_LEASE})
+        assert lease["expires_at"] <= datetime.now(UTC), "the lease is handed over at once"
+        await relay.stop()  # a second stop does nothing
+        assert len(published) == 3
+    finally:
+        await store.client.drop_database(store.db.name)
+        await store.close()
