@@ -111,8 +111,10 @@ async def test_a_graceful_stop_publishes_what_was_committed_before_it(infrastruc
     try:
         await store.ensure_plumbing_indexes()
         await relay.start()
-        await wait_until(lambda: relay._task is not None and relay._wake.is_set() is False)
-        await asyncio.sleep(0.2)  # its first pass found nothing; it now waits for a kick or the poll
+        leases = store.db[LEASES]
+        while not await leases.find_one({"_id": RELAY_LEASE, "owner": "a"}):  # noqa: ASYNC110 — its first pass
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.2)  # that pass's read of the (empty) outbox is over; it waits for a kick or the poll
         late = rows(3)
         await store.db[OUTBOX].insert_many(late)  # committed, and no kick reached the relay
         await relay.stop()
