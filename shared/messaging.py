@@ -30,6 +30,7 @@ from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 from tenacity import AsyncRetrying, retry_if_not_exception_type, stop_after_attempt, wait_exponential_jitter
 
+from shared.bulk_lane import prompt
 from shared.contract import Event
 from shared.contract.topics import all_topic_names, dlq_topic, is_interactive
 from shared.metrics import PlumbingMetrics
@@ -238,10 +239,10 @@ def event_router(
             await ingress.guarded(record, functools.partial(handle_one, record, event))
 
     if bulk:
-        @router.subscriber(  # type: ignore[untyped-decorator]  # FastStream's decorator is untyped
+        @prompt(router.subscriber(  # type: ignore[untyped-decorator]  # FastStream's decorator is untyped
             *bulk, batch=True, max_records=settings.batch_max_records, batch_timeout_ms=settings.batch_max_wait_ms,
             decoder=_raw_body, include_in_schema=False, **consumer_options(settings),
-        )
+        ))
         async def consume_batch(msg: KafkaMessage) -> None:
             by_record_topic: dict[str, list[Any]] = {}
             for record in msg.raw_message:  # offset order within each partition

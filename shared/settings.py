@@ -56,8 +56,8 @@ class ServiceSettings(BaseSettings):
     )
     batch_max_wait_ms: int = Field(
         default=20, ge=1,
-        description="How long a batch consumer waits for records when none are buffered (it never waits to fill "
-        "a batch: whatever has arrived is taken at once).",
+        description="How long a batch consumer's poll waits for records when none are buffered (it never waits to "
+        "fill a batch: whatever has arrived is taken at once, and an empty poll is followed by the next at once).",
     )
 
     @model_validator(mode="after")
