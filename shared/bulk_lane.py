@@ -2,9 +2,9 @@
 
 `getmany` waits up to `batch_timeout_ms` and returns as soon as a record is buffered. After an empty
 one FastStream sleeps as long again, and a record that arrives during that sleep waits it out: at
-5 profiles/s that was about 6 ms of each of a proposal email's three hops. Here the lane polls again
-at once; it pauses only after a poll that came back empty early (a consumer that is closing), so it
-never spins."""
+5 profiles/s that was 5-11 ms of each of a proposal email's three hops (`docs/benchmarks.md`). Here
+the lane polls again at once; it pauses only after a poll that came back empty early (a consumer
+that is closing), so it never spins."""
 
 import time
 from asyncio import sleep
