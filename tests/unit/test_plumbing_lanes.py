@@ -5,6 +5,7 @@ import asyncio
 from typing import Any
 
 import pytest
+from faststream.kafka import KafkaBroker
 
 from shared.bulk_lane import PromptBatchSubscriber, prompt
 from shared.contract import TOPICS, MatchResponded, ProfileChanged, ProfileSubmitted, ProgramConfigured
@@ -110,3 +111,10 @@ def test_only_a_batch_subscriber_is_made_prompt():
     [interactive] = router.subscribers
     with pytest.raises(TypeError, match="not a batch subscriber"):
         prompt(interactive)
+
+
+def test_the_broker_keeps_the_prompt_subscriber_when_it_includes_the_router():
+    settings = ServiceSettings(service="lanes")
+    broker = KafkaBroker("127.0.0.1:9")  # never started
+    broker.include_router(event_router(settings, {ProfileChanged: Batched(handle)}, Ingress(settings, None, None)))  # type: ignore[arg-type]
+    assert [type(sub) for sub in broker.subscribers] == [PromptBatchSubscriber]
