@@ -242,7 +242,7 @@ def event_router(
         @prompt(router.subscriber(  # type: ignore[untyped-decorator]  # FastStream's decorator is untyped
             *bulk, batch=True, max_records=settings.batch_max_records, batch_timeout_ms=settings.batch_max_wait_ms,
             decoder=_raw_body, include_in_schema=False, **consumer_options(settings),
-        ))
+        ), linger_ms=settings.batch_linger_ms)
         async def consume_batch(msg: KafkaMessage) -> None:
             by_record_topic: dict[str, list[Any]] = {}
             for record in msg.raw_message:  # offset order within each partition

@@ -59,6 +59,12 @@ class ServiceSettings(BaseSettings):
         description="How long a batch consumer's poll waits for records when none are buffered (it never waits to "
         "fill a batch: whatever has arrived is taken at once, and an empty poll is followed by the next at once).",
     )
+    batch_linger_ms: int = Field(
+        default=100, ge=0, le=5_000,
+        description="How long a bulk lane that is behind (it found several records buffered when it asked) lets "
+        "the batch grow before handling it: fewer, larger transactions under load. A lane that keeps up takes "
+        "each record as it arrives. 0 turns it off.",
+    )
 
     @model_validator(mode="after")
     def _ledger_outlives_the_topics(self) -> "ServiceSettings":
