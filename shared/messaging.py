@@ -350,7 +350,6 @@ class Ingress:
         about = {"topic": record.topic, "error_type": reason, "consumer_group": settings.group_id,
                  "partition": record.partition, "offset": record.offset}
         if await self.dead_letters.seen(fingerprint):
-            await self.dead_letters.record(fingerprint, **about)
             metrics.dead_letters_repeated.labels(record.topic, reason).inc()
             log.warning("event.dead_letter_repeated", error_type=reason, error=message[:300], attempts=attempts)
             return

@@ -366,12 +366,10 @@ class DeadLetterLog:
         return await self.collection.find_one({"_id": fingerprint}, {"_id": 1}) is not None
 
     async def record(self, fingerprint: str, **about: Any) -> None:
-        """Remember a dead letter once it has been published; later failures only count up `repeats`."""
-        now = datetime.now(UTC)
+        """Remember a dead letter once it has been published. A later failure of the same message is
+        counted only in the metric: a replay changes nothing here."""
         await self.collection.update_one(
-            {"_id": fingerprint},
-            {"$setOnInsert": {**about, "first_at": now}, "$set": {"last_at": now}, "$inc": {"failures": 1}},
-            upsert=True,
+            {"_id": fingerprint}, {"$setOnInsert": {**about, "first_at": datetime.now(UTC)}}, upsert=True,
         )
 
 

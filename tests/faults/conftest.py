@@ -44,7 +44,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="module")
 def isolated_stack(request: pytest.FixtureRequest) -> Iterator[EmbeddedStack]:
     """A stack of the module's own: a database server with test commands (failCommand), a broker, an
-    SMTP sink and the four services. For faults that may leave a service broken, so they cannot
+    SMTP sink and the five services. For faults that may leave a service broken, so they cannot
     spoil the session's stack for the tests after them, and for database failpoints."""
     if BACKEND != "embedded":
         pytest.skip("needs the embedded SecantusDB (test commands)")

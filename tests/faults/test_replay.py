@@ -24,11 +24,12 @@ from harness import (
     report,
 )
 
+from reciprocal.embedded import SERVICES
 from reciprocal.wire import Frontend, Tap
 
 # The relay's lease is renewed by every live relay on every pass: bookkeeping, not state.
 BOOKKEEPING = {"leases"}
-REPLAYED = ("profiles", "matcher", "scheduler", "notifier") if FULL else ("matcher",)
+REPLAYED = SERVICES if FULL else ("matcher",)
 
 
 async def snapshot(stack, service: str) -> dict[str, list[str]]:

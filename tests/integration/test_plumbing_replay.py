@@ -1,11 +1,13 @@
 """The real profiles service, replayed from offset 0 under another consumer group, publishes nothing
-new: no second profiles.changed and not one new dead letter, however much poison the topic holds."""
+new: no second profiles.changed and not one new dead letter, however much poison the topic holds; and
+its record of the dead letters it sent does not change either."""
 
 import asyncio
 import json
 import uuid
 
 import httpx
+from pymongo import AsyncMongoClient
 from support import of_org, profile
 
 from reciprocal.embedded import EmbeddedStack
@@ -42,6 +44,7 @@ async def test_a_replay_under_a_new_consumer_group_adds_no_dead_letters(stack):
         changed_before = len(await tap.settle("profiles.changed", quiet=0.5))
 
         everything = await count_records(stack, CONSUMED)
+        log_before = await dead_letter_log(stack)
         stack.restart_service("profiles", kill=False, RECIPROCAL_CONSUMER_GROUP=f"replay-{org}")
         try:
             for _ in range(600):
@@ -52,6 +55,7 @@ async def test_a_replay_under_a_new_consumer_group_adds_no_dead_letters(stack):
             await asyncio.sleep(2)
             assert len(tap.events("profiles.submitted.dlq")) == dead_before, "a replay dead-lettered again"
             assert len(tap.events("profiles.changed")) == changed_before, "a replay published again"
+            assert await dead_letter_log(stack) == log_before, "a replay rewrote the dead-letter log"
         finally:
             stack.restart_service("profiles", kill=False)
 
@@ -61,3 +65,8 @@ async def count_records(stack: EmbeddedStack, topics: list[str]) -> int:
         await tap.wait_for(lambda t: len(t.records) > 0, what="records")
         await asyncio.sleep(2)
         return len(tap.records)
+
+
+async def dead_letter_log(stack: EmbeddedStack) -> list[dict]:
+    async with AsyncMongoClient(stack.mongo_url_of("profiles")) as client:
+        return await client["reciprocal_profiles"]["dead_letters"].find({}).sort("_id").to_list(None)
