@@ -4,6 +4,7 @@ and an HTTP app with /healthz, /readyz, /metrics and the service's AsyncAPI docs
 import asyncio
 import contextlib
 import os
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -147,18 +148,22 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
         try:
             yield
         finally:
-            for task in jobs:
-                task.cancel()
-            await asyncio.gather(*jobs, return_exceptions=True)
-            for subscriber in ctx.broker.subscribers:  # no new commits: the relay's last pass publishes them all
-                await subscriber.stop()
-            await ctx.relay.stop()
-            await ctx.broker.stop()
-            if spec.teardown:
-                await bind(spec.teardown, dependencies)()
-            await ctx.store.close()
-            if provider is not None:
-                provider.shutdown()  # flushes the spans still queued
+            watchdog = exit_if_still_stopping(settings.shutdown_grace_s)
+            try:
+                for task in jobs:
+                    task.cancel()
+                await asyncio.gather(*jobs, return_exceptions=True)
+                for subscriber in ctx.broker.subscribers:  # no new commits: the relay's last pass publishes them all
+                    await subscriber.stop()
+                await ctx.relay.stop()
+                await ctx.broker.stop()
+                if spec.teardown:
+                    await bind(spec.teardown, dependencies)()
+                await ctx.store.close()
+                if provider is not None:
+                    provider.shutdown()  # flushes the spans still queued
+            finally:
+                watchdog.cancel()
             log.info("service.stopped")
 
     app = FastAPI(title=f"Reciprocal {spec.name}", description=spec.description, lifespan=lifespan)
@@ -204,6 +209,25 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
         app.state.token_verifier = TokenVerifier(auth_settings())  # refuses to start without a key to verify with
         app.include_router(bind(spec.http, dependencies)())
     return app
+
+
+STOP_TIMED_OUT = 70
+"""The exit status of a process whose graceful stop took longer than its grace (EX_SOFTWARE)."""
+
+
+def exit_if_still_stopping(grace_s: float) -> threading.Timer:
+    """End the process unless cancelled within `grace_s`. A thread, so that a stop stuck in the event
+    loop (seen, now and then, with the broker and the database gone) cannot keep the process alive: a
+    service asked to stop always stops, and one whose parent died never lingers."""
+
+    def give_up() -> None:
+        log.error("service.stop_timed_out", grace_s=grace_s)
+        os._exit(STOP_TIMED_OUT)
+
+    timer = threading.Timer(grace_s, give_up)
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 async def _check(probe: Awaitable[Any]) -> bool:

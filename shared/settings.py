@@ -36,6 +36,12 @@ class ServiceSettings(BaseSettings):
     outbox_backoff_max_s: float = Field(
         default=30.0, gt=0, description="Longest wait between relay passes while publishing keeps failing."
     )
+    shutdown_grace_s: float = Field(
+        default=20.0, gt=0,
+        description="Longest graceful stop: a stop still under way after this (its broker or database gone) ends "
+        "the process, which is then as if it had crashed (nothing is lost: what it had not published is in its "
+        "outbox, what it had not committed is consumed again).",
+    )
     outbox_lag_ready_s: float = Field(
         default=60.0, gt=0, description="/readyz fails while the oldest unpublished outbox row is older than this."
     )
