@@ -42,6 +42,8 @@ PublishMany = Callable[[list[dict[str, Any]]], Awaitable[Sequence[PublishOutcome
 published, Unpublishable, or the transient error), or None when every one was published."""
 
 RELAY_LEASE = "outbox-relay"
+HAND_OVER_S = 2.0
+"""How long a stopping relay tries to hand its lease over; after that the lease simply expires."""
 
 
 class TransientPublishFailure(Exception):
@@ -99,10 +101,10 @@ class OutboxRelay:
                     await asyncio.wait_for(self.flush(), max(0.0, deadline - asyncio.get_running_loop().time()))
                 except Exception as exc:  # the next leader publishes what is left
                     log.warning("outbox.final_flush_failed", error_type=type(exc).__name__, error=str(exc)[:300])
-        with contextlib.suppress(Exception):
-            await self.store.db[LEASES].update_one(
+        with contextlib.suppress(Exception):  # a database that is gone must not hold the stop: the lease expires
+            await asyncio.wait_for(self.store.db[LEASES].update_one(
                 {"_id": RELAY_LEASE, "owner": self.owner}, {"$set": {"expires_at": datetime.fromtimestamp(0, UTC)}}
-            )
+            ), HAND_OVER_S)
 
     async def lead(self) -> bool:
         """Take or renew the relay lease; False while another live replica holds it."""
