@@ -42,6 +42,8 @@ PublishMany = Callable[[list[dict[str, Any]]], Awaitable[Sequence[PublishOutcome
 published, Unpublishable, or the transient error), or None when every one was published."""
 
 RELAY_LEASE = "outbox-relay"
+RELAY_STOP_S = 10.0
+"""How long a stopping relay may take to finish its batch and publish what was committed meanwhile."""
 HAND_OVER_S = 2.0
 """How long a stopping relay tries to hand its lease over; after that the lease simply expires."""
 
@@ -76,7 +78,7 @@ class OutboxRelay:
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
-    async def stop(self, grace_s: float = 10.0) -> None:
+    async def stop(self, grace_s: float = RELAY_STOP_S) -> None:
         """Stop after the batch in flight is marked (for up to `grace_s`), so that a graceful hand-over
         to another replica publishes no row twice; then, in what is left of `grace_s`, publish once more
         what was committed meanwhile (the caller stopped consuming first, so that is all of it), and hand

@@ -27,7 +27,7 @@ from shared.contract import Event
 from shared.logging import configure_logging
 from shared.messaging import Ingress, event_router, make_broker, publish_many
 from shared.metrics import PlumbingMetrics, plumbing_metrics
-from shared.outbox import OutboxRelay
+from shared.outbox import HAND_OVER_S, RELAY_STOP_S, OutboxRelay
 from shared.settings import ServiceSettings
 from shared.store import DeadLetterLog, Store, UnitOfWork
 
@@ -149,19 +149,20 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
             yield
         finally:
             watchdog = exit_if_still_stopping(settings.shutdown_grace_s)
+            for task in jobs:
+                task.cancel()
+            await asyncio.gather(*jobs, return_exceptions=True)
+            teardown = bind(spec.teardown, dependencies) if spec.teardown else None
             try:
-                for task in jobs:
-                    task.cancel()
-                await asyncio.gather(*jobs, return_exceptions=True)
-                for subscriber in ctx.broker.subscribers:  # no new commits: the relay's last pass publishes them all
-                    await subscriber.stop()
-                await ctx.relay.stop()
-                await ctx.broker.stop()
-                if spec.teardown:
-                    await bind(spec.teardown, dependencies)()
-                await ctx.store.close()
-                if provider is not None:
-                    provider.shutdown()  # flushes the spans still queued
+                await stop_in_order([
+                    # no new commits: the relay's last pass publishes them all
+                    *((f"consumer {i}", s.stop) for i, s in enumerate(ctx.broker.subscribers)),
+                    ("outbox relay", ctx.relay.stop),
+                    ("broker", ctx.broker.stop),
+                    *((("teardown", teardown),) if teardown else ()),
+                    ("database", ctx.store.close),
+                    *((("traces", _async(provider.shutdown)),) if provider is not None else ()),  # the spans queued
+                ], longer={"outbox relay": RELAY_STOP_S + HAND_OVER_S + 1})
             finally:
                 watchdog.cancel()
             log.info("service.stopped")
@@ -209,6 +210,37 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
         app.state.token_verifier = TokenVerifier(auth_settings())  # refuses to start without a key to verify with
         app.include_router(bind(spec.http, dependencies)())
     return app
+
+
+STOP_STEP_S = 5.0
+"""How long one step of a stop may take (the relay's has its own bound), so that one stuck step (a
+producer that waits for a broker that is gone) leaves time for the others."""
+
+
+async def stop_in_order(steps: list[tuple[str, Callable[[], Awaitable[Any]]]], step_s: float = STOP_STEP_S,
+                        longer: Mapping[str, float] | None = None) -> None:
+    """Run every step of a stop, in order, each for at most `step_s` (or its time in `longer`), whatever
+    the earlier ones raised (a consumer whose broker is gone fails to stop, and the relay must still hand
+    its lease over); each failure is logged. A CancelledError that a step lets out of its own tasks
+    (aiokafka's fetcher, closing while it backs off from a broker that is gone) is such a failure too,
+    unless this stop itself is being cancelled."""
+    for name, step in steps:
+        try:
+            await asyncio.wait_for(step(), (longer or {}).get(name, step_s))
+        except asyncio.CancelledError as exc:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise
+            log.warning("service.stop_step_failed", step=name, error_type=type(exc).__name__)
+        except Exception as exc:
+            log.warning("service.stop_step_failed", step=name, error_type=type(exc).__name__, error=str(exc)[:300])
+
+
+def _async(call: Callable[[], Any]) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        call()
+
+    return run
 
 
 STOP_TIMED_OUT = 70

@@ -1,10 +1,14 @@
-"""A graceful stop is bounded: a service whose stop hangs past RECIPROCAL_SHUTDOWN_GRACE_S ends anyway."""
+"""A graceful stop runs every step whatever an earlier one raised, and is bounded: a stop still under way
+after RECIPROCAL_SHUTDOWN_GRACE_S ends the process anyway."""
 
+import asyncio
 import subprocess
 import sys
 import time
 
-from shared.runtime import STOP_TIMED_OUT
+import pytest
+
+from shared.runtime import STOP_TIMED_OUT, stop_in_order
 from shared.settings import ServiceSettings
 
 
@@ -33,3 +37,66 @@ def test_the_grace_defaults_under_kubernetes_own_and_comes_from_the_environment(
     assert ServiceSettings(service="profiles").shutdown_grace_s == 20.0
     monkeypatch.setenv("RECIPROCAL_SHUTDOWN_GRACE_S", "3")
     assert ServiceSettings(service="profiles").shutdown_grace_s == 3.0
+
+
+async def test_every_step_of_a_stop_runs_though_an_earlier_one_failed(capsys):
+    ran = []
+
+    def step(name: str, fails: bool = False):
+        async def run() -> None:
+            ran.append(name)
+            if fails:
+                raise ConnectionError("the broker is gone")
+        return run
+
+    await stop_in_order([("consumer 0", step("consumer 0", fails=True)), ("consumer 1", step("consumer 1")),
+                         ("outbox relay", step("outbox relay")), ("database", step("database", fails=True)),
+                         ("traces", step("traces"))])
+    assert ran == ["consumer 0", "consumer 1", "outbox relay", "database", "traces"]
+    logged = capsys.readouterr().out
+    assert logged.count("service.stop_step_failed") == 2 and "ConnectionError" in logged
+
+
+async def test_a_cancelled_error_let_out_by_a_step_does_not_end_the_stop_but_cancelling_the_stop_does():
+    ran = []
+
+    async def leaks() -> None:
+        ran.append("leaks")
+        raise asyncio.CancelledError  # what aiokafka's fetcher lets out of consumer.stop()
+
+    async def after() -> None:
+        ran.append("after")
+
+    await stop_in_order([("consumer 0", leaks), ("outbox relay", after)])
+    assert ran == ["leaks", "after"]
+
+    async def hangs() -> None:
+        await asyncio.sleep(60)
+
+    stopping = asyncio.create_task(stop_in_order([("consumer 0", hangs), ("outbox relay", after)]))
+    await asyncio.sleep(0.05)
+    stopping.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await stopping
+    assert ran == ["leaks", "after"]  # cancelled: the later steps did not run
+
+
+async def test_a_step_that_hangs_is_cut_short_and_the_next_steps_still_run(capsys):
+    ran = []
+
+    async def hangs() -> None:  # a producer waiting for a broker that is gone
+        await asyncio.sleep(60)
+
+    async def slow_relay() -> None:
+        await asyncio.sleep(0.3)
+        ran.append("outbox relay")
+
+    async def close() -> None:
+        ran.append("database")
+
+    started = time.monotonic()
+    await stop_in_order([("broker", hangs), ("outbox relay", slow_relay), ("database", close)], step_s=0.2,
+                        longer={"outbox relay": 1.0})
+    assert ran == ["outbox relay", "database"]  # the relay had longer than the others
+    assert time.monotonic() - started < 5
+    assert "TimeoutError" in capsys.readouterr().out
