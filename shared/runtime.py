@@ -218,12 +218,13 @@ producer that waits for a broker that is gone) leaves time for the others."""
 
 
 async def stop_in_order(steps: list[tuple[str, Callable[[], Awaitable[Any]]]], step_s: float = STOP_STEP_S,
-                        longer: Mapping[str, float] | None = None) -> None:
+                        longer: Mapping[str, float] | None = None) -> list[tuple[str, str]]:
     """Run every step of a stop, in order, each for at most `step_s` (or its time in `longer`), whatever
     the earlier ones raised (a consumer whose broker is gone fails to stop, and the relay must still hand
     its lease over); each failure is logged. A CancelledError that a step lets out of its own tasks
     (aiokafka's fetcher, closing while it backs off from a broker that is gone) is such a failure too,
-    unless this stop itself is being cancelled."""
+    unless this stop itself is being cancelled. Returns (step, error type) of each step that failed."""
+    failed = []
     for name, step in steps:
         try:
             await asyncio.wait_for(step(), (longer or {}).get(name, step_s))
@@ -231,9 +232,12 @@ async def stop_in_order(steps: list[tuple[str, Callable[[], Awaitable[Any]]]], s
             current = asyncio.current_task()
             if current is not None and current.cancelling():
                 raise
+            failed.append((name, type(exc).__name__))
             log.warning("service.stop_step_failed", step=name, error_type=type(exc).__name__)
         except Exception as exc:
+            failed.append((name, type(exc).__name__))
             log.warning("service.stop_step_failed", step=name, error_type=type(exc).__name__, error=str(exc)[:300])
+    return failed
 
 
 def _async(call: Callable[[], Any]) -> Callable[[], Awaitable[None]]:
