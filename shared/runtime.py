@@ -213,8 +213,8 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
 
 
 STOP_STEP_S = 5.0
-"""How long one step of a stop may take (the relay's has its own bound), so that one stuck step (a
-producer that waits for a broker that is gone) leaves time for the others."""
+"""How long one step of a stop may take (the relay's has its own bound), so that one stuck step (PyMongo's
+close, waiting for a server that is gone) leaves time for the others."""
 
 
 async def stop_in_order(steps: list[tuple[str, Callable[[], Awaitable[Any]]]], step_s: float = STOP_STEP_S,
@@ -253,8 +253,8 @@ STOP_TIMED_OUT = 70
 
 def exit_if_still_stopping(grace_s: float) -> threading.Timer:
     """End the process unless cancelled within `grace_s`. A thread, so that a stop stuck in the event
-    loop (seen, now and then, with the broker and the database gone) cannot keep the process alive: a
-    service asked to stop always stops, and one whose parent died never lingers."""
+    loop, or in a step that blocks it, cannot keep the process alive: a service asked to stop always
+    stops, and one whose parent died never lingers."""
 
     def give_up() -> None:
         log.error("service.stop_timed_out", grace_s=grace_s)
