@@ -12,7 +12,7 @@ import os
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from email import policy
 from email.parser import BytesHeaderParser
@@ -205,12 +205,7 @@ class Chain:
                                                             "person_id": person, "decision": "accept"})
 
     async def until(self, condition: Callable[[], bool], timeout: float, what: str) -> None:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            await self.answer_new_proposals()
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}: {self.summary()}")
-            await asyncio.sleep(0.2)
+        await drive_until(condition, timeout, what, self.answer_new_proposals, self.summary)
         await self.answer_new_proposals()
 
     # --- counts per stage ------------------------------------------------------------------------
@@ -252,6 +247,17 @@ class Chain:
     def summary(self) -> str:
         return " ".join(
             f"{k}={c.seen}/{c.expected}(dup={c.dup},extra={c.unexpected})" for k, c in self.stages().items())
+
+
+async def drive_until(condition: Callable[[], bool], timeout: float, what: str,
+                      step: Callable[[], Awaitable[None]], summary: Callable[[], str], every: float = 0.2) -> None:
+    """Do `step` (answer what the platform asked of the test) until `condition` holds, for at most `timeout`."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        await step()
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}: {summary()}")
+        await asyncio.sleep(every)
 
 
 def totals(stages: dict[str, Counts]) -> dict[str, int]:

@@ -10,12 +10,13 @@ sends it again, as the refusal asks a frontend to."""
 
 import asyncio
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from harness import CountingTap, Counts, count_by_content, new_org, report, size
+from harness import CountingTap, Counts, count_by_content, drive_until, new_org, report, size, totals
 from support import bearer
 
 from reciprocal.wire import Frontend
@@ -89,13 +90,8 @@ class Burst:
                 await self._check_in(refusal["match_id"])
         self.refusals_seen = len(refusals)
 
-    async def until(self, condition: Any, timeout: float, what: str) -> None:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            await self.resend_refused()
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}: {self.summary()}")
-            await asyncio.sleep(0.5)
+    async def until(self, condition: Callable[[], bool], timeout: float, what: str) -> None:
+        await drive_until(condition, timeout, what, self.resend_refused, self.summary, every=0.5)
 
     def requested(self) -> Counts:
         """The kickoff is asked about once per partnership. The teaching session is asked about at most
@@ -175,13 +171,9 @@ async def test_kill_9_of_progress_mid_burst_loses_and_duplicates_nothing(stack):
         await tap.settle("checkins.requested", quiet=3.0)
         stages = burst.stages()
         dead = sum(len(tap.of(t, org)) for t in TOPICS if t.endswith(".dlq"))
-    lost = sum(c.lost for c in stages.values())
-    dup = sum(c.dup for c in stages.values())
-    unexpected = sum(c.unexpected for c in stages.values())
-    report("kill9[progress]", started, submitted=SUBMISSIONS, checkins=n, resent=burst.resent,
-           effects=sum(c.seen for c in stages.values()), expected=sum(c.expected for c in stages.values()),
-           lost=lost, dup=dup, unexpected=unexpected, redelivered=sum(c.redelivered for c in stages.values()),
+    counts = totals(stages)
+    report("kill9[progress]", started, submitted=SUBMISSIONS, checkins=n, resent=burst.resent, **counts,
            dead_letters=dead, at_kill=f"'{at_kill}'")
-    assert lost == 0, burst.summary()
-    assert dup == 0 and unexpected == 0, burst.summary()
+    assert counts["lost"] == 0, burst.summary()
+    assert counts["dup"] == 0 and counts["unexpected"] == 0, burst.summary()
     assert dead == 0
