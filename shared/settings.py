@@ -109,7 +109,10 @@ class ServiceSettings(BaseSettings):
         "catches a transaction that committed later than the overlap, and deletions.",
     )
     retention_ledger_days: float = Field(default=30.0, gt=0, description="Processed-event ledger entries.")
-    retention_outbox_days: float = Field(default=7.0, gt=0, description="Outbox rows already published.")
+    retention_outbox_days: float = Field(
+        default=7.0, gt=0,
+        description="Outbox rows marked published by an earlier version; the relay now deletes what it publishes.",
+    )
     webhook_allowed_hosts: list[str] = Field(
         default_factory=list, description="JSON list of internal host names webhooks may reach (see shared.egress)."
     )

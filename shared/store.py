@@ -65,7 +65,7 @@ class Retention:
     ledger_days: float = 30.0
     """Processed events: at least the topics' retention, or a redelivered old event would act again."""
     outbox_days: float = 7.0
-    """Outbox rows already published."""
+    """Outbox rows marked published by an earlier version (the relay now deletes what it publishes)."""
 
 
 async def ensure_ttl(collection: AsyncCollection[dict[str, Any]], field: str, days: float,
@@ -374,9 +374,10 @@ class DeadLetterLog:
 
 
 async def forget_person(tx: Tx, org_id: str, person_id: str) -> int:
-    """Erasure's part in the plumbing: delete the published outbox rows and the outbox dead letters
-    that are about this person of this org (their event's JSON names both ids). The events were sent
-    (or set aside); these copies are kept only for operators, and must not outlive the person's data.
+    """Erasure's part in the plumbing: delete the outbox dead letters, and the published outbox rows
+    an earlier version kept (the relay now deletes what it publishes), that are about this person of
+    this org (their event's JSON names both ids). These copies are kept only for operators, and must
+    not outlive the person's data.
     Rows not yet published are left alone: they go out, and what they say was true when written.
     How many rows were deleted."""
     org, person = (json.dumps(v).encode() for v in (org_id, person_id))
