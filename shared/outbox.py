@@ -1,8 +1,10 @@
 """The outbox relay: publishes committed events from the service's own database, in order per key.
 
-One replica relays at a time: it holds a lease in the database and renews it on every pass, so two
-replicas never publish the same rows side by side. If the leader dies, another takes over once the
-lease expires; a graceful stop hands it over at once. A published row is deleted: the event is on its
+One replica relays at a time: it holds a lease in the database, so two replicas never publish the same
+rows side by side. It renews the lease before a batch once a third of it has passed since the last
+renewal (a write per pass cost as much as the read of the rows), so a batch always starts with at least
+two thirds of the lease ahead of it. If the leader dies, another takes over once the lease expires; a
+graceful stop hands it over at once. A published row is deleted: the event is on its
 topic, and a copy kept would cost every later write (see `flush`) and outlive what it says. At least
 once: a crash between publish and delete re-publishes, and consumers de-duplicate on event_id.
 
@@ -13,6 +15,7 @@ retried with a bounded, jittered exponential backoff that commits do not cut sho
 
 import asyncio
 import contextlib
+import math
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -69,6 +72,7 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._batch = asyncio.Lock()  # held from a batch's publish until its rows are deleted
         self._task: asyncio.Task[None] | None = None
+        self._renewed_at = -math.inf  # loop time at which the last renewal that succeeded was sent
         self.published = 0
         self.dead_lettered = 0
 
@@ -103,13 +107,19 @@ class OutboxRelay:
                     await asyncio.wait_for(self.flush(), max(0.0, deadline - asyncio.get_running_loop().time()))
                 except Exception as exc:  # the next leader publishes what is left
                     log.warning("outbox.final_flush_failed", error_type=type(exc).__name__, error=str(exc)[:300])
+        self._renewed_at = -math.inf
         with contextlib.suppress(Exception):  # a database that is gone must not hold the stop: the lease expires
             await asyncio.wait_for(self.store.db[LEASES].update_one(
                 {"_id": RELAY_LEASE, "owner": self.owner}, {"$set": {"expires_at": datetime.fromtimestamp(0, UTC)}}
             ), HAND_OVER_S)
 
     async def lead(self) -> bool:
-        """Take or renew the relay lease; False while another live replica holds it."""
+        """Take or renew the relay lease; False while another live replica holds it. Within a third of
+        the lease since the last renewal this replica still holds it, and nothing is written."""
+        sent_at = asyncio.get_running_loop().time()
+        if sent_at - self._renewed_at < self.lease_s / 3:
+            return True
+        self._renewed_at = -math.inf
         now = datetime.now(UTC)
         try:
             await self.store.db[LEASES].update_one(
@@ -121,11 +131,12 @@ class OutboxRelay:
             if is_duplicate_on(exc, "_id"):
                 return False
             raise
+        self._renewed_at = sent_at
         return True
 
     async def flush(self) -> int:
-        """Publish every pending event while leading, renewing the lease before each batch so a long
-        backlog never outlives it; returns how many were published.
+        """Publish every pending event while leading, checking the lease before each batch (`lead`) so a
+        long backlog never outlives it; returns how many were published.
 
         Raises TransientPublishFailure once the rows that did go out are deleted, if some did not."""
         total = 0

@@ -32,7 +32,9 @@ class ServiceSettings(BaseSettings):
         description="Names this replica. A replica restarted under the same id resumes its own unfinished work "
         "at once instead of waiting for its old leases to expire.",
     )
-    outbox_lease_s: float = Field(default=10.0, gt=0, description="How long an outbox relay leads without renewing.")
+    outbox_lease_s: float = Field(
+        default=10.0, gt=0, description="How long an outbox relay's lease lasts; the leader renews it after a third."
+    )
     outbox_backoff_max_s: float = Field(
         default=30.0, gt=0, description="Longest wait between relay passes while publishing keeps failing."
     )

@@ -79,6 +79,8 @@ async def test_two_replicas_publish_each_row_once_and_hand_over(infrastructure):
 
 
 async def test_a_relay_that_loses_its_lease_mid_backlog_stops_publishing(infrastructure):
+    """A leader that stalled past its lease (here: a slow publish while another replica took the lease
+    over) notices at its next renewal, a third of the lease after the last one, and publishes no more."""
     store = Store(infrastructure.mongo_url, f"relay_{uuid.uuid4().hex[:8]}")
     seen: list[str] = []
 
@@ -86,13 +88,40 @@ async def test_a_relay_that_loses_its_lease_mid_backlog_stops_publishing(infrast
         seen.extend(d["event_id"] for d in docs)
         await store.db[LEASES].update_one({"_id": RELAY_LEASE}, {"$set": {
             "owner": "someone-else", "expires_at": datetime.now(UTC) + timedelta(minutes=1)}})
+        await asyncio.sleep(0.4)  # past a third of the lease: the next batch renews first
 
-    relay = OutboxRelay(store, publish_then_lose_the_lease, owner="a", lease_s=60.0, batch=5)
+    relay = OutboxRelay(store, publish_then_lose_the_lease, owner="a", lease_s=0.9, batch=5)
     try:
         await store.ensure_plumbing_indexes()
         await store.db[OUTBOX].insert_many(rows(20))
         assert await relay.flush() == 5  # the lease is checked before every batch, not once per pass
         assert len(seen) == 5
+    finally:
+        await store.client.drop_database(store.db.name)
+        await store.close()
+
+
+async def test_a_fresh_lease_is_not_written_again_before_a_third_of_it_has_passed(infrastructure):
+    store = Store(infrastructure.mongo_url, f"relay_{uuid.uuid4().hex[:8]}")
+
+    async def publish_many(docs: list[dict[str, Any]]) -> None:
+        return None
+
+    relay = OutboxRelay(store, publish_many, owner="a", lease_s=1.5, batch=5)
+    leases = store.db[LEASES]
+    try:
+        await store.ensure_plumbing_indexes()
+        await store.db[OUTBOX].insert_many(rows(12))
+        assert await relay.flush() == 12  # three batches, one renewal
+        taken = (await leases.find_one({"_id": RELAY_LEASE}))["expires_at"]
+        await store.db[OUTBOX].insert_many(rows(3))
+        assert await relay.flush() == 3
+        assert (await leases.find_one({"_id": RELAY_LEASE}))["expires_at"] == taken, "renewed while fresh"
+        await asyncio.sleep(0.55)  # a third of the lease
+        assert await relay.flush() == 0
+        renewed = (await leases.find_one({"_id": RELAY_LEASE}))["expires_at"]
+        assert renewed > taken, "not renewed once a third of the lease had passed"
+        assert renewed - datetime.now(UTC) > timedelta(seconds=1.0), "renewed for a whole lease"
     finally:
         await store.client.drop_database(store.db.name)
         await store.close()

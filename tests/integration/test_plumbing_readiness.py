@@ -1,6 +1,7 @@
 """/readyz and /metrics of the real runtime: a stuck outbox relay turns readiness red, and it turns
 green again once the backlog is published."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from plumbing_probe import Probe, eventually
@@ -12,14 +13,16 @@ from shared.store import LEASES, OUTBOX
 async def test_a_stuck_relay_turns_readyz_red_until_its_backlog_is_published(infrastructure):
     probe = Probe(infrastructure)
     await probe.create_topics()
-    async with probe.running(outbox_lag_ready_s=5) as (app, http):
+    async with probe.running(outbox_lag_ready_s=5, outbox_lease_s=0.6) as (app, http):
         ready = await http.get("/readyz")
         assert ready.status_code == 200 and ready.json()["outbox"] is True
 
-        # Another replica holds the relay lease and has stopped relaying: nothing is published.
+        # Another replica holds the relay lease and has stopped relaying: nothing is published. (This
+        # relay learns it at its next renewal, a third of its lease after the last; the row comes later.)
         db = app.state.ctx.store.db
         await db[LEASES].update_one({"_id": RELAY_LEASE}, {"$set": {
             "owner": "a-stuck-replica", "expires_at": datetime.now(UTC) + timedelta(minutes=5)}}, upsert=True)
+        await asyncio.sleep(0.3)
         await db[OUTBOX].insert_one({
             "event_id": "e1", "topic": probe.topic, "key": "k", "value": probe.event("k"), "correlation_id": None,
             "created_at": datetime.now(UTC) - timedelta(seconds=30), "published": False})
