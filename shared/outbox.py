@@ -4,9 +4,9 @@ One replica relays at a time: it holds a lease in the database, so two replicas 
 rows side by side. It renews the lease before a batch once a third of it has passed since the last
 renewal (a write per pass cost as much as the read of the rows), so a batch always starts with at least
 two thirds of the lease ahead of it. If the leader dies, another takes over once the lease expires; a
-graceful stop hands it over at once. A published row is deleted: the event is on its
-topic, and a copy kept would cost every later write (see `flush`) and outlive what it says. At least
-once: a crash between publish and delete re-publishes, and consumers de-duplicate on event_id.
+graceful stop hands it over at once. A published row is deleted: the event is on its topic, and a copy
+kept would cost every later write and outlive what it says. At least once: a crash between publish and
+delete re-publishes, and consumers de-duplicate on event_id.
 
 An event that can never be published (too large, or refused by the broker for what it is) is moved
 aside to `outbox_dead` with the reason, so the rows after it still go out. Any other failure is

@@ -107,7 +107,7 @@ async def test_a_fresh_lease_is_not_written_again_before_a_third_of_it_has_passe
     async def publish_many(docs: list[dict[str, Any]]) -> None:
         return None
 
-    relay = OutboxRelay(store, publish_many, owner="a", lease_s=1.5, batch=5)
+    relay = OutboxRelay(store, publish_many, owner="a", lease_s=3.0, batch=5)
     leases = store.db[LEASES]
     try:
         await store.ensure_plumbing_indexes()
@@ -117,11 +117,11 @@ async def test_a_fresh_lease_is_not_written_again_before_a_third_of_it_has_passe
         await store.db[OUTBOX].insert_many(rows(3))
         assert await relay.flush() == 3
         assert (await leases.find_one({"_id": RELAY_LEASE}))["expires_at"] == taken, "renewed while fresh"
-        await asyncio.sleep(0.55)  # a third of the lease
+        await asyncio.sleep(1.05)  # a third of the lease
         assert await relay.flush() == 0
         renewed = (await leases.find_one({"_id": RELAY_LEASE}))["expires_at"]
         assert renewed > taken, "not renewed once a third of the lease had passed"
-        assert renewed - datetime.now(UTC) > timedelta(seconds=1.0), "renewed for a whole lease"
+        assert renewed - datetime.now(UTC) > timedelta(seconds=2.0), "renewed for a whole lease"
     finally:
         await store.client.drop_database(store.db.name)
         await store.close()
